@@ -1,0 +1,1 @@
+"""The PMM assessment ledger: signed statements recorded as event-sourced entries."""

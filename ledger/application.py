@@ -1,0 +1,272 @@
+"""The ledger application: one method per use case (issue 2, DESIGN.md §3).
+
+Every use case takes a signed statement and records it in one transaction or
+refuses it with a specific ``LedgerError`` (or ``verify`` format error),
+leaving nothing recorded. The pipeline: read the bytes, admit the signer
+(``ledger.admission``), check the stream is at the expected version (a replay
+of a recorded statement is named as such), build the entry bytes, run the
+domain command, then save every new event at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import BaseAggregate
+from eventsourcing.persistence import IntegrityError, Mapper
+
+from ledger import use_cases
+from ledger.admission import admit, read_statement
+from ledger.domain.events import Signed
+from ledger.domain.registry import REGISTRY_STREAM, PrincipalRegistry
+from ledger.errors import DuplicateStatementError, NotFoundError, StaleVersionError
+from ledger.persistence import EntryMapper, Settings, persistence_env
+from verify.statement import SignedStatement, entry_bytes, format_timestamp
+
+Statement = bytes | SignedStatement
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What a successful write recorded."""
+
+    stream: str
+    stream_version: int
+    entry_type: str
+    principal: str
+    recorded_at: str
+    entry_sha256: str
+    position: int
+
+
+class UnitOfWork:
+    """The aggregates one transaction reads and changes."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self.loaded: dict[str, BaseAggregate[str] | None] = {}
+
+    def get(self, stream: str) -> Any:
+        if stream not in self.loaded:
+            try:
+                self.loaded[stream] = self.ledger.repository.get(stream)
+            except AggregateNotFoundError:
+                self.loaded[stream] = None
+        return self.loaded[stream]
+
+    def require(self, stream: str) -> Any:
+        found = self.get(stream)
+        if found is None:
+            raise NotFoundError(f"stream {stream!r} does not exist yet")
+        return found
+
+    def put(self, stream: str, aggregate: BaseAggregate[str]) -> None:
+        self.loaded[stream] = aggregate
+
+
+class Ledger(Application[str]):
+    """The PMM assessment ledger over the ``eventsourcing`` library."""
+
+    name = "PMMLedger"
+
+    def __init__(self, settings: Settings, origin: str) -> None:
+        self.settings = settings
+        self.origin = origin
+        self._lock = threading.Lock()
+        self._last_recorded_at = datetime.min.replace(tzinfo=UTC)
+        super().__init__(persistence_env(settings))
+
+    def construct_mapper(self) -> Mapper[str]:
+        return EntryMapper()
+
+    # -- the use cases -------------------------------------------------------
+
+    def record(self, statement: Statement) -> Recorded:
+        """Record any one signed statement (dispatching on its type)."""
+        return self.record_batch([statement])[0]
+
+    def record_batch(self, statements: Iterable[Statement]) -> list[Recorded]:
+        """Record several statements in one transaction: all or none."""
+        return self._record_all(list(statements), None)
+
+    def genesis(self, statement: Statement) -> Recorded:
+        return self._one(statement, "registry.genesis")
+
+    def register_principal(self, statement: Statement) -> Recorded:
+        return self._one(statement, "principal.registered")
+
+    def rotate_key(self, statement: Statement) -> Recorded:
+        return self._one(statement, "principal.key_rotated")
+
+    def revoke_principal(self, statement: Statement) -> Recorded:
+        return self._one(statement, "principal.revoked")
+
+    def create_framework(self, statement: Statement) -> Recorded:
+        return self._one(statement, "framework.created")
+
+    def define_dimension(self, statement: Statement) -> Recorded:
+        return self._one(statement, "dimension.defined")
+
+    def define_outcome(self, statement: Statement) -> Recorded:
+        return self._one(statement, "outcome.defined")
+
+    def define_kpi(self, statement: Statement) -> Recorded:
+        return self._one(statement, "kpi.defined")
+
+    def revise_kpi(self, statement: Statement) -> Recorded:
+        return self._one(statement, "kpi.revised")
+
+    def open_assessment(self, statement: Statement) -> Recorded:
+        return self._one(statement, "assessment.opened")
+
+    def submit_value(self, statement: Statement) -> Recorded:
+        return self._one(statement, "value.submitted")
+
+    def correct_value(self, statement: Statement) -> Recorded:
+        return self._one(statement, "value.corrected")
+
+    def declare_not_used(self, statement: Statement) -> Recorded:
+        return self._one(statement, "kpi.not_used")
+
+    def set_disclosure(self, statement: Statement) -> Recorded:
+        return self._one(statement, "disclosure.set")
+
+    def complete_submission(self, statement: Statement) -> Recorded:
+        return self._one(statement, "submission.completed")
+
+    def validate_value(self, statement: Statement) -> Recorded:
+        return self._one(statement, "value.validated")
+
+    def query_value(self, statement: Statement) -> Recorded:
+        return self._one(statement, "value.queried")
+
+    def return_value(self, statement: Statement) -> Recorded:
+        return self._one(statement, "value.returned")
+
+    def revise_score(self, statement: Statement) -> Recorded:
+        return self._one(statement, "score.revised")
+
+    def publish(self, statement: Statement) -> Recorded:
+        return self._one(statement, "assessment.published")
+
+    def reopen(self, statement: Statement) -> Recorded:
+        return self._one(statement, "assessment.reopened")
+
+    def assign_reviewer(self, statement: Statement) -> Recorded:
+        return self._one(statement, "reviewer.assigned")
+
+    def record_finding(self, statement: Statement) -> Recorded:
+        return self._one(statement, "review.finding_recorded")
+
+    def raise_flag(self, statement: Statement) -> Recorded:
+        return self._one(statement, "integrity.flag_raised")
+
+    # -- reads ---------------------------------------------------------------
+
+    def registry(self) -> PrincipalRegistry | None:
+        found: PrincipalRegistry | None = UnitOfWork(self).get(REGISTRY_STREAM)
+        return found
+
+    def aggregate(self, stream: str) -> Any:
+        return UnitOfWork(self).require(stream)
+
+    def stream_version(self, stream: str) -> int:
+        found = UnitOfWork(self).get(stream)
+        return int(found.version) if found is not None else 0
+
+    def log_size(self) -> int:
+        """Entries recorded so far (the notification log's last position)."""
+        return int(self.recorder.max_notification_id() or 0)
+
+    # -- the pipeline ----------------------------------------------------------
+
+    def _one(self, statement: Statement, expected_type: str) -> Recorded:
+        return self._record_all([statement], expected_type)[0]
+
+    def _record_all(self, statements: list[Statement], only: str | None) -> list[Recorded]:
+        with self._lock:
+            work = UnitOfWork(self)
+            signed_events: list[Signed] = []
+            for statement in statements:
+                signed = read_statement(statement)
+                if only is not None and signed.type != only:
+                    raise use_cases.wrong_use_case(signed.type, only)
+                signed_events.append(self._apply(work, signed))
+            aggregates = [a for a in work.loaded.values() if a and a.pending_events]
+            try:
+                recordings = self.save(*aggregates)
+            except IntegrityError:
+                # Another writer took a version first (optimistic concurrency).
+                for signed_event in signed_events:
+                    self._check_version(UnitOfWork(self), signed_event.statement)
+                raise StaleVersionError(
+                    "a concurrent write changed a stream; re-read and sign again"
+                ) from None
+            self._last_recorded_at = max(s.recorded_at for s in signed_events)
+        positions = {
+            (r.domain_event.originator_id, r.domain_event.originator_version):
+                r.notification.id for r in recordings
+        }
+        return [
+            Recorded(
+                s.statement["stream"],
+                s.statement["expected_version"] + 1,
+                s.type,
+                s.principal,
+                format_timestamp(s.recorded_at),
+                hashlib.sha256(s.entry).hexdigest(),
+                positions[(s.statement["stream"], s.statement["expected_version"] + 1)],
+            )
+            for s in signed_events
+        ]
+
+    def _apply(self, work: UnitOfWork, signed: SignedStatement) -> Signed:
+        now = datetime.now(UTC)
+        admitted = admit(signed, work.get(REGISTRY_STREAM), self.origin, now)
+        self._check_version(work, signed.statement)
+        recorded_at = max(now, self._last_recorded_at)
+        version = signed.expected_version + 1
+        event = Signed(
+            signed.statement,
+            signed.signature,
+            entry_bytes(signed, version, recorded_at),
+            recorded_at,
+            signed.principal,
+            admitted.role,
+        )
+        handler: Callable[[Ledger, UnitOfWork, Signed], None] = use_cases.HANDLERS[
+            signed.type
+        ]
+        handler(self, work, event)
+        return event
+
+    def _check_version(self, work: UnitOfWork, statement: dict[str, Any]) -> None:
+        stream, expected = statement["stream"], statement["expected_version"]
+        aggregate = work.get(stream)
+        current = aggregate.version if aggregate is not None else 0
+        if current == expected:
+            return
+        if aggregate is None:
+            raise NotFoundError(
+                f"stream {stream!r} does not exist; its first statement must come first"
+            )
+        digest = SignedStatement(statement, "").digest()
+        stored = self.events.get(stream, gt=expected, lte=expected + 1)
+        for event in [*stored, *aggregate.pending_events]:
+            if event.originator_version != expected + 1:
+                continue
+            if SignedStatement(event.statement, "").digest() == digest:
+                raise DuplicateStatementError(
+                    f"this statement was already recorded as {stream!r} version "
+                    f"{expected + 1}; a signed statement is recorded at most once"
+                )
+        raise StaleVersionError(
+            f"stream {stream!r} is at version {current}, the statement expects "
+            f"{expected}; read the stream again and sign a new statement"
+        )

@@ -1,0 +1,104 @@
+"""Errors of the ledger: why a statement was refused, in words a person can act on.
+
+Standard library only, so the pure domain can raise them. Every refusal leaves
+nothing recorded. ``status`` is the HTTP status the API answers with; the one
+place that translates errors to HTTP reads it (DESIGN.md §6, api/).
+"""
+
+from __future__ import annotations
+
+
+class LedgerError(Exception):
+    """Base of every refusal by the ledger."""
+
+    status = 422
+
+
+class ConfigurationError(LedgerError):
+    """The home folder, key file or database setting is missing or wrong."""
+
+    status = 500
+
+
+class WrongOriginError(LedgerError):
+    """The statement names another ledger."""
+
+    status = 422
+
+
+class UnknownPrincipalError(LedgerError):
+    """No principal of that id is registered."""
+
+    status = 401
+
+
+class UnknownKeyError(LedgerError):
+    """The key id is not the principal's current registered key."""
+
+    status = 401
+
+
+class RevokedPrincipalError(LedgerError):
+    """The principal was revoked; its keys sign nothing any more."""
+
+    status = 401
+
+
+class SignatureError(LedgerError):
+    """The signature does not verify under the registered key."""
+
+    status = 401
+
+
+class RoleNotPermittedError(LedgerError):
+    """The principal's role may not sign this statement type."""
+
+    status = 403
+
+
+class MemberScopeError(LedgerError):
+    """An NCP wrote for a Member other than its own."""
+
+    status = 403
+
+
+class StaleVersionError(LedgerError):
+    """The stream is not at the version the statement expects."""
+
+    status = 409
+
+
+class DuplicateStatementError(LedgerError):
+    """The same signed statement was already recorded (a replay)."""
+
+    status = 409
+
+
+class ClockError(LedgerError):
+    """The statement's issue time is in the future beyond the allowed skew."""
+
+    status = 422
+
+
+class DomainRuleError(LedgerError):
+    """A PMM rule refuses the command (the message names the rule)."""
+
+    status = 422
+
+
+class NotFoundError(DomainRuleError):
+    """The stream, KPI, entry or principal the statement refers to does not exist."""
+
+    status = 404
+
+
+class ConflictError(DomainRuleError):
+    """The command contradicts the current state (already exists, locked...)."""
+
+    status = 409
+
+
+class SelfValidationError(DomainRuleError):
+    """A principal tried to validate, query or return its own submission."""
+
+    status = 403

@@ -1,0 +1,111 @@
+"""The home folder: configuration, keys and (by default) the SQLite file.
+
+Layout (DESIGN.md §8)::
+
+    HOME/ledger.json      origin, genesis principal and public key
+    HOME/keys/NAME.key    key files made by init and demo (mode 0600)
+    HOME/keys/log.key     the log's signing key (used by the integrity log)
+    HOME/ledger.sqlite    the entries, unless PMM_DATABASE_URL is set
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.application import Ledger
+from ledger.errors import ConfigurationError
+from ledger.keys import KeyPair
+from ledger.persistence import Settings
+
+CONFIG_FILE = "ledger.json"
+KEYS_DIR = "keys"
+LOG_KEY = "log"
+
+
+@dataclass(frozen=True)
+class HomeConfig:
+    origin: str
+    genesis_principal: str
+    genesis_public_key: str
+
+
+def key_path(settings: Settings, name: str) -> Path:
+    return settings.home / KEYS_DIR / f"{name}.key"
+
+
+def resolve_key(settings: Settings, name_or_path: str) -> KeyPair:
+    """``--as KEY``: a key file path, or the name of a key in the home folder."""
+    path = Path(name_or_path)
+    if not path.exists() and key_path(settings, name_or_path).exists():
+        path = key_path(settings, name_or_path)
+    return KeyPair.load(path)
+
+
+def write_config(settings: Settings, config: HomeConfig) -> None:
+    path = settings.home / CONFIG_FILE
+    if path.exists():
+        raise ConfigurationError(f"{settings.home} already holds a ledger ({path})")
+    settings.home.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(
+            {
+                "genesis_principal": config.genesis_principal,
+                "genesis_public_key": config.genesis_public_key,
+                "origin": config.origin,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+
+
+def read_config(settings: Settings) -> HomeConfig:
+    path = settings.home / CONFIG_FILE
+    try:
+        data = json.loads(path.read_text())
+        return HomeConfig(
+            str(data["origin"]),
+            str(data["genesis_principal"]),
+            str(data["genesis_public_key"]),
+        )
+    except FileNotFoundError:
+        raise ConfigurationError(
+            f"no ledger in {settings.home}: run `pmm init` (or pass --home)"
+        ) from None
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigurationError(f"{path} is unreadable: {exc}") from None
+
+
+def open_ledger(settings: Settings) -> Ledger:
+    """The ledger of an initialised home folder."""
+    return Ledger(settings, read_config(settings).origin)
+
+
+def init_ledger(settings: Settings, origin: str, admin: str = "admin") -> Ledger:
+    """A new ledger: genesis admin key, log key, origin, and the genesis entry."""
+    if (settings.home / CONFIG_FILE).exists():
+        raise ConfigurationError(f"{settings.home} already holds a ledger")
+    admin_key = KeyPair.generate(admin)
+    log_key = KeyPair.generate(LOG_KEY)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    ledger = Ledger(settings, origin)
+    if ledger.log_size():
+        raise ConfigurationError(
+            "the database already holds entries; point PMM_DATABASE_URL at an empty "
+            "database (or schema) for a new ledger"
+        )
+    admin_key.save(key_path(settings, admin))
+    log_key.save(key_path(settings, LOG_KEY))
+    write_config(settings, HomeConfig(origin, admin, admin_key.public_key))
+    statement = admin_key.statement(
+        origin,
+        "registry",
+        "registry.genesis",
+        {"name": "Genesis administrator", "principal": admin,
+         "public_key": admin_key.public_key},
+        0,
+    )
+    ledger.genesis(admin_key.sign(statement))
+    return ledger

@@ -1,0 +1,108 @@
+"""Strict JSON reading and RFC 8785 (JCS) canonical writing.
+
+Numbers in statements travel as decimal strings (DESIGN.md §1), so a binary
+float anywhere in a statement is refused, both when reading and when writing:
+JCS would serialise it faithfully, but the value it carries is already rounded.
+Integers are allowed only for counters (versions, sizes) within the range JCS
+can represent exactly (|n| < 2**53, RFC 8785 §3.2.2.3).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import rfc8785
+
+from verify.errors import FloatValueError, MalformedStatementError, NonCanonicalError
+
+JSONValue = Any
+MAX_SAFE_INTEGER = 2**53 - 1
+
+
+def _no_float(text: str) -> JSONValue:
+    raise FloatValueError(
+        f"binary number {text!r}: write numbers as decimal strings, e.g. \"{text}\""
+    )
+
+
+def _no_constant(text: str) -> JSONValue:
+    raise FloatValueError(f"{text} is not a number JSON or JCS can carry")
+
+
+def _unique_keys(pairs: list[tuple[str, JSONValue]]) -> dict[str, JSONValue]:
+    result: dict[str, JSONValue] = {}
+    for key, value in pairs:
+        if key in result:
+            raise MalformedStatementError(f"duplicate JSON key {key!r}")
+        result[key] = value
+    return result
+
+
+def parse_json(data: bytes) -> JSONValue:
+    """Parse UTF-8 JSON, refusing floats, NaN, infinities and duplicate keys."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedStatementError(
+            f"not UTF-8 at byte {exc.start}: {exc.reason}"
+        ) from None
+    try:
+        return json.loads(
+            text,
+            parse_float=_no_float,
+            parse_constant=_no_constant,
+            object_pairs_hook=_unique_keys,
+        )
+    except json.JSONDecodeError as exc:
+        raise MalformedStatementError(
+            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+
+
+def _check_values(value: JSONValue, path: str) -> None:
+    if isinstance(value, float):
+        raise FloatValueError(
+            f"{path}: binary float {value!r}; write it as a decimal string"
+        )
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise MalformedStatementError(
+                f"{path}: integer {value} is outside the exact JSON range"
+            )
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise MalformedStatementError(f"{path}: object key {key!r} is not text")
+            _check_values(item, f"{path}.{key}")
+        return
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_values(item, f"{path}[{index}]")
+        return
+    raise MalformedStatementError(f"{path}: {type(value).__name__} is not JSON")
+
+
+def canonical_bytes(value: JSONValue) -> bytes:
+    """RFC 8785 bytes of ``value``; floats and unsafe integers are refused."""
+    _check_values(value, "$")
+    return rfc8785.dumps(value)
+
+
+def parse_canonical(data: bytes, what: str = "statement") -> JSONValue:
+    """Parse ``data`` and require it to be exactly its own JCS form."""
+    value = parse_json(data)
+    expected = canonical_bytes(value)
+    if expected != data:
+        position = next(
+            (i for i, (a, b) in enumerate(zip(expected, data, strict=False)) if a != b),
+            min(len(expected), len(data)),
+        )
+        raise NonCanonicalError(
+            f"{what} is not RFC 8785 canonical JSON (first difference at byte "
+            f"{position}); sign and send the canonical bytes"
+        )
+    return value
