@@ -74,7 +74,9 @@ def admit(
         # The genesis entry is self-signed by the key it names (DESIGN.md §3).
         public_key = signed.body["public_key"]
         if signed.body["principal"] != signed.principal:
-            raise SignatureError("the genesis statement must be signed by the admin it names")
+            raise SignatureError(
+                "the genesis statement must be signed by the admin it names"
+            )
         role, member = "admin", None
     else:
         principal = registry.get(signed.principal) if registry else None

@@ -210,8 +210,11 @@ class Ledger(Application[str]):
                 ) from None
             self._last_recorded_at = max(s.recorded_at for s in signed_events)
         positions = {
-            (r.domain_event.originator_id, r.domain_event.originator_version):
-                r.notification.id for r in recordings
+            (
+                r.domain_event.originator_id,
+                r.domain_event.originator_version,
+            ): r.notification.id
+            for r in recordings
         }
         return [
             Recorded(

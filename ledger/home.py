@@ -103,8 +103,11 @@ def init_ledger(settings: Settings, origin: str, admin: str = "admin") -> Ledger
         origin,
         "registry",
         "registry.genesis",
-        {"name": "Genesis administrator", "principal": admin,
-         "public_key": admin_key.public_key},
+        {
+            "name": "Genesis administrator",
+            "principal": admin,
+            "public_key": admin_key.public_key,
+        },
         0,
     )
     ledger.genesis(admin_key.sign(statement))

@@ -92,16 +92,18 @@ class KeyPair:
             "format": KEY_FORMAT,
             "key_id": self.key_id,
             "principal": self.principal,
-            "private_key": base64.b64encode(
-                self.private_key.private_bytes_raw()
-            ).decode("ascii"),
+            "private_key": base64.b64encode(self.private_key.private_bytes_raw()).decode(
+                "ascii"
+            ),
             "public_key": self.public_key,
         }
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            raise ConfigurationError(f"{path} exists; refusing to overwrite a key") from None
+            raise ConfigurationError(
+                f"{path} exists; refusing to overwrite a key"
+            ) from None
         with os.fdopen(fd, "w") as handle:
             json.dump(data, handle, indent=2, sort_keys=True)
             handle.write("\n")

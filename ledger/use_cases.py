@@ -31,9 +31,7 @@ Handler = Callable[["Ledger", "UnitOfWork", "Signed"], None]
 
 
 def wrong_use_case(actual: str, expected: str) -> DomainRuleError:
-    return DomainRuleError(
-        f"this use case records {expected} statements, not {actual}"
-    )
+    return DomainRuleError(f"this use case records {expected} statements, not {actual}")
 
 
 def _stream(signed: Signed) -> str:

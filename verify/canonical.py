@@ -22,7 +22,7 @@ MAX_SAFE_INTEGER = 2**53 - 1
 
 def _no_float(text: str) -> JSONValue:
     raise FloatValueError(
-        f"binary number {text!r}: write numbers as decimal strings, e.g. \"{text}\""
+        f'binary number {text!r}: write numbers as decimal strings, e.g. "{text}"'
     )
 
 

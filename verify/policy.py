@@ -36,22 +36,28 @@ def refusal(
 ) -> Refusal | None:
     """Why ``principal`` (``role``, ``member``) may not sign this, or None."""
     if role not in kind.roles:
-        return Refusal("role",
+        return Refusal(
+            "role",
             f"principal {principal!r} has role {role!r}, which may not sign "
-            f"{kind.name}; allowed role(s): {', '.join(kind.roles)}"
+            f"{kind.name}; allowed role(s): {', '.join(kind.roles)}",
         )
     target = stream_member(stream)
     if role == "ncp" and target != member:
-        return Refusal("member",
+        return Refusal(
+            "member",
             f"principal {principal!r} is the NCP for {member}, and may act only "
-            f"for its own Member, not in stream {stream!r}"
+            f"for its own Member, not in stream {stream!r}",
         )
     if kind.name in _SOURCED:
         if role == "secretariat" and "source" not in body:
-            return Refusal("source",
+            return Refusal(
+                "source",
                 f"principal {principal!r} (secretariat) records values only from "
-                "a named external source: body.source {name, sha256} is required"
+                "a named external source: body.source {name, sha256} is required",
             )
         if role == "ncp" and "source" in body:
-            return Refusal("source", "body.source is for Secretariat imports; an NCP submits its own data")
+            return Refusal(
+                "source",
+                "body.source is for Secretariat imports; an NCP submits its own data",
+            )
     return None

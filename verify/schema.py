@@ -32,7 +32,9 @@ CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,47}")
 MEMBER_RE = re.compile(r"[A-Z]{3}")
 PRINCIPAL_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
-ASSESSMENT_STREAM_RE = re.compile(r"assessment/(?P<member>[A-Z]{3})/(?P<cycle>[0-9A-Za-z-]{1,16})")
+ASSESSMENT_STREAM_RE = re.compile(
+    r"assessment/(?P<member>[A-Z]{3})/(?P<cycle>[0-9A-Za-z-]{1,16})"
+)
 
 
 def _text(limit: int) -> Callable[[Any], str | None]:
@@ -87,7 +89,9 @@ def _public_key(value: Any) -> str | None:
     return None if len(raw) == 32 else "must be a base64 Ed25519 public key (32 bytes)"
 
 
-def _list_of(item: Callable[[Any], str | None], min_len: int) -> Callable[[Any], str | None]:
+def _list_of(
+    item: Callable[[Any], str | None], min_len: int
+) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         if not isinstance(value, list):
             return "must be a list"
@@ -122,10 +126,12 @@ NAME = _text(200)
 NOTE = _text(4000)
 CODE = _pattern(CODE_RE, "a code of letters, digits, '.', '_' or '-' (max 48)")
 MEMBER = _pattern(MEMBER_RE, "an ISO 3166-1 alpha-3 Member code, e.g. KEN")
-PRINCIPAL = _pattern(PRINCIPAL_RE, "a principal id: lowercase letters, digits, '.', '_', '-'")
+PRINCIPAL = _pattern(
+    PRINCIPAL_RE, "a principal id: lowercase letters, digits, '.', '_', '-'"
+)
 YEAR = _int(1900, 2200)
 ENTRY = _int(1, 2**53 - 1)
-DECIMAL = _pattern(DECIMAL_RE, "a decimal string such as \"12.5\"")
+DECIMAL = _pattern(DECIMAL_RE, 'a decimal string such as "12.5"')
 SHA256 = _pattern(SHA256_RE, "a lowercase SHA-256 hex digest")
 
 
@@ -173,56 +179,137 @@ _ADMIN = ("admin",)
 _NCP = ("ncp",)
 
 
-def _t(type_name: str, stream: str, roles: tuple[str, ...], creates: bool = False,
-       /, **fields: Field) -> StatementType:
+def _t(
+    type_name: str,
+    stream: str,
+    roles: tuple[str, ...],
+    creates: bool = False,
+    /,
+    **fields: Field,
+) -> StatementType:
     return StatementType(type_name, stream, roles, fields, creates)
 
 
 STATEMENT_TYPES: Mapping[str, StatementType] = {
     t.name: t
     for t in (
-        _t("registry.genesis", "registry", _ADMIN, True,
-           principal=Field(PRINCIPAL), name=Field(NAME), public_key=Field(_public_key)),
-        _t("principal.registered", "registry", _ADMIN,
-           principal=Field(PRINCIPAL), name=Field(NAME), role=Field(_enum(ROLES)),
-           member=Field(MEMBER, nullable=True), public_key=Field(_public_key)),
-        _t("principal.key_rotated", "registry", _ADMIN,
-           principal=Field(PRINCIPAL), public_key=Field(_public_key), reason=Field(NOTE)),
-        _t("principal.revoked", "registry", _ADMIN,
-           principal=Field(PRINCIPAL), reason=Field(NOTE)),
+        _t(
+            "registry.genesis",
+            "registry",
+            _ADMIN,
+            True,
+            principal=Field(PRINCIPAL),
+            name=Field(NAME),
+            public_key=Field(_public_key),
+        ),
+        _t(
+            "principal.registered",
+            "registry",
+            _ADMIN,
+            principal=Field(PRINCIPAL),
+            name=Field(NAME),
+            role=Field(_enum(ROLES)),
+            member=Field(MEMBER, nullable=True),
+            public_key=Field(_public_key),
+        ),
+        _t(
+            "principal.key_rotated",
+            "registry",
+            _ADMIN,
+            principal=Field(PRINCIPAL),
+            public_key=Field(_public_key),
+            reason=Field(NOTE),
+        ),
+        _t(
+            "principal.revoked",
+            "registry",
+            _ADMIN,
+            principal=Field(PRINCIPAL),
+            reason=Field(NOTE),
+        ),
         _t("framework.created", "framework", _SEC, True, title=Field(NAME)),
         _t("dimension.defined", "framework", _SEC, code=Field(CODE), name=Field(NAME)),
-        _t("outcome.defined", "framework", _SEC,
-           code=Field(CODE), dimension=Field(CODE), name=Field(NAME),
-           illustrative=Field(_bool, optional=True)),
+        _t(
+            "outcome.defined",
+            "framework",
+            _SEC,
+            code=Field(CODE),
+            dimension=Field(CODE),
+            name=Field(NAME),
+            illustrative=Field(_bool, optional=True),
+        ),
         _t("kpi.defined", "framework", _SEC, **_KPI_FIELDS),
         _t("kpi.revised", "framework", _SEC, **_KPI_FIELDS, reason=Field(NOTE)),
-        _t("assessment.opened", "assessment", _SEC, True,
-           member=Field(MEMBER), cycle=Field(CODE), reference_year=Field(YEAR)),
+        _t(
+            "assessment.opened",
+            "assessment",
+            _SEC,
+            True,
+            member=Field(MEMBER),
+            cycle=Field(CODE),
+            reference_year=Field(YEAR),
+        ),
         _t("value.submitted", "assessment", ("ncp", "secretariat"), **_VALUE_FIELDS),
-        _t("value.corrected", "assessment", ("ncp", "secretariat"), **_VALUE_FIELDS,
-           supersedes=Field(ENTRY), kind=Field(_enum(CORRECTION_KINDS)),
-           reason=Field(NOTE)),
-        _t("kpi.not_used", "assessment", _NCP,
-           kpi=Field(CODE), justification=Field(NOTE)),
-        _t("disclosure.set", "assessment", _NCP,
-           entry=Field(ENTRY), disclosure=Field(_enum(DISCLOSURES))),
+        _t(
+            "value.corrected",
+            "assessment",
+            ("ncp", "secretariat"),
+            **_VALUE_FIELDS,
+            supersedes=Field(ENTRY),
+            kind=Field(_enum(CORRECTION_KINDS)),
+            reason=Field(NOTE),
+        ),
+        _t("kpi.not_used", "assessment", _NCP, kpi=Field(CODE), justification=Field(NOTE)),
+        _t(
+            "disclosure.set",
+            "assessment",
+            _NCP,
+            entry=Field(ENTRY),
+            disclosure=Field(_enum(DISCLOSURES)),
+        ),
         _t("submission.completed", "assessment", _NCP, note=Field(NOTE, optional=True)),
         _t("value.validated", "assessment", _SEC, entry=Field(ENTRY)),
         _t("value.queried", "assessment", _SEC, entry=Field(ENTRY), message=Field(NOTE)),
         _t("value.returned", "assessment", _SEC, entry=Field(ENTRY), message=Field(NOTE)),
-        _t("score.revised", "assessment", _SEC,
-           kpi=Field(CODE), reference_year=Field(YEAR), score=Field(DECIMAL),
-           justification=Field(NOTE)),
-        _t("assessment.published", "assessment", _SEC,
-           cut_at=Field(_int(0, 2**53 - 1)), title=Field(NAME)),
-        _t("assessment.reopened", "assessment", _SEC,
-           kpis=Field(_list_of(CODE, 1)), reason=Field(NOTE)),
+        _t(
+            "score.revised",
+            "assessment",
+            _SEC,
+            kpi=Field(CODE),
+            reference_year=Field(YEAR),
+            score=Field(DECIMAL),
+            justification=Field(NOTE),
+        ),
+        _t(
+            "assessment.published",
+            "assessment",
+            _SEC,
+            cut_at=Field(_int(0, 2**53 - 1)),
+            title=Field(NAME),
+        ),
+        _t(
+            "assessment.reopened",
+            "assessment",
+            _SEC,
+            kpis=Field(_list_of(CODE, 1)),
+            reason=Field(NOTE),
+        ),
         _t("reviewer.assigned", "assessment", _SEC, principal=Field(PRINCIPAL)),
-        _t("review.finding_recorded", "assessment", ("peer_reviewer",),
-           finding=Field(NOTE), kpi=Field(CODE, optional=True)),
-        _t("integrity.flag_raised", "assessment", ("integrity_officer",),
-           subject=Field(NAME), message=Field(NOTE), entry=Field(ENTRY, optional=True)),
+        _t(
+            "review.finding_recorded",
+            "assessment",
+            ("peer_reviewer",),
+            finding=Field(NOTE),
+            kpi=Field(CODE, optional=True),
+        ),
+        _t(
+            "integrity.flag_raised",
+            "assessment",
+            ("integrity_officer",),
+            subject=Field(NAME),
+            message=Field(NOTE),
+            entry=Field(ENTRY, optional=True),
+        ),
     )
 }
 

@@ -44,8 +44,16 @@ KEY_ID_CONTEXT = b"pmm-key/v1\n"
 MAX_STATEMENT_BYTES = 60_000
 MAX_ENTRY_BYTES = 65_535
 STATEMENT_FIELDS = (
-    "body", "expected_version", "format", "issued_at", "key_id", "nonce",
-    "origin", "principal", "stream", "type",
+    "body",
+    "expected_version",
+    "format",
+    "issued_at",
+    "key_id",
+    "nonce",
+    "origin",
+    "principal",
+    "stream",
+    "type",
 )
 TIMESTAMP_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z")
 NONCE_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -175,9 +183,7 @@ def check_statement(statement: Any) -> None:
     _require(statement, "key_id", str, "a key id")
     nonce = _require(statement, "nonce", str, "text")
     if NONCE_RE.fullmatch(nonce) is None:
-        raise MalformedStatementError(
-            "statement.nonce must be 16-64 base64url characters"
-        )
+        raise MalformedStatementError("statement.nonce must be 16-64 base64url characters")
     parse_timestamp(_require(statement, "issued_at", str, "an RFC 3339 time"))
     version = _require(statement, "expected_version", int, "an integer")
     if version < 0:
@@ -239,14 +245,28 @@ def entry_bytes(
 def parse_entry(raw: bytes) -> Entry:
     """Read stored entry bytes; they must be canonical and well-formed."""
     value = parse_canonical(raw, "log entry")
-    expected = {"entry_type", "format", "recorded_at", "signature", "statement",
-                "stream", "stream_version"}
+    expected = {
+        "entry_type",
+        "format",
+        "recorded_at",
+        "signature",
+        "statement",
+        "stream",
+        "stream_version",
+    }
     if not isinstance(value, dict) or set(value) != expected:
-        raise MalformedStatementError("log entry must have exactly the fields " +
-                                      ", ".join(sorted(expected)))
+        raise MalformedStatementError(
+            "log entry must have exactly the fields " + ", ".join(sorted(expected))
+        )
     if value["format"] != ENTRY_FORMAT:
         raise MalformedStatementError(f"log entry format must be {ENTRY_FORMAT!r}")
     parse_timestamp(value["recorded_at"])
     signed = SignedStatement(value["statement"], value["signature"])
-    return Entry(raw, signed, value["stream"], value["stream_version"],
-                 value["recorded_at"], value["entry_type"])
+    return Entry(
+        raw,
+        signed,
+        value["stream"],
+        value["stream_version"],
+        value["recorded_at"],
+        value["entry_type"],
+    )

@@ -69,9 +69,7 @@ class Assessment(BaseAggregate[str]):
     def value(self, entry: int) -> ValueRecord:
         record = self.values.get(entry)
         if record is None:
-            raise NotFoundError(
-                f"entry {entry} of {self.id} is not a recorded value"
-            )
+            raise NotFoundError(f"entry {entry} of {self.id} is not a recorded value")
         return record
 
     def current_value(self, entry: int) -> ValueRecord:
@@ -94,8 +92,9 @@ class Assessment(BaseAggregate[str]):
                 f"belongs in stream assessment/{body['member']}/{body['cycle']}, "
                 f"not {stream!r}"
             )
-        event = AssessmentOpened(originator_id=stream, originator_version=1,
-                                 **event_kwargs(signed))
+        event = AssessmentOpened(
+            originator_id=stream, originator_version=1, **event_kwargs(signed)
+        )
         assessment = event.mutate(None)
         assert isinstance(assessment, Assessment)
         assessment.pending_events.append(event)
@@ -262,8 +261,13 @@ class ValueSubmitted(LedgerEvent):
         if previous is not None:
             aggregate.values[previous].superseded_by = self.originator_version
         aggregate.values[self.originator_version] = ValueRecord(
-            self.originator_version, body["kpi"], body["reference_year"],
-            body["status"], body["value"], body["disclosure"], self.principal,
+            self.originator_version,
+            body["kpi"],
+            body["reference_year"],
+            body["status"],
+            body["value"],
+            body["disclosure"],
+            self.principal,
             supersedes=body.get("supersedes"),
         )
         aggregate.current[key] = self.originator_version
@@ -353,8 +357,19 @@ class IntegrityFlagRaised(LedgerEvent):
 
 
 registered(
-    AssessmentOpened, ValueSubmitted, ValueCorrected, KpiNotUsed, DisclosureSet,
-    SubmissionCompleted, ValueValidated, ValueQueried, ValueReturned, ScoreRevised,
-    AssessmentPublished, AssessmentReopened, ReviewerAssigned, FindingRecorded,
+    AssessmentOpened,
+    ValueSubmitted,
+    ValueCorrected,
+    KpiNotUsed,
+    DisclosureSet,
+    SubmissionCompleted,
+    ValueValidated,
+    ValueQueried,
+    ValueReturned,
+    ScoreRevised,
+    AssessmentPublished,
+    AssessmentReopened,
+    ReviewerAssigned,
+    FindingRecorded,
     IntegrityFlagRaised,
 )

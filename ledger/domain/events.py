@@ -42,6 +42,7 @@ class Signed:
         return str(self.statement["type"])
 
 
+@dataclass(frozen=True)
 class LedgerEvent(CanMutateAggregate[str], metaclass=MetaDomainEvent):
     """A recorded statement; ``TOPIC`` is the statement type, stable forever."""
 

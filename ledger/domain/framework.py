@@ -76,8 +76,9 @@ class Framework(BaseAggregate[str]):
 
     @classmethod
     def create(cls, signed: Signed) -> Framework:
-        event = FrameworkCreated(originator_id=FRAMEWORK_STREAM, originator_version=1,
-                                 **event_kwargs(signed))
+        event = FrameworkCreated(
+            originator_id=FRAMEWORK_STREAM, originator_version=1, **event_kwargs(signed)
+        )
         framework = event.mutate(None)
         assert isinstance(framework, Framework)
         framework.pending_events.append(event)
@@ -165,10 +166,18 @@ class KpiDefined(LedgerEvent):
         body = self.body
         versions.append(
             KpiVersion(
-                body["code"], len(versions) + 1, body["outcome"], body["name"],
-                body["unit"], body["value_kind"], body["direction"],
-                body["disclosure"], body["scoring_method"], body["applies_from"],
-                bool(body.get("illustrative", False)), self.originator_version,
+                body["code"],
+                len(versions) + 1,
+                body["outcome"],
+                body["name"],
+                body["unit"],
+                body["value_kind"],
+                body["direction"],
+                body["disclosure"],
+                body["scoring_method"],
+                body["applies_from"],
+                bool(body.get("illustrative", False)),
+                self.originator_version,
             )
         )
 

@@ -57,14 +57,17 @@ class PrincipalRegistry(BaseAggregate[str]):
         return found
 
     def active_admins(self) -> list[str]:
-        return [p.id for p in self.principals.values() if p.role == "admin" and not p.revoked]
+        return [
+            p.id for p in self.principals.values() if p.role == "admin" and not p.revoked
+        ]
 
     # -- commands (validation here, never in apply) ------------------------
 
     @classmethod
     def genesis(cls, signed: Signed) -> PrincipalRegistry:
-        event = Genesis(originator_id=REGISTRY_STREAM, originator_version=1,
-                        **event_kwargs(signed))
+        event = Genesis(
+            originator_id=REGISTRY_STREAM, originator_version=1, **event_kwargs(signed)
+        )
         registry = event.mutate(None)
         assert isinstance(registry, PrincipalRegistry)
         registry.pending_events.append(event)
@@ -118,8 +121,12 @@ class Genesis(LedgerCreated):
     def apply(self, aggregate: Any) -> None:
         body = self.body
         aggregate.principals[body["principal"]] = Principal(
-            body["principal"], body["name"], "admin", None,
-            body["public_key"], [body["public_key"]],
+            body["principal"],
+            body["name"],
+            "admin",
+            None,
+            body["public_key"],
+            [body["public_key"]],
         )
 
 
@@ -129,8 +136,12 @@ class PrincipalRegistered(LedgerEvent):
     def apply(self, aggregate: Any) -> None:
         body = self.body
         aggregate.principals[body["principal"]] = Principal(
-            body["principal"], body["name"], body["role"], body["member"],
-            body["public_key"], [body["public_key"]],
+            body["principal"],
+            body["name"],
+            body["role"],
+            body["member"],
+            body["public_key"],
+            [body["public_key"]],
         )
 
 
