@@ -1,0 +1,136 @@
+"""The ``pmm`` command line and ``pmm demo``, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from api.demo import run_demo
+from ledger.domain.assessment import Assessment
+from ledger.home import open_ledger
+from ledger.persistence import Settings
+
+runner = CliRunner()
+
+
+def pmm(settings: Settings, *args: str) -> tuple[int, str]:
+    env = {"PMM_DATABASE_URL": settings.database_url or "", "COLUMNS": "200"}
+    result = runner.invoke(app, [*args, "--home", str(settings.home)], env=env)
+    return result.exit_code, result.output
+
+
+def test_demo_records_a_realistic_cycle(settings: Settings) -> None:
+    summary = run_demo(settings)
+    entries = summary["entries"]
+    assert (summary["dimensions"], summary["expected_outcomes"], summary["kpis"]) == (
+        4,
+        23,
+        51,
+    )
+    assert summary["members"] == 20 and summary["principals"] >= 24
+    assert entries["value.submitted"] > 1900 and entries["kpi.not_used"] > 0
+    assert entries["value.corrected"] > 0 and entries["value.queried"] == 1
+    assert entries["assessment.published"] >= 20
+    assert summary["log_size"] == sum(entries.values())
+    assert [r.split(":")[0] for r in summary["refused"]] == [
+        "SelfValidationError",
+        "MemberScopeError",
+    ]
+    ledger = open_ledger(settings)
+    try:
+        ken: Assessment = ledger.aggregate("assessment/KEN/1")
+        queried = [v for v in ken.values.values() if v.review == "queried"]
+        assert len(queried) == 1 and queried[0].superseded_by is not None
+        answer = ken.values[queried[0].superseded_by]
+        assert answer.review == "validated" and answer.supersedes == queried[0].entry
+        assert ken.publications and ken.publications[0].cut_at <= ledger.log_size()
+    finally:
+        ledger.close()
+
+
+def test_cli_demo_and_rerun(settings: Settings) -> None:
+    code, output = pmm(settings, "demo", "--json")
+    assert code == 0, output
+    assert json.loads(output)["log_size"] > 3000
+    if settings.database_url is None:
+        code, output = pmm(settings, "demo")  # a demo home is replaced
+        assert code == 0 and "refused, as it must be" in output
+
+
+def test_cli_principals_sign_and_submit(settings: Settings, tmp_path: Path) -> None:
+    code, output = pmm(settings, "init", "--origin", "cli.example/ledger")
+    assert code == 0, output
+    key = tmp_path / "sec.key"
+    assert runner.invoke(app, ["keygen", "sec", "--out", str(key)]).exit_code == 0
+    assert key.stat().st_mode & 0o777 == 0o600
+    code, output = pmm(
+        settings,
+        "principal",
+        "add",
+        "sec",
+        "--role",
+        "secretariat",
+        "--public-key",
+        str(key),
+        "--as",
+        "admin",
+    )
+    assert code == 0 and "principal.registered" in output, output
+    draft = tmp_path / "draft.json"
+    draft.write_text(
+        json.dumps(
+            {
+                "type": "framework.created",
+                "stream": "framework",
+                "body": {"title": "PMM framework"},
+            }
+        )
+    )
+    code, signed = pmm(settings, "sign", str(draft), "--as", str(key))
+    assert code == 0, signed
+    statement = tmp_path / "signed.json"
+    statement.write_text(signed)
+    code, output = pmm(settings, "submit", str(statement), "--json")
+    assert code == 0 and json.loads(output)["stream_version"] == 1, output
+    code, output = pmm(settings, "submit", str(statement))
+    assert code == 1 and "DuplicateStatementError" in output
+    statement.write_text(json.dumps(json.loads(signed), indent=2))
+    code, output = pmm(settings, "submit", str(statement))
+    assert code == 1 and "NonCanonicalError" in output
+    draft.write_text(
+        json.dumps(
+            {
+                "type": "dimension.defined",
+                "stream": "framework",
+                "body": {"code": "D1", "name": "Revenue"},
+            }
+        )
+    )
+    code, output = pmm(settings, "submit", str(draft), "--as", "admin")
+    assert code == 1 and "RoleNotPermittedError" in output
+    code, output = pmm(
+        settings, "principal", "revoke", "sec", "--reason", "left", "--as", "admin"
+    )
+    assert code == 0, output
+    code, output = pmm(settings, "principal", "list", "--json")
+    assert {p["id"]: p["revoked"] for p in json.loads(output)} == {
+        "admin": False,
+        "sec": True,
+    }
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_cli_input_errors(settings: Settings, tmp_path: Path) -> None:
+    code, output = pmm(settings, "principal", "list")
+    assert code == 2 and "run `pmm init`" in output
+    assert pmm(settings, "init")[0] == 0
+    code, output = pmm(settings, "init")
+    assert code == 2 and "already holds a ledger" in output
+    code, output = pmm(settings, "submit", str(tmp_path / "missing.json"))
+    assert code == 2 and "cannot read" in output
+    code, output = pmm(settings, "sign", str(tmp_path / "missing.json"), "--as", "nobody")
+    assert code == 2
