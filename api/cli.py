@@ -15,9 +15,10 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
-from api.demo import run_demo
+from api.demo import STEPS, run_demo
 from ledger.application import Ledger, Recorded
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.home import CONFIG_FILE, init_ledger, open_ledger, resolve_key
@@ -316,10 +317,17 @@ def demo(home: Home = None, as_json: Json = False) -> None:
         if settings.database_url:
             _fail("a demo already ran here; use an empty PostgreSQL schema", 2)
         shutil.rmtree(settings.home)
-    try:
-        summary = run_demo(settings)
-    except (ConfigurationError, LedgerError, VerifyError) as exc:
-        _fail(f"{type(exc).__name__}: {exc}", 2)
+    # A progress bar on a terminal, quiet in pipes (DESIGN.md §8).
+    with Progress(console=err, disable=not err.is_terminal, transient=True) as bar:
+        task = bar.add_task("demo", total=len(STEPS))
+
+        def step(name: str) -> None:
+            bar.update(task, description=name, completed=STEPS.index(name))
+
+        try:
+            summary = run_demo(settings, step=step)
+        except (ConfigurationError, LedgerError, VerifyError) as exc:
+            _fail(f"{type(exc).__name__}: {exc}", 2)
     (settings.home / DEMO_MARKER).write_text(json.dumps(summary, indent=2) + "\n")
     if as_json:
         out.print_json(json.dumps(summary))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -411,19 +411,42 @@ def _publish_and_revise(
     )
 
 
-def run_demo(settings: Settings, seed: int = 2022) -> dict[str, Any]:
-    """Build the demo ledger in ``settings.home``; return a summary."""
+STEPS = (
+    "principals",
+    "framework",
+    "submissions",
+    "external source",
+    "review",
+    "integrity",
+    "publication",
+)
+
+
+def run_demo(
+    settings: Settings, seed: int = 2022, step: Callable[[str], None] = lambda _: None
+) -> dict[str, Any]:
+    """Build the demo ledger in ``settings.home``; return a summary.
+
+    ``step`` is called before each of ``STEPS`` (a progress bar hooks in here).
+    """
     rng = random.Random(seed)
     ledger = init_ledger(settings, ORIGIN)
     try:
         demo = Demo(ledger, keys={"admin": resolve_key(settings, "admin")})
         demo.counts["registry.genesis"] = 1
+        step(STEPS[0])
         _principals(demo, settings)
+        step(STEPS[1])
         _framework(demo)
+        step(STEPS[2])
         entries = _submissions(demo, rng)
+        step(STEPS[3])
         external = _external_value(demo, rng)
+        step(STEPS[4])
         _corrections_and_review(demo, entries, rng)
+        step(STEPS[5])
         _integrity(demo, external, entries)
+        step(STEPS[6])
         _publish_and_revise(demo, entries, rng)
         return {
             "home": str(settings.home),
