@@ -58,6 +58,12 @@ def parse_json(data: bytes) -> JSONValue:
         raise MalformedStatementError(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
+    except ValueError as exc:  # an integer longer than sys.get_int_max_str_digits()
+        raise MalformedStatementError(f"invalid JSON: number too long ({exc})") from None
+    except RecursionError:
+        raise MalformedStatementError(
+            "invalid JSON: arrays or objects nested too deeply"
+        ) from None
 
 
 def _check_values(value: JSONValue, path: str) -> None:
@@ -88,8 +94,13 @@ def _check_values(value: JSONValue, path: str) -> None:
 
 def canonical_bytes(value: JSONValue) -> bytes:
     """RFC 8785 bytes of ``value``; floats and unsafe integers are refused."""
-    _check_values(value, "$")
-    return rfc8785.dumps(value)
+    try:
+        _check_values(value, "$")
+        return rfc8785.dumps(value)
+    except rfc8785.CanonicalizationError as exc:  # e.g. a lone UTF-16 surrogate
+        raise MalformedStatementError(f"not canonicalisable as JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedStatementError("arrays or objects nested too deeply") from None
 
 
 def parse_canonical(data: bytes, what: str = "statement") -> JSONValue:

@@ -126,7 +126,12 @@ def parse_timestamp(text: str) -> datetime:
         raise MalformedStatementError(
             f"timestamp {text!r} must be RFC 3339 UTC, e.g. 2026-11-22T12:00:00Z"
         )
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:  # e.g. month 13, or non-ASCII digits matched by \d
+        raise MalformedStatementError(
+            f"timestamp {text!r} is not a valid time: {exc}"
+        ) from None
 
 
 def signing_input(statement: dict[str, Any]) -> bytes:
