@@ -10,6 +10,7 @@ can represent exactly (|n| < 2**53, RFC 8785 §3.2.2.3).
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import rfc8785
@@ -22,7 +23,8 @@ MAX_SAFE_INTEGER = 2**53 - 1
 
 def _no_float(text: str) -> JSONValue:
     raise FloatValueError(
-        f'binary number {text!r}: write numbers as decimal strings, e.g. "{text}"'
+        f"binary number {text!r}: write numbers as decimal strings, e.g. "
+        f'"{Decimal(text):f}"'
     )
 
 

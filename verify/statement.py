@@ -196,16 +196,19 @@ def check_statement(statement: Any) -> None:
     kind = statement_type(_require(statement, "type", str, "a statement type"))
     stream = _require(statement, "stream", str, "a stream name")
     if stream_kind(stream) != kind.stream:
+        article = "an" if kind.stream == "assessment" else "a"
         raise MalformedStatementError(
-            f"statement.stream {stream!r} is not a {kind.stream} stream, which "
-            f"{kind.name} requires"
+            f"statement.stream {stream!r} is not {article} {kind.stream!r} stream, "
+            f"which {kind.name} requires"
         )
     if kind.creates != (version == 0):
         raise MalformedStatementError(
             f"{kind.name} {'creates' if kind.creates else 'extends'} its stream, so "
             f"statement.expected_version must be {'0' if kind.creates else '>= 1'}"
         )
-    check_body(kind, statement.get("body"))
+    if "body" not in statement:
+        raise MalformedStatementError("statement.body is required but missing")
+    check_body(kind, statement["body"])
 
 
 def parse_signed_statement(data: bytes) -> SignedStatement:

@@ -451,7 +451,7 @@ def test_stream_of_wrong_kind_is_refused(stream: str) -> None:
     stmt = statement()
     stmt["stream"] = stream
     message = _refused(MalformedStatementError, parse_signed_statement, _envelope(stmt))
-    assert f"statement.stream {stream!r} is not a assessment stream" in message
+    assert f"statement.stream {stream!r} is not an 'assessment' stream" in message
     assert "value.submitted requires" in message
 
 
@@ -461,7 +461,7 @@ def test_framework_type_on_assessment_stream_is_refused() -> None:
     stmt["expected_version"] = 0
     stmt["body"] = {"title": "PMM framework"}
     message = _refused(MalformedStatementError, parse_signed_statement, _envelope(stmt))
-    assert "is not a framework stream" in message
+    assert "is not a 'framework' stream" in message
     stmt["stream"] = "framework"
     assert parse_signed_statement(_envelope(stmt)).type == "framework.created"
 
