@@ -29,7 +29,6 @@ from verify.policy import refusal
 from verify.schema import StatementType, statement_type
 from verify.statement import (
     SignedStatement,
-    check_statement,
     key_id,
     parse_signed_statement,
     parse_timestamp,
@@ -50,11 +49,11 @@ class Admitted:
 
 
 def read_statement(statement: bytes | SignedStatement) -> SignedStatement:
-    """Parse wire bytes, or re-check the shape of an in-process statement."""
+    """Parse wire bytes; an in-process statement passes the very same checks
+    (size, no binary floats, shape) through its canonical bytes."""
     if isinstance(statement, bytes | bytearray):
         return parse_signed_statement(bytes(statement))
-    check_statement(statement.statement)
-    return statement
+    return parse_signed_statement(statement.to_bytes())
 
 
 def admit(

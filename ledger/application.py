@@ -190,6 +190,8 @@ class Ledger(Application[str]):
         return self._record_all([statement], expected_type)[0]
 
     def _record_all(self, statements: list[Statement], only: str | None) -> list[Recorded]:
+        if not statements:
+            return []
         with self._lock:
             work = UnitOfWork(self)
             signed_events: list[Signed] = []

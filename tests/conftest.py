@@ -8,18 +8,23 @@ under CI (``CI`` set), where an unreachable server fails the run instead.
 
 from __future__ import annotations
 
+import base64
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any, ClassVar
 
 import psycopg
 import pytest
 
-from ledger.application import Ledger
+from ledger.application import Ledger, Recorded, Statement
 from ledger.home import init_ledger, resolve_key
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
+from verify.statement import SignedStatement, signing_input
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 ORIGIN = "test.pmm.example/ledger"
@@ -74,3 +79,266 @@ def ledger(settings: Settings) -> Iterator[Ledger]:
 @pytest.fixture
 def admin_key(ledger: Ledger) -> KeyPair:
     return resolve_key(ledger.settings, "admin")
+
+
+# -- a small realistic PMM setup, built through signed statements only -------
+
+KEN = "assessment/KEN/1"
+BRA = "assessment/BRA/1"
+REFERENCE_YEAR = 2022
+KPI_HOURS = "TF.1.1"  # number, in hours
+KPI_PERCENT = "TF.1.2"  # percentage
+KPI_RATIO = "TF.1.3"  # ratio (numerator / denominator)
+KPI_YES_NO = "TF.1.4"  # yes / no
+
+
+def record_as(
+    ledger: Ledger,
+    key: KeyPair,
+    stream: str,
+    statement_type: str,
+    body: dict[str, Any],
+) -> Recorded:
+    """Sign a statement with ``key`` at the stream's current version, record it."""
+    statement = key.statement(
+        ledger.origin, stream, statement_type, body, ledger.stream_version(stream)
+    )
+    return ledger.record(key.sign(statement))
+
+
+def value_body(
+    kpi: str,
+    value: dict[str, Any] | None,
+    unit: str,
+    *,
+    year: int = REFERENCE_YEAR,
+    status: str = "value",
+    disclosure: str = "public",
+    **extra: Any,
+) -> dict[str, Any]:
+    """The body of a value.submitted (or, with ``extra``, value.corrected)."""
+    return {
+        "disclosure": disclosure,
+        "evidence": [],
+        "kpi": kpi,
+        "reference_year": year,
+        "status": status,
+        "unit": unit,
+        "value": value,
+        **extra,
+    }
+
+
+def kpi_body(
+    code: str, unit: str, value_kind: str, *, applies_from: int = 2015, **extra: Any
+) -> dict[str, Any]:
+    return {
+        "applies_from": applies_from,
+        "code": code,
+        "direction": "none",
+        "disclosure": "public",
+        "name": f"KPI {code}",
+        "outcome": "EO.1",
+        "scoring_method": "linear",
+        "unit": unit,
+        "value_kind": value_kind,
+        **extra,
+    }
+
+
+@dataclass
+class World:
+    """The ``ledger`` with principals, a framework and two open assessments.
+
+    Test modules import this class for type checking only (``if TYPE_CHECKING:
+    from tests.conftest import World``), so everything a test needs at run
+    time is reachable from the fixture: stream names, KPI codes, body helpers.
+    """
+
+    KEN: ClassVar[str] = KEN
+    BRA: ClassVar[str] = BRA
+    REFERENCE_YEAR: ClassVar[int] = REFERENCE_YEAR
+    KPI_HOURS: ClassVar[str] = KPI_HOURS
+    KPI_PERCENT: ClassVar[str] = KPI_PERCENT
+    KPI_RATIO: ClassVar[str] = KPI_RATIO
+    KPI_YES_NO: ClassVar[str] = KPI_YES_NO
+    value_body = staticmethod(value_body)
+    kpi_body = staticmethod(kpi_body)
+
+    ledger: Ledger
+    admin: KeyPair
+    sec: KeyPair
+    sec2: KeyPair
+    ncp_ken: KeyPair
+    ncp_bra: KeyPair
+    reviewer: KeyPair
+    officer: KeyPair
+
+    def statement(
+        self,
+        key: KeyPair,
+        stream: str,
+        statement_type: str,
+        body: dict[str, Any],
+        *,
+        expected_version: int | None = None,
+        issued_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """An unsigned statement; the version defaults to the stream's current one."""
+        if expected_version is None:
+            expected_version = self.ledger.stream_version(stream)
+        return key.statement(
+            self.ledger.origin, stream, statement_type, body, expected_version, issued_at
+        )
+
+    def sign(
+        self,
+        key: KeyPair,
+        stream: str,
+        statement_type: str,
+        body: dict[str, Any],
+        *,
+        expected_version: int | None = None,
+    ) -> SignedStatement:
+        return key.sign(
+            self.statement(
+                key, stream, statement_type, body, expected_version=expected_version
+            )
+        )
+
+    def sign_unchecked(
+        self,
+        key: KeyPair,
+        stream: str,
+        statement_type: str,
+        body: dict[str, Any],
+        *,
+        expected_version: int | None = None,
+    ) -> SignedStatement:
+        """Sign without the client-side shape check (``KeyPair.sign`` refuses a
+        malformed statement), to show the ledger refuses it too."""
+        statement = self.statement(
+            key, stream, statement_type, body, expected_version=expected_version
+        )
+        signature = key.private_key.sign(signing_input(statement))
+        return SignedStatement(statement, base64.b64encode(signature).decode("ascii"))
+
+    def record(
+        self, key: KeyPair, stream: str, statement_type: str, body: dict[str, Any]
+    ) -> Recorded:
+        return record_as(self.ledger, key, stream, statement_type, body)
+
+    def submit(
+        self,
+        key: KeyPair,
+        stream: str,
+        kpi: str,
+        value: dict[str, Any] | None,
+        unit: str,
+        **options: Any,
+    ) -> Recorded:
+        """Record a value.submitted of ``kpi``."""
+        return self.record(
+            key, stream, "value.submitted", value_body(kpi, value, unit, **options)
+        )
+
+    def hours(self, key: KeyPair, stream: str, amount: str, **options: Any) -> Recorded:
+        """Submit the hours KPI (the most common case in these tests)."""
+        return self.submit(key, stream, KPI_HOURS, {"amount": amount}, "hours", **options)
+
+    def state(self, *streams: str) -> tuple[int, dict[str, int]]:
+        """The log size and the version of the world's streams (and ``streams``)."""
+        names = ("registry", "framework", KEN, BRA, *streams)
+        return self.ledger.log_size(), {s: self.ledger.stream_version(s) for s in names}
+
+    def refused(
+        self,
+        statement: Statement | Sequence[Statement],
+        error: type[Exception],
+        *phrases: str,
+        streams: tuple[str, ...] = (),
+    ) -> Exception:
+        """Record ``statement`` (a list: as one batch) and require that it is
+        refused with exactly ``error``, a message containing every phrase, and
+        nothing recorded: the log size and every stream version unchanged."""
+        before = self.state(*streams)
+        batch = [statement] if isinstance(statement, bytes | SignedStatement) else statement
+        with pytest.raises(error) as caught:
+            self.ledger.record_batch(batch)
+        assert type(caught.value) is error, f"{type(caught.value).__name__}: {caught.value}"
+        message = str(caught.value)
+        for phrase in phrases:
+            assert phrase in message, f"{phrase!r} not in {message!r}"
+        assert self.state(*streams) == before, "a refused statement changed the ledger"
+        return caught.value
+
+
+def build_world(ledger: Ledger) -> World:
+    """Principals, framework and assessments, each from a signed statement."""
+    admin = resolve_key(ledger.settings, "admin")
+    world = World(
+        ledger,
+        admin,
+        sec=KeyPair.generate("sec"),
+        sec2=KeyPair.generate("sec2"),
+        ncp_ken=KeyPair.generate("ncp-ken"),
+        ncp_bra=KeyPair.generate("ncp-bra"),
+        reviewer=KeyPair.generate("reviewer"),
+        officer=KeyPair.generate("integrity"),
+    )
+    principals = [
+        (world.sec, "WCO Secretariat analyst", "secretariat", None),
+        (world.sec2, "WCO Secretariat reviewer", "secretariat", None),
+        (world.ncp_ken, "NCP Kenya Revenue Authority", "ncp", "KEN"),
+        (world.ncp_bra, "NCP Receita Federal do Brasil", "ncp", "BRA"),
+        (world.reviewer, "Peer reviewer", "peer_reviewer", None),
+        (world.officer, "Integrity officer", "integrity_officer", None),
+    ]
+    for key, name, role, member in principals:
+        world.record(
+            admin,
+            "registry",
+            "principal.registered",
+            {
+                "member": member,
+                "name": name,
+                "principal": key.principal,
+                "public_key": key.public_key,
+                "role": role,
+            },
+        )
+    sec = world.sec
+    world.record(sec, "framework", "framework.created", {"title": "PMM version 1"})
+    world.record(
+        sec,
+        "framework",
+        "dimension.defined",
+        {"code": "TF", "name": "Trade Facilitation and Economic Competitiveness"},
+    )
+    world.record(
+        sec,
+        "framework",
+        "outcome.defined",
+        {"code": "EO.1", "dimension": "TF", "name": "Goods are released quickly"},
+    )
+    for code, unit, kind in [
+        (KPI_HOURS, "hours", "number"),
+        (KPI_PERCENT, "percent", "percentage"),
+        (KPI_RATIO, "ratio", "ratio"),
+        (KPI_YES_NO, "yes_no", "yes_no"),
+    ]:
+        world.record(sec, "framework", "kpi.defined", kpi_body(code, unit, kind))
+    for member, stream in [("KEN", KEN), ("BRA", BRA)]:
+        world.record(
+            sec,
+            stream,
+            "assessment.opened",
+            {"cycle": "1", "member": member, "reference_year": REFERENCE_YEAR},
+        )
+    return world
+
+
+@pytest.fixture
+def world(ledger: Ledger) -> World:
+    """A realistic small setup on the ``ledger`` fixture (both backends)."""
+    return build_world(ledger)
