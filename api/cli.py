@@ -72,7 +72,7 @@ def _print_recorded(recorded: Recorded, as_json: bool) -> None:
         return
     out.print(
         f"recorded {recorded.entry_type} as {recorded.stream} version "
-        f"{recorded.stream_version} (log position {recorded.position})",
+        f"{recorded.stream_version} (log index {recorded.log_index})",
         highlight=False,
     )
     out.print(f"  entry sha256 {recorded.entry_sha256}", highlight=False)

@@ -10,6 +10,7 @@ domain command, then save every new event at once.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import threading
 from collections.abc import Callable, Iterable
@@ -26,8 +27,18 @@ from ledger.admission import admit, read_statement
 from ledger.domain.events import Signed
 from ledger.domain.registry import REGISTRY_STREAM, PrincipalRegistry
 from ledger.errors import DuplicateStatementError, NotFoundError, StaleVersionError
+from ledger.keys import KeyPair
 from ledger.persistence import EntryMapper, Settings, persistence_env
-from verify.statement import SignedStatement, entry_bytes, format_timestamp
+from ledger.sequencer import Sequencer
+from ledger.writer_lock import WriterLock
+from verify.note_keys import Ed25519Signer
+from verify.statement import (
+    SignedStatement,
+    entry_bytes,
+    format_timestamp,
+    parse_entry,
+    parse_timestamp,
+)
 
 Statement = bytes | SignedStatement
 
@@ -42,7 +53,9 @@ class Recorded:
     principal: str
     recorded_at: str
     entry_sha256: str
-    position: int
+    log_index: int
+    tree_size: int
+    receipt: str | None = None  # c2sp.org/tlog-proof@v1, for single writes
 
 
 class UnitOfWork:
@@ -75,12 +88,20 @@ class Ledger(Application[str]):
 
     name = "PMMLedger"
 
-    def __init__(self, settings: Settings, origin: str) -> None:
+    def __init__(self, settings: Settings, origin: str, log_key: KeyPair) -> None:
         self.settings = settings
         self.origin = origin
         self._lock = threading.Lock()
         self._last_recorded_at = datetime.min.replace(tzinfo=UTC)
-        super().__init__(persistence_env(settings))
+        env = persistence_env(settings)
+        super().__init__(env)
+        self.sequencer = Sequencer(
+            self.recorder, origin, Ed25519Signer(origin, log_key.private_key)
+        )
+        self.writer = WriterLock(self.recorder.datastore, env.get("SQLITE_DBNAME"))  # type: ignore[attr-defined]
+        # Entries committed before a crash, but not yet in the log, go in first.
+        with self.writer.hold():
+            self.sequencer.integrate()
 
     def construct_mapper(self) -> Mapper[str]:
         return EntryMapper()
@@ -89,7 +110,7 @@ class Ledger(Application[str]):
 
     def record(self, statement: Statement) -> Recorded:
         """Record any one signed statement (dispatching on its type)."""
-        return self.record_batch([statement])[0]
+        return self._with_receipt(self.record_batch([statement])[0])
 
     def record_batch(self, statements: Iterable[Statement]) -> list[Recorded]:
         """Record several statements in one transaction: all or none."""
@@ -181,18 +202,27 @@ class Ledger(Application[str]):
         return int(found.version) if found is not None else 0
 
     def log_size(self) -> int:
-        """Entries recorded so far (the notification log's last position)."""
-        return int(self.recorder.max_notification_id() or 0)
+        """Entries in the integrity log (gapless, 0-based indexes below this)."""
+        return self.sequencer.size()
+
+    def receipt(self, index: int, size: int | None = None) -> str:
+        """The c2sp.org/tlog-proof@v1 receipt of entry ``index`` (tree ``size``)."""
+        return self.sequencer.inclusion(index, size).format()
 
     # -- the pipeline ----------------------------------------------------------
 
     def _one(self, statement: Statement, expected_type: str) -> Recorded:
-        return self._record_all([statement], expected_type)[0]
+        return self._with_receipt(self._record_all([statement], expected_type)[0])
+
+    def _with_receipt(self, recorded: Recorded) -> Recorded:
+        receipt = self.receipt(recorded.log_index, recorded.tree_size)
+        return dataclasses.replace(recorded, receipt=receipt)
 
     def _record_all(self, statements: list[Statement], only: str | None) -> list[Recorded]:
         if not statements:
             return []
-        with self._lock:
+        with self._lock, self.writer.hold():
+            self._last_recorded_at = self._tail_recorded_at()
             work = UnitOfWork(self)
             signed_events: list[Signed] = []
             for statement in statements:
@@ -204,19 +234,20 @@ class Ledger(Application[str]):
             try:
                 recordings = self.save(*aggregates)
             except IntegrityError:
-                # Another writer took a version first (optimistic concurrency).
+                # A writer that ignores the writer lock took a version first.
                 for signed_event in signed_events:
                     self._check_version(UnitOfWork(self), signed_event.statement)
                 raise StaleVersionError(
                     "a concurrent write changed a stream; re-read and sign again"
                 ) from None
-            self._last_recorded_at = max(s.recorded_at for s in signed_events)
-        positions = {
-            (
-                r.domain_event.originator_id,
-                r.domain_event.originator_version,
-            ): r.notification.id
-            for r in recordings
+            size = self.sequencer.integrate().size
+        # We hold the writer lock, so our entries are the newest leaves, in
+        # notification (commit) order.
+        ordered = sorted(recordings, key=lambda r: r.notification.id)
+        first = size - len(ordered)
+        indexes = {
+            (r.domain_event.originator_id, r.domain_event.originator_version): first + i
+            for i, r in enumerate(ordered)
         }
         return [
             Recorded(
@@ -226,10 +257,18 @@ class Ledger(Application[str]):
                 s.principal,
                 format_timestamp(s.recorded_at),
                 hashlib.sha256(s.entry).hexdigest(),
-                positions[(s.statement["stream"], s.statement["expected_version"] + 1)],
+                indexes[(s.statement["stream"], s.statement["expected_version"] + 1)],
+                size,
             )
             for s in signed_events
         ]
+
+    def _tail_recorded_at(self) -> datetime:
+        """``recorded_at`` of the newest stored entry: the floor for the next."""
+        raw = self.sequencer.store.last_entry()
+        if raw is None:
+            return datetime.min.replace(tzinfo=UTC)
+        return parse_timestamp(parse_entry(raw).recorded_at)
 
     def _apply(self, work: UnitOfWork, signed: SignedStatement) -> Signed:
         now = datetime.now(UTC)

@@ -80,6 +80,12 @@ class ClockError(LedgerError):
     status = 422
 
 
+class LogRangeError(LedgerError):
+    """A proof or checkpoint was asked for outside the log (index, sizes)."""
+
+    status = 400
+
+
 class DomainRuleError(LedgerError):
     """A PMM rule refuses the command (the message names the rule)."""
 

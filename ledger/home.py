@@ -80,7 +80,8 @@ def read_config(settings: Settings) -> HomeConfig:
 
 def open_ledger(settings: Settings) -> Ledger:
     """The ledger of an initialised home folder."""
-    return Ledger(settings, read_config(settings).origin)
+    config = read_config(settings)
+    return Ledger(settings, config.origin, KeyPair.load(key_path(settings, LOG_KEY)))
 
 
 def init_ledger(settings: Settings, origin: str, admin: str = "admin") -> Ledger:
@@ -90,7 +91,7 @@ def init_ledger(settings: Settings, origin: str, admin: str = "admin") -> Ledger
     admin_key = KeyPair.generate(admin)
     log_key = KeyPair.generate(LOG_KEY)
     settings.home.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger(settings, origin)
+    ledger = Ledger(settings, origin, log_key)
     if ledger.log_size():
         raise ConfigurationError(
             "the database already holds entries; point PMM_DATABASE_URL at an empty "

@@ -1,0 +1,155 @@
+"""The integrity log's tables, in the ledger's own database (DESIGN.md §4).
+
+Beside the ``eventsourcing`` events table, in the same database and schema:
+
+* ``pmm_log_leaves``: log index (0-based, gapless, commit order) → the
+  notification id of the stored event whose state is the entry bytes. Both
+  columns are unique, so no entry can ever get two leaves.
+* ``pmm_log_nodes``: the hash of every perfect subtree (level, index) of the
+  RFC 6962 tree; level 0 holds leaf hashes. Proofs read O(log n) rows.
+* ``pmm_log_checkpoints``: every signed checkpoint note, by tree size.
+* ``pmm_log_lock``: one row; the integrator updates it first in its
+  transaction, which serialises integrators on SQLite (write lock) and on
+  PostgreSQL (row lock) alike.
+
+The SQL is written once with ``%s`` placeholders; only the two dialect details
+(placeholder style, binary type, schema prefix) differ between backends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.postgres import PostgresDatastore
+
+TABLES = ("pmm_log_leaves", "pmm_log_nodes", "pmm_log_checkpoints", "pmm_log_lock")
+
+
+class Cursor:
+    """A cursor that takes ``%s`` placeholders on both backends."""
+
+    def __init__(self, raw: Any, qmark: bool, prefix: str) -> None:
+        self.raw, self.qmark, self.prefix = raw, qmark, prefix
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
+        sql = sql.replace("{p}", self.prefix)
+        self.raw.execute(sql.replace("%s", "?") if self.qmark else sql, tuple(params))
+        return self
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        sql = sql.replace("{p}", self.prefix)
+        self.raw.executemany(sql.replace("%s", "?") if self.qmark else sql, rows)
+
+    def one(self) -> tuple[Any, ...] | None:
+        row = self.raw.fetchone()
+        return (
+            None if row is None else tuple(row.values() if isinstance(row, dict) else row)
+        )
+
+    def all(self) -> list[tuple[Any, ...]]:
+        return [
+            tuple(r.values() if isinstance(r, dict) else r) for r in self.raw.fetchall()
+        ]
+
+
+class LogStore:
+    """Reads and writes the log tables through the recorder's datastore."""
+
+    def __init__(self, recorder: ApplicationRecorder) -> None:
+        self.datastore: Any = recorder.datastore  # type: ignore[attr-defined]
+        self.postgres = isinstance(self.datastore, PostgresDatastore)
+        self.prefix = f'"{self.datastore.schema}".' if self.postgres else ""
+        self.events_table = f"{self.prefix}{recorder.events_table_name}"  # type: ignore[attr-defined]
+        self.create_tables()
+
+    @contextmanager
+    def transaction(self, commit: bool) -> Iterator[Cursor]:
+        with self.datastore.transaction(commit=commit) as raw:
+            yield Cursor(raw, not self.postgres, self.prefix)
+
+    def create_tables(self) -> None:
+        blob = "BYTEA" if self.postgres else "BLOB"
+        with self.transaction(commit=True) as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS {p}pmm_log_leaves ("
+                "log_index BIGINT PRIMARY KEY, notification_id BIGINT NOT NULL UNIQUE)"
+            )
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS {p}pmm_log_nodes (level INTEGER NOT NULL, "
+                f"idx BIGINT NOT NULL, hash {blob} NOT NULL, PRIMARY KEY (level, idx))"
+            )
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS {p}pmm_log_checkpoints ("
+                "size BIGINT PRIMARY KEY, note TEXT NOT NULL)"
+            )
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS {p}pmm_log_lock ("
+                "id INTEGER PRIMARY KEY, generation BIGINT NOT NULL)"
+            )
+            if cur.execute("SELECT COUNT(*) FROM {p}pmm_log_lock").one() == (0,):
+                cur.execute("INSERT INTO {p}pmm_log_lock (id, generation) VALUES (1, 0)")
+
+    # -- reads (each in its own short transaction) ------------------------------
+
+    def size(self) -> int:
+        with self.transaction(commit=False) as cur:
+            row = cur.execute("SELECT MAX(log_index) FROM {p}pmm_log_leaves").one()
+        return int(row[0]) + 1 if row and row[0] is not None else 0
+
+    def node(self, level: int, index: int) -> bytes:
+        with self.transaction(commit=False) as cur:
+            row = cur.execute(
+                "SELECT hash FROM {p}pmm_log_nodes WHERE level = %s AND idx = %s",
+                (level, index),
+            ).one()
+        if row is None:
+            raise LookupError(f"no subtree hash at level {level} index {index}")
+        return bytes(row[0])
+
+    def checkpoint(self, size: int | None = None) -> tuple[int, str] | None:
+        """The checkpoint for ``size`` (default: the latest), as (size, note)."""
+        with self.transaction(commit=False) as cur:
+            if size is None:
+                cur.execute(
+                    "SELECT size, note FROM {p}pmm_log_checkpoints "
+                    "ORDER BY size DESC LIMIT 1"
+                )
+            else:
+                cur.execute(
+                    "SELECT size, note FROM {p}pmm_log_checkpoints WHERE size = %s",
+                    (size,),
+                )
+            row = cur.one()
+        return None if row is None else (int(row[0]), str(row[1]))
+
+    def index_of(self, notification_id: int) -> int | None:
+        with self.transaction(commit=False) as cur:
+            row = cur.execute(
+                "SELECT log_index FROM {p}pmm_log_leaves WHERE notification_id = %s",
+                (notification_id,),
+            ).one()
+        return None if row is None else int(row[0])
+
+    def last_entry(self) -> bytes | None:
+        """The state of the newest stored event (integrated or not)."""
+        rowid = "notification_id" if self.postgres else "rowid"
+        with self.transaction(commit=False) as cur:
+            row = cur.execute(
+                f"SELECT state FROM {self.events_table} ORDER BY {rowid} DESC LIMIT 1"
+            ).one()
+        return None if row is None else bytes(row[0])
+
+    def entries(self, start: int, stop: int) -> list[tuple[int, bytes]]:
+        """(log index, entry bytes) for start <= index < stop, in log order."""
+        rowid = "notification_id" if self.postgres else "rowid"
+        with self.transaction(commit=False) as cur:
+            rows = cur.execute(
+                f"SELECT l.log_index, e.state FROM {{p}}pmm_log_leaves l "
+                f"JOIN {self.events_table} e ON e.{rowid} = l.notification_id "
+                "WHERE l.log_index >= %s AND l.log_index < %s ORDER BY l.log_index",
+                (start, stop),
+            ).all()
+        return [(int(i), bytes(state)) for i, state in rows]

@@ -1,0 +1,44 @@
+"""One writer at a time across processes, so log order is time order.
+
+``recorded_at`` must never decrease along the log (DESIGN.md §2, §5 item 4),
+and the log is in commit order. A writer therefore stamps, checks versions,
+saves and integrates while holding a lock every process respects: a
+PostgreSQL session advisory lock keyed by the schema, or an exclusive
+``flock`` on a file beside the SQLite database.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from eventsourcing.postgres import PostgresDatastore
+
+
+class WriterLock:
+    def __init__(self, datastore: Any, sqlite_path: str | None) -> None:
+        self.datastore = datastore
+        self.postgres = isinstance(datastore, PostgresDatastore)
+        self.key = f"pmm-writer:{datastore.schema}" if self.postgres else ""
+        self.path = f"{sqlite_path}.writer-lock" if sqlite_path else None
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        if self.postgres:
+            with self.datastore.get_connection() as conn:
+                conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (self.key,))
+                try:
+                    yield
+                finally:
+                    conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self.key,))
+        elif self.path is None or self.path.startswith(":memory:"):
+            yield  # one process only
+        else:
+            with open(self.path, "a") as handle:
+                fcntl.flock(handle, fcntl.LOCK_EX)
+                try:
+                    yield
+                finally:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
