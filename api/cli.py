@@ -11,19 +11,28 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from api.cli_common import (
+    As,
+    Home,
+    Json,
+    err,
+    fail,
+    open_home,
+    out,
+    settings_for,
+)
+from api.cli_log import add_log_commands
 from api.demo import STEPS, run_demo
 from ledger.application import Ledger, Recorded
 from ledger.errors import ConfigurationError, LedgerError
-from ledger.home import CONFIG_FILE, init_ledger, open_ledger, resolve_key
+from ledger.home import CONFIG_FILE, init_ledger, resolve_key
 from ledger.keys import KeyPair
-from ledger.persistence import Settings
 from verify.canonical import parse_json
 from verify.errors import VerifyError
 from verify.statement import SignedStatement, parse_signed_statement
@@ -37,52 +46,30 @@ principal_app = typer.Typer(
     help="Register, rotate and revoke principals.", no_args_is_help=True
 )
 app.add_typer(principal_app, name="principal")
-out = Console()
-err = Console(stderr=True)
-
-Home = Annotated[
-    Path | None,
-    typer.Option("--home", envvar="PMM_HOME", help="Home folder [default: ./pmm-home]"),
-]
-Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-As = Annotated[str, typer.Option("--as", help="Key file, or a key name in HOME/keys.")]
+add_log_commands(app)
 DEMO_MARKER = "demo.json"
 
 
-def _fail(message: str, code: int) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    raise typer.Exit(code)
-
-
-def _settings(home: Path | None) -> Settings:
-    return Settings.from_env(home)
-
-
-def _open(home: Path | None) -> Ledger:
-    try:
-        return open_ledger(_settings(home))
-    except ConfigurationError as exc:
-        _fail(str(exc), 2)
-
-
 def _print_recorded(recorded: Recorded, as_json: bool) -> None:
-    data = recorded.__dict__
+    """The receipt (c2sp.org/tlog-proof@v1) on stdout, verbatim, so it can be
+    saved as a .tlog-proof file; a one-line summary on stderr."""
     if as_json:
-        out.print_json(json.dumps(data))
+        out.print_json(json.dumps(recorded.__dict__))
         return
-    out.print(
+    err.print(
         f"recorded {recorded.entry_type} as {recorded.stream} version "
-        f"{recorded.stream_version} (log index {recorded.log_index})",
+        f"{recorded.stream_version}, log index {recorded.log_index}, entry sha256 "
+        f"{recorded.entry_sha256}; receipt follows",
         highlight=False,
     )
-    out.print(f"  entry sha256 {recorded.entry_sha256}", highlight=False)
+    sys.stdout.write(recorded.receipt or "")
 
 
 def _record(ledger: Ledger, signed: SignedStatement, as_json: bool) -> None:
     try:
         _print_recorded(ledger.record(signed), as_json)
     except (LedgerError, VerifyError) as exc:
-        _fail(f"refused ({type(exc).__name__}): {exc}", 1)
+        fail(f"refused ({type(exc).__name__}): {exc}", 1)
     finally:
         ledger.close()
 
@@ -91,22 +78,22 @@ def _load_json(path: Path) -> Any:
     try:
         return parse_json(path.read_bytes())
     except OSError as exc:
-        _fail(f"cannot read {path}: {exc.strerror}", 2)
+        fail(f"cannot read {path}: {exc.strerror}", 2)
     except VerifyError as exc:
-        _fail(f"{path}: {exc}", 2)
+        fail(f"{path}: {exc}", 2)
 
 
 def _key(home: Path | None, name: str) -> KeyPair:
     try:
-        return resolve_key(_settings(home), name)
+        return resolve_key(settings_for(home), name)
     except ConfigurationError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
 
 
 def _draft_signed(ledger: Ledger, key: KeyPair, draft: Any, path: Path) -> SignedStatement:
     """Sign a draft ``{"type", "stream", "body"[, "expected_version"]}``."""
     if not isinstance(draft, dict) or not {"type", "stream", "body"} <= set(draft):
-        _fail(f"{path}: a draft needs 'type', 'stream' and 'body'", 2)
+        fail(f"{path}: a draft needs 'type', 'stream' and 'body'", 2)
     version = draft.get("expected_version", ledger.stream_version(str(draft["stream"])))
     statement = key.statement(
         ledger.origin, draft["stream"], draft["type"], draft["body"], version
@@ -114,7 +101,7 @@ def _draft_signed(ledger: Ledger, key: KeyPair, draft: Any, path: Path) -> Signe
     try:
         return key.sign(statement)
     except VerifyError as exc:
-        _fail(f"{path}: {exc}", 2)
+        fail(f"{path}: {exc}", 2)
 
 
 @app.command()
@@ -127,11 +114,11 @@ def init(
     as_json: Json = False,
 ) -> None:
     """Create a new ledger: genesis admin key, log key, origin, genesis entry."""
-    settings = _settings(home)
+    settings = settings_for(home)
     try:
         init_ledger(settings, origin, admin).close()
     except ConfigurationError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     result = {
         "home": str(settings.home),
         "origin": origin,
@@ -155,7 +142,7 @@ def keygen(name: str, out_file: Annotated[Path, typer.Option("--out")]) -> None:
     try:
         key.save(out_file)
     except ConfigurationError as exc:
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     out.print(
         f"{out_file}: principal {name}, key id {key.key_id}\npublic key {key.public_key}",
         highlight=False,
@@ -170,7 +157,7 @@ def _public_key(value: str) -> str:
 def _registry_statement(
     home: Path | None, as_key: str, kind: str, body: dict[str, Any], as_json: bool
 ) -> None:
-    ledger = _open(home)
+    ledger = open_home(home)
     key = _key(home, as_key)
     statement = key.statement(
         ledger.origin, "registry", kind, body, ledger.stream_version("registry")
@@ -179,7 +166,7 @@ def _registry_statement(
         signed = key.sign(statement)
     except VerifyError as exc:
         ledger.close()
-        _fail(str(exc), 2)
+        fail(str(exc), 2)
     _record(ledger, signed, as_json)
 
 
@@ -252,7 +239,7 @@ def principal_revoke(
 @principal_app.command("list")
 def principal_list(home: Home = None, as_json: Json = False) -> None:
     """List registered principals."""
-    ledger = _open(home)
+    ledger = open_home(home)
     registry = ledger.registry()
     ledger.close()
     rows = [p.__dict__ for p in (registry.principals.values() if registry else [])]
@@ -274,7 +261,7 @@ def principal_list(home: Home = None, as_json: Json = False) -> None:
 @app.command()
 def sign(file: Path, as_key: As, home: Home = None) -> None:
     """Sign a draft statement FILE; print the signed statement (canonical JSON)."""
-    ledger = _open(home)
+    ledger = open_home(home)
     try:
         signed = _draft_signed(ledger, _key(home, as_key), _load_json(file), file)
     finally:
@@ -290,18 +277,18 @@ def submit(
     as_json: Json = False,
 ) -> None:
     """Record FILE: a signed statement as is, or a draft signed with --as KEY."""
-    ledger = _open(home)
+    ledger = open_home(home)
     try:
         raw = file.read_bytes().rstrip(b"\n")
     except OSError as exc:
         ledger.close()
-        _fail(f"cannot read {file}: {exc.strerror}", 2)
+        fail(f"cannot read {file}: {exc.strerror}", 2)
     if as_key is None:
         try:
             signed = parse_signed_statement(raw)
         except VerifyError as exc:
             ledger.close()
-            _fail(f"refused ({type(exc).__name__}): {exc}", 1)
+            fail(f"refused ({type(exc).__name__}): {exc}", 1)
     else:
         signed = _draft_signed(ledger, _key(home, as_key), _load_json(file), file)
     _record(ledger, signed, as_json)
@@ -310,12 +297,12 @@ def submit(
 @app.command()
 def demo(home: Home = None, as_json: Json = False) -> None:
     """Build a realistic first PMM cycle in a fresh home and summarise it."""
-    settings = _settings(home)
+    settings = settings_for(home)
     if (settings.home / CONFIG_FILE).exists():
         if not (settings.home / DEMO_MARKER).exists():
-            _fail(f"{settings.home} holds a ledger that is not a demo; pass --home", 2)
+            fail(f"{settings.home} holds a ledger that is not a demo; pass --home", 2)
         if settings.database_url:
-            _fail("a demo already ran here; use an empty PostgreSQL schema", 2)
+            fail("a demo already ran here; use an empty PostgreSQL schema", 2)
         shutil.rmtree(settings.home)
     # A progress bar on a terminal, quiet in pipes (DESIGN.md §8).
     with Progress(console=err, disable=not err.is_terminal, transient=True) as bar:
@@ -327,7 +314,7 @@ def demo(home: Home = None, as_json: Json = False) -> None:
         try:
             summary = run_demo(settings, step=step)
         except (ConfigurationError, LedgerError, VerifyError) as exc:
-            _fail(f"{type(exc).__name__}: {exc}", 2)
+            fail(f"{type(exc).__name__}: {exc}", 2)
     (settings.home / DEMO_MARKER).write_text(json.dumps(summary, indent=2) + "\n")
     if as_json:
         out.print_json(json.dumps(summary))

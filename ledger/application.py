@@ -59,18 +59,29 @@ class Recorded:
 
 
 class UnitOfWork:
-    """The aggregates one transaction reads and changes."""
+    """The aggregates one transaction reads and changes.
+
+    Streams it only reads (the registry and framework, when a value is
+    written) come straight from the repository's cache; the stream a
+    statement writes to is a deep copy, so a refused batch leaves the cache
+    untouched.
+    """
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.loaded: dict[str, BaseAggregate[str] | None] = {}
+        self.copied: set[str] = set()
 
-    def get(self, stream: str) -> Any:
-        if stream not in self.loaded:
+    def get(self, stream: str, *, writable: bool = False) -> Any:
+        if stream not in self.loaded or (writable and stream not in self.copied):
             try:
-                self.loaded[stream] = self.ledger.repository.get(stream)
+                self.loaded[stream] = self.ledger.repository.get(
+                    stream, deepcopy_from_cache=writable
+                )
             except AggregateNotFoundError:
                 self.loaded[stream] = None
+            if writable:
+                self.copied.add(stream)
         return self.loaded[stream]
 
     def require(self, stream: str) -> Any:
@@ -81,6 +92,7 @@ class UnitOfWork:
 
     def put(self, stream: str, aggregate: BaseAggregate[str]) -> None:
         self.loaded[stream] = aggregate
+        self.copied.add(stream)
 
 
 class Ledger(Application[str]):
@@ -205,6 +217,10 @@ class Ledger(Application[str]):
         """Entries in the integrity log (gapless, 0-based indexes below this)."""
         return self.sequencer.size()
 
+    def log_vkey(self) -> str:
+        """The log's C2SP verifier key, ``origin+hex8+base64(0x01 || key)``."""
+        return self.sequencer.signer.verifier().vkey()
+
     def receipt(self, index: int, size: int | None = None) -> str:
         """The c2sp.org/tlog-proof@v1 receipt of entry ``index`` (tree ``size``)."""
         return self.sequencer.inclusion(index, size).format()
@@ -273,6 +289,7 @@ class Ledger(Application[str]):
     def _apply(self, work: UnitOfWork, signed: SignedStatement) -> Signed:
         now = datetime.now(UTC)
         admitted = admit(signed, work.get(REGISTRY_STREAM), self.origin, now)
+        work.get(signed.stream, writable=True)
         self._check_version(work, signed.statement)
         recorded_at = max(now, self._last_recorded_at)
         version = signed.expected_version + 1

@@ -109,6 +109,23 @@ class LogStore:
             raise LookupError(f"no subtree hash at level {level} index {index}")
         return bytes(row[0])
 
+    def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        """Many subtree hashes in one round trip: {(level, index): hash}."""
+        wanted = sorted(set(keys))
+        if not wanted:
+            return {}
+        where = " OR ".join(["(level = %s AND idx = %s)"] * len(wanted))
+        with self.transaction(commit=False) as cur:
+            rows = cur.execute(
+                f"SELECT level, idx, hash FROM {{p}}pmm_log_nodes WHERE {where}",
+                [value for key in wanted for value in key],
+            ).all()
+        found = {(int(level), int(idx)): bytes(h) for level, idx, h in rows}
+        missing = [key for key in wanted if key not in found]
+        if missing:
+            raise LookupError(f"no subtree hash at (level, index) {missing[0]}")
+        return found
+
     def checkpoint(self, size: int | None = None) -> tuple[int, str] | None:
         """The checkpoint for ``size`` (default: the latest), as (size, note)."""
         with self.transaction(commit=False) as cur:

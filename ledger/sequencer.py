@@ -15,7 +15,9 @@ picks up exactly what is missing, in order.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from eventsourcing.persistence import ApplicationRecorder
 
@@ -24,6 +26,7 @@ from ledger.log_store import Cursor, LogStore
 from verify.checkpoint import Checkpoint, sign_checkpoint
 from verify.merkle import (
     EMPTY_ROOT,
+    Perfect,
     consistency_proof,
     inclusion_proof,
     leaf_hash,
@@ -34,6 +37,7 @@ from verify.note_keys import Ed25519Signer
 from verify.receipt import Receipt
 
 BATCH = 1000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,9 @@ class Sequencer:
         self.origin = origin
         self.signer = signer
         self.store = LogStore(recorder)
+        # The frontier of the tree as this process last left it: reused when
+        # no other process integrated since (saves popcount(size) reads).
+        self._frontier_cache: tuple[int, dict[int, bytes]] = (-1, {})
 
     # -- integration -------------------------------------------------------------
 
@@ -68,7 +75,8 @@ class Sequencer:
                 "FROM {p}pmm_log_leaves"
             ).one()
             size, last_id = (int(row[0]) + 1, int(row[1])) if row and row[1] else (0, 0)
-            frontier = self._frontier(cur, size)
+            cached_size, cached = self._frontier_cache
+            frontier = dict(cached) if cached_size == size else self._frontier(cur, size)
             start = size
             while True:
                 notes = self.recorder.select_notifications(
@@ -97,6 +105,7 @@ class Sequencer:
                     "SELECT note FROM {p}pmm_log_checkpoints WHERE size = %s", (size,)
                 ).one()
                 if latest:
+                    self._frontier_cache = (size, dict(frontier))
                     return Integrated(size, str(latest[0]))
             root = self._root(frontier, size)
             note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
@@ -104,6 +113,7 @@ class Sequencer:
                 "INSERT INTO {p}pmm_log_checkpoints (size, note) VALUES (%s, %s)",
                 (size, note),
             )
+        self._frontier_cache = (size, dict(frontier))
         return Integrated(size, note)
 
     @staticmethod
@@ -165,7 +175,7 @@ class Sequencer:
 
     def root(self, size: int) -> bytes:
         self._check_size(size)
-        return tree_root(size, self.store.node)
+        return self._prefetched(lambda perfect: tree_root(size, perfect))
 
     def inclusion(self, index: int, size: int | None = None) -> Receipt:
         """A c2sp.org/tlog-proof@v1 receipt for entry ``index`` in tree ``size``."""
@@ -176,7 +186,7 @@ class Sequencer:
                 f"index {index} is outside a tree of size {tree_size} "
                 f"(valid: 0..{tree_size - 1})"
             )
-        path = inclusion_proof(index, tree_size, self.store.node)
+        path = self._prefetched(lambda perfect: inclusion_proof(index, tree_size, perfect))
         return Receipt(index, tuple(path), note)
 
     def consistency(self, old: int, new: int) -> list[bytes]:
@@ -186,7 +196,21 @@ class Sequencer:
             raise LogRangeError(
                 f"a consistency proof needs 0 < old <= new, got old {old}, new {new}"
             )
-        return consistency_proof(old, new, self.store.node)
+        return self._prefetched(lambda perfect: consistency_proof(old, new, perfect))
+
+    def _prefetched(self, compute: Callable[[Perfect], T]) -> T:
+        """Run a proof computation with every subtree hash it needs fetched in
+        one query: which hashes a proof reads depends on sizes and indexes
+        only, so a first dry run names them (O(log n) keys)."""
+        wanted: list[tuple[int, int]] = []
+
+        def dry(level: int, index: int) -> bytes:
+            wanted.append((level, index))
+            return EMPTY_ROOT
+
+        compute(dry)
+        found = self.store.nodes(wanted)
+        return compute(lambda level, index: found[(level, index)])
 
     def _check_size(self, size: int) -> None:
         current = self.size()

@@ -20,7 +20,7 @@ import base64
 import binascii
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +65,13 @@ class SignedStatement:
 
     statement: dict[str, Any]
     signature: str
+    # The statement's canonical bytes when they were read off the wire: a
+    # cache, never a second definition (it is a slice of canonical input).
+    statement_bytes: bytes | None = field(default=None, compare=False, repr=False)
+
+    def canonical(self) -> bytes:
+        """JCS bytes of the statement (DESIGN.md §3): what is signed."""
+        return self.statement_bytes or canonical_bytes(self.statement)
 
     @property
     def type(self) -> str:
@@ -88,11 +95,16 @@ class SignedStatement:
         return int(self.statement["expected_version"])
 
     def to_bytes(self) -> bytes:
-        return canonical_bytes({"signature": self.signature, "statement": self.statement})
+        """JCS of ``{"signature", "statement"}``: keys in order, so spliced."""
+        return _envelope_prefix(self.signature) + self.canonical() + b"}"
 
     def digest(self) -> str:
         """SHA-256 hex of the statement's canonical bytes: its identity."""
-        return hashlib.sha256(canonical_bytes(self.statement)).hexdigest()
+        return hashlib.sha256(self.canonical()).hexdigest()
+
+
+def _envelope_prefix(signature: str) -> bytes:
+    return b'{"signature":' + canonical_bytes(signature) + b',"statement":'
 
 
 @dataclass(frozen=True)
@@ -134,7 +146,10 @@ def parse_timestamp(text: str) -> datetime:
         ) from None
 
 
-def signing_input(statement: dict[str, Any]) -> bytes:
+def signing_input(statement: dict[str, Any] | SignedStatement) -> bytes:
+    """Context prefix + JCS(statement): the bytes the Ed25519 signature covers."""
+    if isinstance(statement, SignedStatement):
+        return STATEMENT_CONTEXT + statement.canonical()
     return STATEMENT_CONTEXT + canonical_bytes(statement)
 
 
@@ -154,9 +169,7 @@ def verify_signature(signed: SignedStatement, public_key: bytes) -> None:
     if len(raw) != 64:
         raise BadSignatureError("signature must be base64 of 64 Ed25519 bytes")
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(
-            raw, signing_input(signed.statement)
-        )
+        Ed25519PublicKey.from_public_bytes(public_key).verify(raw, signing_input(signed))
     except InvalidSignature:
         raise BadSignatureError(
             f"signature does not verify for principal {signed.principal!r} under "
@@ -225,23 +238,39 @@ def parse_signed_statement(data: bytes) -> SignedStatement:
     if not isinstance(envelope["signature"], str):
         raise MalformedStatementError("signature must be base64 text")
     check_statement(envelope["statement"])
-    return SignedStatement(envelope["statement"], envelope["signature"])
+    # The input is canonical, so the statement's own JCS bytes are a slice of it.
+    prefix = _envelope_prefix(envelope["signature"])
+    return SignedStatement(
+        envelope["statement"], envelope["signature"], data[len(prefix) : -1]
+    )
 
 
 def entry_bytes(
     signed: SignedStatement, stream_version: int, recorded_at: datetime
 ) -> bytes:
     """The log entry for ``signed`` recorded at ``stream_version``."""
-    raw = canonical_bytes(
-        {
-            "entry_type": signed.type,
-            "format": ENTRY_FORMAT,
-            "recorded_at": format_timestamp(recorded_at),
-            "signature": signed.signature,
-            "statement": signed.statement,
-            "stream": signed.stream,
-            "stream_version": stream_version,
-        }
+    # JCS of {"entry_type", "format", "recorded_at", "signature", "statement",
+    # "stream", "stream_version"}: the keys already in JCS order, so the entry
+    # is spliced around the statement's canonical bytes, which are never
+    # re-serialised (golden tests pin the result).
+    raw = b"".join(
+        (
+            b'{"entry_type":',
+            canonical_bytes(signed.type),
+            b',"format":',
+            canonical_bytes(ENTRY_FORMAT),
+            b',"recorded_at":',
+            canonical_bytes(format_timestamp(recorded_at)),
+            b',"signature":',
+            canonical_bytes(signed.signature),
+            b',"statement":',
+            signed.canonical(),
+            b',"stream":',
+            canonical_bytes(signed.stream),
+            b',"stream_version":',
+            canonical_bytes(stream_version),
+            b"}",
+        )
     )
     if len(raw) > MAX_ENTRY_BYTES:
         raise StatementTooLargeError(
@@ -250,31 +279,56 @@ def entry_bytes(
     return raw
 
 
+ENTRY_FIELDS = (
+    "entry_type",
+    "format",
+    "recorded_at",
+    "signature",
+    "statement",
+    "stream",
+    "stream_version",
+)
+
+
 def parse_entry(raw: bytes) -> Entry:
-    """Read stored entry bytes; they must be canonical and well-formed."""
+    """Read stored entry bytes; they must be canonical and well-formed.
+
+    The statement inside is not re-checked against the schema here (the
+    verifier does that); its canonical bytes are sliced out of ``raw``.
+    """
     value = parse_canonical(raw, "log entry")
-    expected = {
-        "entry_type",
-        "format",
-        "recorded_at",
-        "signature",
-        "statement",
-        "stream",
-        "stream_version",
-    }
-    if not isinstance(value, dict) or set(value) != expected:
+    if not isinstance(value, dict) or tuple(sorted(value)) != ENTRY_FIELDS:
         raise MalformedStatementError(
-            "log entry must have exactly the fields " + ", ".join(sorted(expected))
+            "log entry must have exactly the fields " + ", ".join(ENTRY_FIELDS)
         )
     if value["format"] != ENTRY_FORMAT:
         raise MalformedStatementError(f"log entry format must be {ENTRY_FORMAT!r}")
     parse_timestamp(value["recorded_at"])
-    signed = SignedStatement(value["statement"], value["signature"])
+    statement, version = value["statement"], value["stream_version"]
+    if not isinstance(statement, dict) or not isinstance(value["signature"], str):
+        raise MalformedStatementError("log entry statement/signature are malformed")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise MalformedStatementError("log entry stream_version must be an integer >= 1")
+    if (value["stream"], value["entry_type"]) != (
+        statement.get("stream"),
+        statement.get("type"),
+    ):
+        raise MalformedStatementError(
+            "log entry stream and entry_type must be the statement's stream and type"
+        )
+    suffix = b"".join(
+        (
+            b',"stream":',
+            canonical_bytes(value["stream"]),
+            b',"stream_version":',
+            canonical_bytes(version),
+            b"}",
+        )
+    )
+    start = raw.index(b',"statement":', raw.index(b',"signature":')) + len(b',"statement":')
+    signed = SignedStatement(
+        statement, value["signature"], raw[start : len(raw) - len(suffix)]
+    )
     return Entry(
-        raw,
-        signed,
-        value["stream"],
-        value["stream_version"],
-        value["recorded_at"],
-        value["entry_type"],
+        raw, signed, value["stream"], version, value["recorded_at"], value["entry_type"]
     )

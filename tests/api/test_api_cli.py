@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -13,6 +14,9 @@ from api.demo import run_demo
 from ledger.domain.assessment import Assessment
 from ledger.home import open_ledger
 from ledger.persistence import Settings
+from verify.merkle import leaf_hash
+from verify.policy_text import parse_policy
+from verify.receipt import verify_receipt
 
 runner = CliRunner()
 
@@ -134,3 +138,40 @@ def test_cli_input_errors(settings: Settings, tmp_path: Path) -> None:
     assert code == 2 and "cannot read" in output
     code, output = pmm(settings, "sign", str(tmp_path / "missing.json"), "--as", "nobody")
     assert code == 2
+
+
+def test_cli_receipts_checkpoint_and_proofs(settings: Settings, tmp_path: Path) -> None:
+    assert pmm(settings, "init", "--origin", "cli.example/ledger")[0] == 0
+    key = tmp_path / "sec.key"
+    assert runner.invoke(app, ["keygen", "sec", "--out", str(key)]).exit_code == 0
+    code, receipt = pmm(
+        settings,
+        "principal",
+        "add",
+        "sec",
+        "--role",
+        "secretariat",
+        "--public-key",
+        str(key),
+        "--as",
+        "admin",
+    )
+    assert code == 0 and "c2sp.org/tlog-proof@v1\nindex 1\n" in receipt, receipt
+    ledger = open_ledger(settings)
+    try:
+        trust = parse_policy(f"log {ledger.log_vkey()}\nquorum none\n")
+        entry = ledger.sequencer.store.entries(1, 2)[0][1]
+    finally:
+        ledger.close()
+    receipt_text = receipt[receipt.index("c2sp.org") :]
+    assert verify_receipt(receipt_text, leaf_hash(entry), trust).receipt.index == 1
+    code, note = pmm(settings, "checkpoint")
+    assert code == 0 and note.startswith("cli.example/ledger\n2\n"), note
+    code, proof = pmm(settings, "prove", "inclusion", "0", "--size", "2")
+    assert code == 0 and proof.startswith("c2sp.org/tlog-proof@v1\nindex 0\n")
+    code, lines = pmm(settings, "prove", "consistency", "1", "2")
+    assert code == 0 and len(lines.split()) == 1 and len(base64.b64decode(lines)) == 32
+    code, output = pmm(settings, "prove", "inclusion", "5")
+    assert code == 2 and "outside a tree of size 2" in output
+    code, output = pmm(settings, "prove", "consistency", "3", "2")
+    assert code == 2 and "0 < old <= new" in output

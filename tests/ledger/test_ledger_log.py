@@ -1,0 +1,151 @@
+"""The integrity log on both backends: gapless indexes in commit order, stored
+subtree hashes that agree with a naive RFC 6962 root, signed checkpoints,
+receipts that verify offline, proofs in range only, and crash recovery."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ledger.application import Ledger
+from ledger.errors import LogRangeError
+from ledger.home import open_ledger
+from verify.checkpoint import parse_checkpoint
+from verify.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
+from verify.note import open_note
+from verify.note_keys import Ed25519Verifier
+from verify.policy_text import parse_policy
+from verify.receipt import parse_receipt, verify_receipt
+
+if TYPE_CHECKING:
+    from tests.conftest import World
+
+
+def values(world: World, count: int, start: int = 0, year: int = 2022) -> None:
+    """Record ``count`` entries through real statements (one per write); slot
+    ``i`` (from ``start``) is a distinct Member, KPI and reference year."""
+    kpis: list[tuple[str, str, dict[str, Any]]] = [
+        (world.KPI_HOURS, "hours", {"amount": "12.5"}),
+        (world.KPI_PERCENT, "percent", {"amount": "80"}),
+        (world.KPI_RATIO, "ratio", {"denominator": "4", "numerator": "3"}),
+        (world.KPI_YES_NO, "yes_no", {"answer": True}),
+    ]
+    for i in range(start, start + count):
+        kpi, unit, value = kpis[i % 4]
+        stream, key = [(world.KEN, world.ncp_ken), (world.BRA, world.ncp_bra)][i // 4 % 2]
+        body = world.value_body(kpi, value, unit, year=year - i // 8)
+        world.ledger.record(world.sign(key, stream, "value.submitted", body))
+
+
+def all_entries(ledger: Ledger) -> list[bytes]:
+    entries = ledger.sequencer.store.entries(0, ledger.log_size())
+    assert [i for i, _ in entries] == list(range(ledger.log_size()))
+    return [raw for _, raw in entries]
+
+
+def policy(ledger: Ledger) -> str:
+    return f"log {ledger.log_vkey()}\nquorum none\n"
+
+
+def test_log_covers_every_entry_in_order_and_matches_a_naive_root(world: World) -> None:
+    values(world, 8)
+    ledger = world.ledger
+    entries = all_entries(ledger)
+    notifications = ledger.recorder.select_notifications(start=1, limit=10_000)
+    assert entries == [bytes(n.state) for n in notifications]
+    note = ledger.sequencer.checkpoint()
+    opened = open_note(note, [Ed25519Verifier.from_vkey(ledger.log_vkey())])
+    checkpoint = parse_checkpoint(opened.text)
+    assert (checkpoint.origin, checkpoint.size) == (ledger.origin, len(entries))
+    assert checkpoint.root == root_of([leaf_hash(e) for e in entries])
+    for size in (1, 2, 3, len(entries) // 2, len(entries)):
+        assert ledger.sequencer.root(size) == root_of(
+            [leaf_hash(e) for e in entries[:size]]
+        )
+
+
+def test_every_write_returns_a_receipt_that_verifies_offline(world: World) -> None:
+    stream, key = world.KEN, world.ncp_ken
+    body = world.value_body(world.KPI_HOURS, {"amount": "7"}, "hours")
+    recorded = world.ledger.record(world.sign(key, stream, "value.submitted", body))
+    assert recorded.receipt is not None
+    raw = all_entries(world.ledger)[recorded.log_index]
+    trust = parse_policy(policy(world.ledger))
+    verified = verify_receipt(recorded.receipt, leaf_hash(raw), trust)
+    assert verified.receipt.index == recorded.log_index
+    # A receipt for another entry's bytes does not verify.
+    with pytest.raises(Exception, match=r"(?i)root|proof|inclusion"):
+        verify_receipt(recorded.receipt, leaf_hash(raw + b" "), trust)
+
+
+def test_receipts_for_older_sizes_and_consistency_proofs(world: World) -> None:
+    values(world, 6)
+    ledger = world.ledger
+    entries = all_entries(ledger)
+    leaves = [leaf_hash(e) for e in entries]
+    middle = len(entries) - 3
+    receipt = parse_receipt(ledger.receipt(2, middle))
+    checkpoint = parse_checkpoint(receipt.checkpoint.split("\n\n")[0] + "\n")
+    assert checkpoint.size == middle
+    verify_inclusion(2, middle, leaves[2], receipt.path, root_of(leaves[:middle]))
+    for old in range(1, len(entries) + 1):
+        proof = ledger.sequencer.consistency(old, len(entries))
+        verify_consistency(old, len(entries), root_of(leaves[:old]), root_of(leaves), proof)
+
+
+@pytest.mark.parametrize(
+    ("index", "size"), [(-1, None), (10_000, None), (5, 3), (0, 10_000)]
+)
+def test_out_of_range_proof_requests_are_refused(
+    world: World, index: int, size: int | None
+) -> None:
+    before = world.ledger.log_size()
+    with pytest.raises(LogRangeError):
+        world.ledger.receipt(index, size)
+    assert world.ledger.log_size() == before
+
+
+@pytest.mark.parametrize(("old", "new"), [(0, 3), (4, 3), (1, 10_000)])
+def test_out_of_range_consistency_requests_are_refused(
+    world: World, old: int, new: int
+) -> None:
+    with pytest.raises(LogRangeError):
+        world.ledger.sequencer.consistency(old, new)
+
+
+def test_crash_between_commit_and_integration_is_repaired_at_start(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Entries committed but not integrated (the process died in between)
+    are integrated, in commit order, when the ledger next starts."""
+    ledger = world.ledger
+    size = ledger.log_size()
+
+    def crash() -> None:
+        raise SystemExit("killed between commit and integration")
+
+    monkeypatch.setattr(ledger.sequencer, "integrate", crash)
+    for slot in range(3):
+        with pytest.raises(SystemExit):
+            values(world, 1, start=slot)
+    monkeypatch.undo()
+    assert ledger.log_size() == size  # committed, not yet in the log
+    settings = ledger.settings
+    ledger.close()
+    restarted = open_ledger(settings)
+    world.ledger = restarted
+    try:
+        entries = all_entries(restarted)
+        assert len(entries) == size + 3
+        stored = restarted.recorder.select_notifications(start=1, limit=10_000)
+        assert entries == [bytes(n.state) for n in stored]
+        note = restarted.sequencer.checkpoint()
+        assert parse_checkpoint(note.split("\n\n")[0] + "\n").root == root_of(
+            [leaf_hash(e) for e in entries]
+        )
+        # The next write continues the log without a gap.
+        values(world, 1, start=3)
+        assert restarted.log_size() == size + 4
+    finally:
+        restarted.close()

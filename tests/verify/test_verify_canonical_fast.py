@@ -1,0 +1,101 @@
+"""The fast path of ``canonical_bytes`` (the standard library's encoder) must
+write exactly what the reference ``rfc8785`` package writes (RFC 8785)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from verify.canonical import canonical_bytes
+
+# Text over the whole of Unicode minus lone surrogates, which are not JSON
+# strings at all: control characters, U+2028, astral characters included.
+text = st.text(st.characters(exclude_categories=["Cs"]), max_size=12)
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | text
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=5) | st.dictionaries(text, inner, max_size=5),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=400)
+@given(values)
+def test_fast_path_equals_reference(value: Any) -> None:
+    assert canonical_bytes(value) == rfc8785.dumps(value)
+
+
+def test_astral_keys_sort_by_utf16_code_units() -> None:
+    # U+1F600 is D83D DE00 in UTF-16, which sorts before U+FB01; by code
+    # point it would sort after. JCS (RFC 8785 §3.2.3) wants UTF-16 order.
+    value = {"\U0001f600": 1, "\ufb01": 2}
+    assert canonical_bytes(value) == rfc8785.dumps(value)
+    assert canonical_bytes(value).index("\U0001f600".encode()) < canonical_bytes(
+        value
+    ).index("\ufb01".encode())
+
+
+def _statement(comment: str) -> dict[str, Any]:
+    return {
+        "body": {
+            "comment": comment,
+            "disclosure": "public",
+            "evidence": [],
+            "kpi": "KPI-01",
+            "reference_year": 2022,
+            "status": "value",
+            "unit": "hours",
+            "value": {"amount": "12.5"},
+        },
+        "expected_version": 4,
+        "format": "pmm-statement/v1",
+        "issued_at": "2026-11-22T12:00:00Z",
+        "key_id": "00112233445566aa",
+        "nonce": "AAAAAAAAAAAAAAAAAAAAAA",
+        "origin": "pmm.example/ledger",
+        "principal": "ncp-ken",
+        "stream": "assessment/KEN/1",
+        "type": "value.submitted",
+    }
+
+
+@settings(max_examples=100)
+@given(st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40))
+def test_spliced_bytes_equal_full_serialisation(comment: str) -> None:
+    """Statement bytes sliced from the envelope and the entry, and the entry
+    spliced around them, equal the JCS of the whole objects (DESIGN.md §3)."""
+    from datetime import UTC, datetime
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from verify.statement import entry_bytes, parse_entry, parse_signed_statement, sign
+
+    if not comment.strip():
+        comment = "x" + comment
+    signed = sign(_statement(comment), Ed25519PrivateKey.from_private_bytes(bytes(32)))
+    wire = rfc8785.dumps({"signature": signed.signature, "statement": signed.statement})
+    assert signed.to_bytes() == wire
+    read = parse_signed_statement(wire)
+    assert read.canonical() == rfc8785.dumps(signed.statement)
+    moment = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    entry = entry_bytes(read, 5, moment)
+    assert entry == rfc8785.dumps(
+        {
+            "entry_type": "value.submitted",
+            "format": "pmm-entry/v1",
+            "recorded_at": "2026-11-22T12:00:00.000000Z",
+            "signature": signed.signature,
+            "statement": signed.statement,
+            "stream": "assessment/KEN/1",
+            "stream_version": 5,
+        }
+    )
+    assert parse_entry(entry).signed.canonical() == rfc8785.dumps(signed.statement)
