@@ -70,6 +70,27 @@ class LogStore:
         with self.datastore.transaction(commit=commit) as raw:
             yield Cursor(raw, not self.postgres, self.prefix)
 
+    @contextmanager
+    def read(self) -> Iterator[Cursor]:
+        """A cursor for one read: on PostgreSQL an autocommit statement (one
+        round trip instead of BEGIN, SELECT, ROLLBACK)."""
+        if self.postgres:
+            with self.datastore.get_connection() as conn:
+                yield Cursor(conn.cursor(), False, self.prefix)
+        else:
+            with self.transaction(commit=False) as cur:
+                yield cur
+
+    def new_entries(self, cur: Cursor, after: int, limit: int) -> list[tuple[int, bytes]]:
+        """(notification id, entry bytes) of stored events after id ``after``."""
+        rowid = "notification_id" if self.postgres else "rowid"
+        rows = cur.execute(
+            f"SELECT {rowid} AS nid, state FROM {self.events_table} WHERE {rowid} > %s "
+            f"ORDER BY {rowid} LIMIT %s",
+            (after, limit),
+        ).all()
+        return [(int(nid), bytes(state)) for nid, state in rows]
+
     def create_tables(self) -> None:
         blob = "BYTEA" if self.postgres else "BLOB"
         with self.transaction(commit=True) as cur:
@@ -95,12 +116,12 @@ class LogStore:
     # -- reads (each in its own short transaction) ------------------------------
 
     def size(self) -> int:
-        with self.transaction(commit=False) as cur:
+        with self.read() as cur:
             row = cur.execute("SELECT MAX(log_index) FROM {p}pmm_log_leaves").one()
         return int(row[0]) + 1 if row and row[0] is not None else 0
 
     def node(self, level: int, index: int) -> bytes:
-        with self.transaction(commit=False) as cur:
+        with self.read() as cur:
             row = cur.execute(
                 "SELECT hash FROM {p}pmm_log_nodes WHERE level = %s AND idx = %s",
                 (level, index),
@@ -115,7 +136,7 @@ class LogStore:
         if not wanted:
             return {}
         where = " OR ".join(["(level = %s AND idx = %s)"] * len(wanted))
-        with self.transaction(commit=False) as cur:
+        with self.read() as cur:
             rows = cur.execute(
                 f"SELECT level, idx, hash FROM {{p}}pmm_log_nodes WHERE {where}",
                 [value for key in wanted for value in key],
@@ -128,7 +149,7 @@ class LogStore:
 
     def checkpoint(self, size: int | None = None) -> tuple[int, str] | None:
         """The checkpoint for ``size`` (default: the latest), as (size, note)."""
-        with self.transaction(commit=False) as cur:
+        with self.read() as cur:
             if size is None:
                 cur.execute(
                     "SELECT size, note FROM {p}pmm_log_checkpoints "
@@ -143,7 +164,7 @@ class LogStore:
         return None if row is None else (int(row[0]), str(row[1]))
 
     def index_of(self, notification_id: int) -> int | None:
-        with self.transaction(commit=False) as cur:
+        with self.read() as cur:
             row = cur.execute(
                 "SELECT log_index FROM {p}pmm_log_leaves WHERE notification_id = %s",
                 (notification_id,),
@@ -153,7 +174,7 @@ class LogStore:
     def last_entry(self) -> bytes | None:
         """The state of the newest stored event (integrated or not)."""
         rowid = "notification_id" if self.postgres else "rowid"
-        with self.transaction(commit=False) as cur:
+        with self.read() as cur:
             row = cur.execute(
                 f"SELECT state FROM {self.events_table} ORDER BY {rowid} DESC LIMIT 1"
             ).one()
@@ -162,7 +183,7 @@ class LogStore:
     def entries(self, start: int, stop: int) -> list[tuple[int, bytes]]:
         """(log index, entry bytes) for start <= index < stop, in log order."""
         rowid = "notification_id" if self.postgres else "rowid"
-        with self.transaction(commit=False) as cur:
+        with self.read() as cur:
             rows = cur.execute(
                 f"SELECT l.log_index, e.state FROM {{p}}pmm_log_leaves l "
                 f"JOIN {self.events_table} e ON e.{rowid} = l.notification_id "

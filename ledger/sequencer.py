@@ -79,18 +79,15 @@ class Sequencer:
             frontier = dict(cached) if cached_size == size else self._frontier(cur, size)
             start = size
             while True:
-                notes = self.recorder.select_notifications(
-                    start=last_id, limit=BATCH, inclusive_of_start=False
-                )
-                if not notes:
+                new = self.store.new_entries(cur, last_id, BATCH)
+                if not new:
                     break
                 leaves, nodes = [], []
-                for notification in notes:
-                    leaves.append((size, notification.id))
-                    leaf = leaf_hash(bytes(notification.state))
-                    nodes += self._append(frontier, size, leaf)
+                for notification_id, entry in new:
+                    leaves.append((size, notification_id))
+                    nodes += self._append(frontier, size, leaf_hash(entry))
                     size += 1
-                last_id = notes[-1].id
+                last_id = new[-1][0]
                 cur.executemany(
                     "INSERT INTO {p}pmm_log_leaves (log_index, notification_id) "
                     "VALUES (%s, %s)",
