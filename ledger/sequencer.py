@@ -159,16 +159,27 @@ class Sequencer:
         return self.store.size()
 
     def checkpoint(self, size: int | None = None) -> str:
-        """The signed checkpoint note for ``size`` (default: the latest)."""
+        """The signed checkpoint note for ``size`` (default: the latest).
+
+        A size the log passed without stopping at (a batch integrates many
+        entries at once) gets its checkpoint signed now: the root of a prefix
+        of the log is consistent with every later checkpoint, and Ed25519 is
+        deterministic, so signing it twice gives the same note.
+        """
         found = self.store.checkpoint(size)
-        if found is None:
-            if size is None:
-                return self.integrate().checkpoint
-            raise LogRangeError(
-                f"no checkpoint was signed for tree size {size}; sizes with a "
-                "checkpoint are those the log reached after a write"
+        if found is not None:
+            return found[1]
+        if size is None:
+            return self.integrate().checkpoint
+        root = self.root(size)  # refuses a size beyond the log
+        note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
+        with self.store.transaction(commit=True) as cur:
+            cur.execute(
+                "INSERT INTO {p}pmm_log_checkpoints (size, note) VALUES (%s, %s) "
+                "ON CONFLICT (size) DO NOTHING",
+                (size, note),
             )
-        return found[1]
+        return note
 
     def root(self, size: int) -> bytes:
         self._check_size(size)

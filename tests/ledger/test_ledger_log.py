@@ -149,3 +149,33 @@ def test_crash_between_commit_and_integration_is_repaired_at_start(
         assert restarted.log_size() == size + 4
     finally:
         restarted.close()
+
+
+def test_checkpoint_for_a_size_inside_a_batch_is_signed_on_demand(world: World) -> None:
+    ledger = world.ledger
+    bodies = [
+        world.value_body(world.KPI_HOURS, {"amount": str(n)}, "hours", year=2021 + n)
+        for n in range(2)
+    ]
+    versions = ledger.stream_version(world.KEN)
+    statements = []
+    for offset, body in enumerate(bodies):
+        statement = world.ncp_ken.statement(
+            ledger.origin, world.KEN, "value.submitted", body, versions + offset
+        )
+        statements.append(world.ncp_ken.sign(statement))
+    recorded = ledger.record_batch(statements)
+    inside = recorded[0].log_index + 1  # the log never stopped at this size
+    assert ledger.sequencer.store.checkpoint(inside) is None
+    note = ledger.sequencer.checkpoint(inside)
+    assert ledger.sequencer.checkpoint(inside) == note  # deterministic, stored once
+    leaves = [leaf_hash(e) for e in all_entries(ledger)]
+    receipt = parse_receipt(ledger.receipt(recorded[0].log_index, inside))
+    verify_inclusion(
+        recorded[0].log_index,
+        inside,
+        leaves[recorded[0].log_index],
+        receipt.path,
+        root_of(leaves[:inside]),
+    )
+    verify_receipt(receipt, leaves[recorded[0].log_index], parse_policy(policy(ledger)))
