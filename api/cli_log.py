@@ -5,13 +5,17 @@
 from __future__ import annotations
 
 import base64
+import json
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from api.cli_common import Home, fail, open_home
+from api.cli_common import Home, Json, fail, open_home
+from api.cli_common import out as out_console
 from ledger.errors import LedgerError
+from ledger.export import export
 
 
 def add_log_commands(app: typer.Typer) -> None:
@@ -26,6 +30,29 @@ def add_log_commands(app: typer.Typer) -> None:
             sys.stdout.write(ledger.sequencer.checkpoint())
         finally:
             ledger.close()
+
+    @app.command("export")
+    def export_log(
+        out: Annotated[Path, typer.Option("--out", help="A new, empty folder.")],
+        home: Home = None,
+        as_json: Json = False,
+    ) -> None:
+        """Write the log as C2SP tlog-tiles, its checkpoint and a trust file."""
+        ledger = open_home(home)
+        try:
+            summary = export(ledger, out)
+        except LedgerError as exc:
+            fail(str(exc), 2)
+        finally:
+            ledger.close()
+        if as_json:
+            out_console.print_json(json.dumps(summary))
+        else:
+            out_console.print(
+                f"exported {summary['size']} entries ({summary['hash_tiles']} hash tiles) "
+                f"to {out}; pin {out}/trust.json to verify",
+                highlight=False,
+            )
 
     @prove.command("inclusion")
     def inclusion(

@@ -147,6 +147,18 @@ class LogStore:
             raise LookupError(f"no subtree hash at (level, index) {missing[0]}")
         return found
 
+    def node_range(self, level: int, start: int, stop: int) -> list[bytes]:
+        """Subtree hashes at ``level`` for indexes start <= i < stop, in order."""
+        with self.read() as cur:
+            rows = cur.execute(
+                "SELECT hash FROM {p}pmm_log_nodes WHERE level = %s AND idx >= %s "
+                "AND idx < %s ORDER BY idx",
+                (level, start, stop),
+            ).all()
+        if len(rows) != stop - start:
+            raise LookupError(f"subtree hashes missing at level {level} in {start}..{stop}")
+        return [bytes(row[0]) for row in rows]
+
     def checkpoint(self, size: int | None = None) -> tuple[int, str] | None:
         """The checkpoint for ``size`` (default: the latest), as (size, note)."""
         with self.read() as cur:

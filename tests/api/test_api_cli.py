@@ -175,3 +175,12 @@ def test_cli_receipts_checkpoint_and_proofs(settings: Settings, tmp_path: Path) 
     assert code == 2 and "outside a tree of size 2" in output
     code, output = pmm(settings, "prove", "consistency", "3", "2")
     assert code == 2 and "0 < old <= new" in output
+
+
+def test_cli_export(settings: Settings, tmp_path: Path) -> None:
+    assert pmm(settings, "init")[0] == 0
+    code, output = pmm(settings, "export", "--out", str(tmp_path / "log"), "--json")
+    assert code == 0 and json.loads(output)["size"] == 1, output
+    assert (tmp_path / "log" / "tile" / "entries" / "000.p" / "1").exists()
+    code, output = pmm(settings, "export", "--out", str(tmp_path / "log"))
+    assert code == 2 and "not empty" in output

@@ -1,0 +1,90 @@
+"""``pmm export``: the log as static C2SP tlog-tiles files (FORMATS.md §2.5).
+
+Layout under the output folder, exactly as a tlog-tiles server serves it:
+
+* ``checkpoint``: the latest signed checkpoint note;
+* ``tile/<L>/<N>[.p/<W>]``: hash tiles; tile N at level L holds the hashes of
+  the perfect subtrees of height 8L at indexes N*256 .. N*256+W-1 (32 bytes
+  each, W = 256 for a full tile);
+* ``tile/entries/<N>[.p/<W>]``: entry bundles, each entry as a big-endian
+  uint16 length then its exact bytes;
+* ``trust.json``: the roots a verifier pins (DESIGN.md §5): origin, log
+  verifier key, the genesis entry's SHA-256, and the tlog-policy text.
+
+Tile contents come from the stored subtree hashes, entries from the stored
+event bytes; nothing is re-serialised.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from ledger.application import Ledger
+from ledger.errors import ConfigurationError
+from verify.checkpoint import parse_checkpoint
+from verify.note import parse_note
+
+TILE_WIDTH = 256
+TILE_HEIGHT = 8
+TRUST_FILE = "trust.json"
+
+
+def tile_index_path(index: int) -> str:
+    """``1234067`` → ``x001/x234/067``: 3-digit groups, all but the last with x."""
+    groups = []
+    while True:
+        groups.append(f"{index % 1000:03d}")
+        index //= 1000
+        if index == 0:
+            break
+    groups.reverse()
+    return "/".join([*("x" + g for g in groups[:-1]), groups[-1]])
+
+
+def tile_path(level: int | str, index: int, width: int) -> str:
+    partial = "" if width == TILE_WIDTH else f".p/{width}"
+    return f"tile/{level}/{tile_index_path(index)}{partial}"
+
+
+def _write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+
+
+def export(ledger: Ledger, out: Path, policy: str | None = None) -> dict[str, object]:
+    """Write the log of ``ledger`` as of its latest checkpoint into ``out``."""
+    if out.exists() and any(out.iterdir()):
+        raise ConfigurationError(f"{out} is not empty; export into a new folder")
+    note = ledger.sequencer.checkpoint()
+    size = parse_checkpoint(parse_note(note).text).size
+    store = ledger.sequencer.store
+    tiles = 0
+    level = 0
+    while size >> (TILE_HEIGHT * level):
+        leaves_at_level = size >> (TILE_HEIGHT * level)
+        for start in range(0, leaves_at_level, TILE_WIDTH):
+            width = min(TILE_WIDTH, leaves_at_level - start)
+            hashes = store.node_range(TILE_HEIGHT * level, start, start + width)
+            _write(out / tile_path(level, start // TILE_WIDTH, width), b"".join(hashes))
+            tiles += 1
+        level += 1
+    genesis = b""
+    for start in range(0, size, TILE_WIDTH):
+        entries = store.entries(start, min(size, start + TILE_WIDTH))
+        if start == 0 and entries:
+            genesis = entries[0][1]
+        bundle = b"".join(len(raw).to_bytes(2, "big") + raw for _, raw in entries)
+        _write(out / tile_path("entries", start // TILE_WIDTH, len(entries)), bundle)
+    _write(out / "checkpoint", note.encode())
+    vkey = ledger.log_vkey()
+    trust = {
+        "format": "pmm-trust/v1",
+        "origin": ledger.origin,
+        "log_vkey": vkey,
+        "genesis_entry_sha256": hashlib.sha256(genesis).hexdigest(),
+        "policy": policy or f"log {vkey}\nquorum none\n",
+    }
+    _write(out / TRUST_FILE, (json.dumps(trust, indent=2) + "\n").encode())
+    return {"size": size, "hash_tiles": tiles, "out": str(out), **trust}
