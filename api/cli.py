@@ -28,6 +28,7 @@ from api.cli_common import (
     settings_for,
 )
 from api.cli_log import add_log_commands
+from api.cli_witness import witness_app
 from api.demo import STEPS, run_demo
 from ledger.application import Ledger, Recorded
 from ledger.errors import ConfigurationError, LedgerError
@@ -47,6 +48,7 @@ principal_app = typer.Typer(
 )
 app.add_typer(principal_app, name="principal")
 add_log_commands(app)
+app.add_typer(witness_app, name="witness")
 DEMO_MARKER = "demo.json"
 
 

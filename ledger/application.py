@@ -30,8 +30,10 @@ from ledger.errors import DuplicateStatementError, NotFoundError, StaleVersionEr
 from ledger.keys import KeyPair
 from ledger.persistence import EntryMapper, Settings, persistence_env
 from ledger.sequencer import Sequencer
+from ledger.witnessing import WitnessClient, Witnessed
 from ledger.writer_lock import WriterLock
 from verify.note_keys import Ed25519Signer
+from verify.policy_text import TrustPolicy
 from verify.statement import (
     SignedStatement,
     entry_bytes,
@@ -100,7 +102,13 @@ class Ledger(Application[str]):
 
     name = "PMMLedger"
 
-    def __init__(self, settings: Settings, origin: str, log_key: KeyPair) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        origin: str,
+        log_key: KeyPair,
+        policy: TrustPolicy | None = None,
+    ) -> None:
         self.settings = settings
         self.origin = origin
         self._lock = threading.Lock()
@@ -110,6 +118,12 @@ class Ledger(Application[str]):
         self.sequencer = Sequencer(
             self.recorder, origin, Ed25519Signer(origin, log_key.private_key)
         )
+        self.witnesses = (
+            WitnessClient(policy, self.sequencer.consistency)
+            if policy is not None and any(w.url for w in policy.witnesses)
+            else None
+        )
+        self.last_witnessed: Witnessed | None = None
         self.writer = WriterLock(self.recorder.datastore, env.get("SQLITE_DBNAME"))  # type: ignore[attr-defined]
         # Entries committed before a crash, but not yet in the log, go in first.
         with self.writer.hold():
@@ -256,7 +270,12 @@ class Ledger(Application[str]):
                 raise StaleVersionError(
                     "a concurrent write changed a stream; re-read and sign again"
                 ) from None
-            size = self.sequencer.integrate().size
+            integrated = self.sequencer.integrate()
+            size = integrated.size
+            if self.witnesses is not None:
+                # Inside the writer lock, so witnesses see checkpoints in order.
+                self.last_witnessed = self.witnesses.witness(integrated.checkpoint)
+                self.sequencer.store.replace_checkpoint(size, self.last_witnessed.note)
         # We hold the writer lock, so our entries are the newest leaves, in
         # notification (commit) order.
         ordered = sorted(recordings, key=lambda r: r.notification.id)

@@ -18,8 +18,11 @@ from ledger.application import Ledger
 from ledger.errors import ConfigurationError
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
+from verify.errors import VerifyError
+from verify.policy_text import TrustPolicy, parse_policy
 
 CONFIG_FILE = "ledger.json"
+POLICY_FILE = "witness-policy.txt"
 KEYS_DIR = "keys"
 LOG_KEY = "log"
 
@@ -78,10 +81,22 @@ def read_config(settings: Settings) -> HomeConfig:
         raise ConfigurationError(f"{path} is unreadable: {exc}") from None
 
 
+def read_policy(settings: Settings) -> TrustPolicy | None:
+    """HOME/witness-policy.txt (C2SP tlog-policy), if the ledger has witnesses."""
+    path = settings.home / POLICY_FILE
+    if not path.exists():
+        return None
+    try:
+        return parse_policy(path.read_bytes())
+    except VerifyError as exc:
+        raise ConfigurationError(f"{path}: {exc}") from None
+
+
 def open_ledger(settings: Settings) -> Ledger:
     """The ledger of an initialised home folder."""
     config = read_config(settings)
-    return Ledger(settings, config.origin, KeyPair.load(key_path(settings, LOG_KEY)))
+    log_key = KeyPair.load(key_path(settings, LOG_KEY))
+    return Ledger(settings, config.origin, log_key, read_policy(settings))
 
 
 def init_ledger(settings: Settings, origin: str, admin: str = "admin") -> Ledger:

@@ -175,6 +175,13 @@ class LogStore:
             row = cur.one()
         return None if row is None else (int(row[0]), str(row[1]))
 
+    def replace_checkpoint(self, size: int, note: str) -> None:
+        """Store the checkpoint of ``size`` with the cosignatures it gathered."""
+        with self.transaction(commit=True) as cur:
+            cur.execute(
+                "UPDATE {p}pmm_log_checkpoints SET note = %s WHERE size = %s", (note, size)
+            )
+
     def index_of(self, notification_id: int) -> int | None:
         with self.read() as cur:
             row = cur.execute(

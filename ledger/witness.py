@@ -1,0 +1,132 @@
+"""A C2SP tlog-witness: cosigns a log's checkpoints only when they extend,
+consistently, the last checkpoint it cosigned (FORMATS.md §2.4, DESIGN.md §4).
+
+The witness is its own party: its own key file, its own state file, no access
+to the ledger's database. ``Witness.add_checkpoint`` implements the
+``add-checkpoint`` request and returns the HTTP status, body and content type
+the spec prescribes; the HTTP server around it is ``api.witness_server``.
+
+Request body: ``old <size>\\n``, 0..63 base64 consistency-proof lines, an empty
+line, then the checkpoint note. Answers: 404 unknown origin, 403 no valid log
+signature, 400 malformed or old > size, 409 (body ``<size>\\n``, type
+``text/x.tlog.size``) when ``old`` is not the size it last cosigned or when a
+same-size checkpoint has another root, 422 a bad proof or a size-0 checkpoint
+without the empty root, 200 with cosignature lines on success. State is saved
+(atomically, under a file lock) before the cosignature is returned, so a
+crashed witness never forgets what it signed.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import fcntl
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from verify.checkpoint import Checkpoint, check_own_checkpoint, parse_checkpoint
+from verify.cosignature import CosignatureSigner
+from verify.errors import VerifyError
+from verify.log_errors import NoteSignatureError, ProofError, UnverifiedNoteError
+from verify.merkle import EMPTY_ROOT, verify_witness_consistency
+from verify.note import Signature, open_note, parse_note
+from verify.note_keys import Ed25519Verifier
+
+SIZE_TYPE = "text/x.tlog.size"
+MAX_PROOF_LINES = 63
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: str
+    content_type: str = "text/plain; charset=utf-8"
+
+
+class Witness:
+    """Cosigns checkpoints of the logs it trusts, never two inconsistent ones."""
+
+    def __init__(self, signer: CosignatureSigner, logs: Iterable[str], state: Path) -> None:
+        self.signer = signer
+        self.logs = {v.name: v for v in map(Ed25519Verifier.from_vkey, logs)}
+        self.state_path = state
+
+    def latest(self, origin: str) -> tuple[int, bytes]:
+        """The size and root this witness last cosigned for ``origin``."""
+        entry = self._load().get(origin)
+        if entry is None:
+            return 0, EMPTY_ROOT
+        return int(str(entry["size"])), base64.b64decode(str(entry["root"]))
+
+    def add_checkpoint(self, request: bytes) -> Answer:
+        try:
+            text = request.decode("utf-8")
+            head, _, note_text = text.partition("\n\n")
+            lines = head.split("\n")
+            if not lines[0].startswith("old ") or len(lines) - 1 > MAX_PROOF_LINES:
+                return Answer(
+                    400, "request must start with 'old <size>' and <= 63 proof lines\n"
+                )
+            old = int(lines[0][4:]) if lines[0][4:].isdigit() else -1
+            proof = [base64.b64decode(line, validate=True) for line in lines[1:]]
+            note = parse_note(note_text)
+            checkpoint = parse_checkpoint(note.text)
+        except (UnicodeDecodeError, binascii.Error, ValueError, VerifyError) as exc:
+            return Answer(400, f"malformed add-checkpoint request: {exc}\n")
+        if old < 0 or lines[0] != f"old {old}":
+            return Answer(400, "old size must be a decimal number without leading zeros\n")
+        log = self.logs.get(checkpoint.origin)
+        if log is None:
+            return Answer(404, f"unknown log origin {checkpoint.origin!r}\n")
+        try:
+            open_note(note_text, [log])
+            check_own_checkpoint(checkpoint)
+        except (NoteSignatureError, UnverifiedNoteError) as exc:
+            return Answer(403, f"no valid signature by the log key: {exc}\n")
+        except VerifyError as exc:
+            return Answer(422, f"checkpoint refused: {exc}\n")
+        if old > checkpoint.size:
+            return Answer(400, f"old size {old} is larger than the checkpoint's\n")
+        return self._advance(checkpoint.origin, old, proof, note.text, checkpoint)
+
+    def _advance(
+        self, origin: str, old: int, proof: list[bytes], body: str, checkpoint: Checkpoint
+    ) -> Answer:
+        self.state_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(f"{self.state_path}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # the old-size check and the save are atomic
+            state = self._load()
+            size, root = self.latest(origin)
+            if old != size:
+                return Answer(409, f"{size}\n", SIZE_TYPE)
+            if checkpoint.size == size and checkpoint.root != root and size > 0:
+                return Answer(409, f"{size}\n", SIZE_TYPE)
+            try:
+                verify_witness_consistency(
+                    old, checkpoint.size, root, checkpoint.root, proof
+                )
+            except ProofError as exc:
+                return Answer(422, f"consistency proof refused: {exc}\n")
+            cosignature = self.signer.sign(body.encode("utf-8"))
+            state[origin] = {
+                "size": checkpoint.size,
+                "root": base64.b64encode(checkpoint.root).decode(),
+                "checkpoint": body,
+            }
+            temporary = self.state_path.with_suffix(".tmp")
+            temporary.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+            os.replace(temporary, self.state_path)
+        line = Signature(self.signer.name, self.signer.key_id, cosignature).line()
+        return Answer(200, line)
+
+    def _load(self) -> dict[str, dict[str, object]]:
+        try:
+            data = json.loads(self.state_path.read_text())
+        except FileNotFoundError:
+            return {}
+        if not isinstance(data, dict):
+            raise ValueError(f"{self.state_path} is not a witness state file")
+        return data
