@@ -54,7 +54,14 @@ def _write(path: Path, data: bytes) -> None:
 
 
 def export(ledger: Ledger, out: Path, policy: str | None = None) -> dict[str, object]:
-    """Write the log of ``ledger`` as of its latest checkpoint into ``out``."""
+    """Write the log of ``ledger`` as of its latest checkpoint into ``out``.
+
+    ``policy`` is the tlog-policy text for the trust file: by default the
+    ledger's witness policy (HOME/witness-policy.txt), else the log alone.
+    """
+    if policy is None:
+        path = ledger.settings.home / "witness-policy.txt"
+        policy = path.read_text() if path.exists() else None
     if out.exists() and any(out.iterdir()):
         raise ConfigurationError(f"{out} is not empty; export into a new folder")
     note = ledger.sequencer.checkpoint()

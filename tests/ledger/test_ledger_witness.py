@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.application import Ledger
+from ledger.application import Ledger, Recorded
 from ledger.home import POLICY_FILE, open_ledger
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
@@ -89,7 +89,9 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def witnessed_ledger(ledger: Ledger, tmp_path: Path) -> Iterator[Ledger]:
+def witnessed(
+    ledger: Ledger, tmp_path: Path
+) -> Iterator[tuple[Ledger, list[subprocess.Popen[bytes]]]]:
     """The ledger fixture, reopened with two witness processes as its quorum."""
     pmm = str(Path(sys.executable).parent / "pmm")
     processes, lines = [], [f"log {ledger.log_vkey()}\n"]
@@ -135,7 +137,7 @@ def witnessed_ledger(ledger: Ledger, tmp_path: Path) -> Iterator[Ledger]:
     ledger.close()
     reopened = open_ledger(settings)
     try:
-        yield reopened
+        yield reopened, processes
     finally:
         reopened.close()
         for process in processes:
@@ -143,10 +145,47 @@ def witnessed_ledger(ledger: Ledger, tmp_path: Path) -> Iterator[Ledger]:
             process.wait(timeout=10)
 
 
-def test_two_witness_processes_cosign_to_quorum(
-    witnessed_ledger: Ledger, admin_key: KeyPair
+def register(ledger: Ledger, admin: KeyPair, name: str) -> Recorded:
+    key = KeyPair.generate(name)
+    body = {
+        "member": None,
+        "name": name,
+        "principal": name,
+        "public_key": key.public_key,
+        "role": "peer_reviewer",
+    }
+    return ledger.record(
+        admin.sign(
+            admin.statement(
+                ledger.origin,
+                "registry",
+                "principal.registered",
+                body,
+                ledger.stream_version("registry"),
+            )
+        )
+    )
+
+
+def test_a_checkpoint_below_quorum_is_reported_not_hidden(
+    witnessed: tuple[Ledger, list[subprocess.Popen[bytes]]], admin_key: KeyPair
 ) -> None:
-    ledger = witnessed_ledger
+    ledger, processes = witnessed
+    processes[1].terminate()
+    processes[1].wait(timeout=10)
+    recorded = register(ledger, admin_key, "late")
+    assert ledger.last_witnessed is not None
+    assert not ledger.last_witnessed.quorum_met
+    assert ledger.last_witnessed.cosigners == {"w1"}
+    assert [r.split(":")[0] for r in ledger.last_witnessed.refusals] == ["w2"]
+    # The write is recorded and its receipt names the checkpoint as it is.
+    assert recorded.receipt is not None and recorded.receipt.count("— witness.test/") == 1
+
+
+def test_two_witness_processes_cosign_to_quorum(
+    witnessed: tuple[Ledger, list[subprocess.Popen[bytes]]], admin_key: KeyPair
+) -> None:
+    ledger, _ = witnessed
     policy = parse_policy((ledger.settings.home / POLICY_FILE).read_bytes())
     for n in range(3):
         key = KeyPair.generate(f"r{n}")
