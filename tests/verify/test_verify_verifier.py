@@ -1,0 +1,314 @@
+"""The offline verifier on clean exports, and its answer to unreadable input.
+
+Real ledgers (SQLite and PostgreSQL, the ``world`` fixture) are exported with
+``pmm export``'s code, then checked by ``verify.verifier`` and its CLI
+(``python -m verify``): exit 0 and a stable JSON report when all is well, exit
+2 with a message naming the file when an input cannot be read.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from ledger.export import export, tile_index_path, tile_path
+from ledger.keys import KeyPair
+from verify import bundle
+from verify.__main__ import main
+from verify.checkpoint import parse_checkpoint
+from verify.cosignature import CosignatureSigner
+from verify.note import parse_note
+from verify.verifier import verify_export
+
+if TYPE_CHECKING:
+    from tests.conftest import World
+
+
+def populate(world: World) -> KeyPair:
+    """Values from two NCPs, a key rotation and a revocation; the new KEN key."""
+    world.hours(world.ncp_ken, world.KEN, "12.5")
+    world.hours(world.ncp_bra, world.BRA, "30")
+    rotated = KeyPair.generate(world.ncp_ken.principal)
+    body = {
+        "principal": "ncp-ken",
+        "public_key": rotated.public_key,
+        "reason": "lost laptop",
+    }
+    world.record(world.admin, "registry", "principal.key_rotated", body)
+    world.submit(rotated, world.KEN, world.KPI_PERCENT, {"amount": "87.5"}, "percent")
+    body = {"principal": "ncp-bra", "reason": "left the administration"}
+    world.record(world.admin, "registry", "principal.revoked", body)
+    source = {"name": "World Bank DataBank", "sha256": "a" * 64}
+    ratio = {"numerator": "3", "denominator": "4"}
+    world.submit(world.sec, world.BRA, world.KPI_RATIO, ratio, "ratio", source=source)
+    return rotated
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str | Path) -> tuple[int, str, str]:
+    code = main([str(arg) for arg in args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_clean_export_verifies_with_json_report_and_state(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    populate(world)
+    out = tmp_path / "export"
+    export(world.ledger, out)
+    state = tmp_path / "auditor" / "state.json"
+    code, text, err = run(
+        capsys, out, "--trust", out / "trust.json", "--state", state, "--json"
+    )
+    assert (code, err) == (0, "")
+    report = json.loads(text)
+    size = world.ledger.log_size()
+    assert report["format"] == "pmm-verify-result/v1"
+    assert report["verified"] is True and report["exit_code"] == 0
+    assert report["origin"] == world.ledger.origin
+    assert report["checkpoint"]["size"] == size
+    assert (
+        report["checkpoint"]["cosigners"] == [] and report["checkpoint"]["quorum"] == "none"
+    )
+    assert report["counts"]["entries"] == size
+    assert report["counts"]["streams"] == 4  # registry, framework, KEN, BRA
+    assert report["counts"]["principals"] == 7
+    by_type = report["counts"]["by_type"]
+    assert by_type["registry.genesis"] == 1 and by_type["principal.revoked"] == 1
+    assert by_type["value.submitted"] == 4 and sum(by_type.values()) == size
+    assert report["first_failure"] is None and report["findings"] == []
+    assert report["state"] == {"file": str(state), "checkpoints_seen": 0, "updated": True}
+    saved = json.loads(state.read_text())
+    assert saved["format"] == "pmm-verifier-state/v1"
+    assert [c["size"] for c in saved["checkpoints"]] == [size]
+    assert saved["checkpoints"][0]["note"] == (out / "checkpoint").read_text()
+    # Again with the state: still consistent, plain output.
+    code, text, _ = run(capsys, out, "--trust", out / "trust.json", "--state", state)
+    assert code == 0
+    assert text.startswith(f"verified {world.ledger.origin}: {size} entries, 4 streams")
+    assert "1 checkpoint(s) seen before" in text
+
+
+def test_result_object_and_parallel_workers(world: World, tmp_path: Path) -> None:
+    populate(world)
+    out = tmp_path / "export"
+    export(world.ledger, out)
+    inline = verify_export(out, out / "trust.json", workers=1)
+    parallel = verify_export(out, out / "trust.json", workers=2)
+    assert inline == parallel
+    assert inline.verified and inline.first_failure is None
+    assert inline.counts.entries == inline.size == world.ledger.log_size()
+    assert dict(inline.counts.by_type)["principal.key_rotated"] == 1
+    assert inline.state_file is None and not inline.state_updated
+
+
+def test_growing_log_stays_consistent_with_the_state(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.json"
+    first, second = tmp_path / "first", tmp_path / "second"
+    export(world.ledger, first)
+    before = world.ledger.log_size()
+    assert run(capsys, first, "--trust", first / "trust.json", "--state", state)[0] == 0
+    populate(world)
+    export(world.ledger, second)
+    assert run(capsys, second, "--trust", first / "trust.json", "--state", state)[0] == 0
+    sizes = [c["size"] for c in json.loads(state.read_text())["checkpoints"]]
+    assert sizes == [before, world.ledger.log_size()] and before < sizes[1]
+
+
+def test_witness_cosignatures_meet_the_quorum(world: World, tmp_path: Path) -> None:
+    out = tmp_path / "export"
+    export(world.ledger, out)
+    witness = CosignatureSigner.generate("audit.example/witness")
+    note = (out / "checkpoint").read_text()
+    body = parse_note(note).text
+    cosigned = note + f"— {witness.name} " + _cosignature(witness, body) + "\n"
+    (out / "checkpoint").write_text(cosigned)
+    trust = json.loads((out / "trust.json").read_text())
+    trust["policy"] = (
+        f"log {trust['log_vkey']}\nwitness auditor {witness.verifier().vkey()}\n"
+        "quorum auditor\n"
+    )
+    pinned = tmp_path / "trust.json"
+    pinned.write_text(json.dumps(trust))
+    result = verify_export(out, pinned)
+    assert result.verified and result.cosigners == ("auditor",)
+    assert result.size == parse_checkpoint(body).size
+
+
+def _cosignature(witness: CosignatureSigner, body: str) -> str:
+    import base64
+
+    raw = witness.key_id.to_bytes(4, "big") + witness.sign_at(body.encode(), 1_700_000_000)
+    return base64.b64encode(raw).decode()
+
+
+def test_tile_paths_agree_with_the_exporter() -> None:
+    for index in (0, 7, 999, 1000, 1234067, 10**9):
+        assert bundle.tile_index_path(index) == tile_index_path(index)
+        assert bundle.tile_path(2, index, 17) == tile_path(2, index, 17)
+    assert bundle.tiles_of(513) == [(0, 256), (1, 256), (2, 1)]
+
+
+# -- input errors: exit 2, the file named, never "verified" ---------------------------
+
+
+@pytest.fixture
+def exported(world: World, tmp_path: Path) -> Path:
+    out = tmp_path / "export"
+    export(world.ledger, out)
+    return out
+
+
+def _input_error(
+    capsys: pytest.CaptureFixture[str], *args: str | Path, names: str, says: str
+) -> dict[str, Any]:
+    code, text, err = run(capsys, *args)
+    assert code == 2, (text, err)
+    assert err.startswith("error: ") and names in err and says in err, err
+    assert "Traceback" not in err and "verified" not in text
+    code, text, _ = run(capsys, *args, "--json")
+    report: dict[str, Any] = json.loads(text)
+    assert (code, report["verified"], report["exit_code"]) == (2, False, 2)
+    assert names in report["error"]
+    return report
+
+
+def test_missing_export_folder(
+    exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gone = tmp_path / "nowhere"
+    trust = exported / "trust.json"
+    _input_error(capsys, gone, "--trust", trust, names=str(gone), says="no such export")
+
+
+def test_missing_trust_file(
+    exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trust = tmp_path / "trust.json"
+    _input_error(capsys, exported, "--trust", trust, names=str(trust), says="missing")
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("{not json", "not JSON"),
+        ("[]", "JSON object"),
+        ('{"format": "pmm-trust/v1"}', "'origin'"),
+    ],
+)
+def test_malformed_trust_file(
+    exported: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: str,
+    says: str,
+) -> None:
+    trust = tmp_path / "trust.json"
+    trust.write_text(content)
+    _input_error(capsys, exported, "--trust", trust, names=str(trust), says=says)
+
+
+def test_trust_file_with_a_policy_without_its_log(
+    exported: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trust = json.loads((exported / "trust.json").read_text())
+    trust["policy"] = "quorum none\n"
+    pinned = tmp_path / "trust.json"
+    pinned.write_text(json.dumps(trust))
+    _input_error(
+        capsys,
+        exported,
+        "--trust",
+        pinned,
+        names=str(pinned),
+        says="does not list log_vkey",
+    )
+
+
+def test_truncated_entry_bundle(
+    exported: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    trust = tmp_path / "trust.json"
+    shutil.copy(exported / "trust.json", trust)
+    bundle_file = next((exported / "tile" / "entries").iterdir())
+    if bundle_file.is_dir():  # 000.p/<W>
+        bundle_file = next(bundle_file.iterdir())
+    data = bundle_file.read_bytes()
+    bundle_file.write_bytes(data[: len(data) - 10])
+    _input_error(
+        capsys, exported, "--trust", trust, names=str(bundle_file), says="truncated"
+    )
+
+
+def test_missing_checkpoint_and_hash_tile(
+    exported: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    trust = tmp_path / "trust.json"
+    shutil.copy(exported / "trust.json", trust)
+    tile = next(p for p in (exported / "tile" / "0").rglob("*") if p.is_file())
+    tile.unlink()
+    _input_error(capsys, exported, "--trust", trust, names=str(tile), says="missing")
+    (exported / "checkpoint").write_text("not a note\n")
+    _input_error(
+        capsys,
+        exported,
+        "--trust",
+        trust,
+        names="checkpoint",
+        says="not a signed checkpoint",
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        ("{", "not JSON"),
+        ('{"format": "other"}', "format"),
+        (
+            '{"format": "pmm-verifier-state/v1", "origin": "elsewhere", "checkpoints": []}',
+            "origin",
+        ),
+        ("STATE_WITH_BAD_NOTE", "not a checkpoint signed by the log"),
+    ],
+)
+def test_malformed_state_file(
+    exported: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    content: str,
+    says: str,
+) -> None:
+    trust = json.loads((exported / "trust.json").read_text())
+    if content == "STATE_WITH_BAD_NOTE":
+        note = (exported / "checkpoint").read_text().replace("\n\n", "\nextra\n\n")
+        root = parse_checkpoint(parse_note((exported / "checkpoint").read_text()).text).root
+        import base64
+
+        item = {"size": 1, "root": base64.b64encode(root).decode(), "note": note}
+        content = json.dumps(
+            {
+                "format": "pmm-verifier-state/v1",
+                "origin": trust["origin"],
+                "checkpoints": [item],
+            }
+        )
+    state = tmp_path / "state.json"
+    state.write_text(content)
+    before = state.read_text()
+    _input_error(
+        capsys,
+        exported,
+        "--trust",
+        exported / "trust.json",
+        "--state",
+        state,
+        names=str(state),
+        says=says,
+    )
+    assert state.read_text() == before
