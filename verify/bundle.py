@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,10 @@ TILE_WIDTH = 256
 TILE_HEIGHT = 8
 TRUST_FORMAT = "pmm-trust/v1"
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+# A full entry bundle: 256 entries, each a 2-byte length and at most 65,535 bytes.
+MAX_BUNDLE_BYTES = TILE_WIDTH * (2 + 65_535)
+MAX_NOTE_BYTES = 1 << 20
+MAX_TRUST_BYTES = 1 << 20
 
 
 class InputError(VerifyError):
@@ -53,17 +58,20 @@ def tile_path(level: int | str, index: int, width: int) -> str:
     return f"tile/{level}/{tile_index_path(index)}{partial}"
 
 
-def tiles_of(count: int) -> list[tuple[int, int]]:
-    """``(N, width)`` of the tiles holding ``count`` hashes (or entries)."""
-    return [
-        (n, min(TILE_WIDTH, count - n * TILE_WIDTH))
-        for n in range((count + TILE_WIDTH - 1) // TILE_WIDTH)
-    ]
+def tiles_of(count: int) -> Iterator[tuple[int, int]]:
+    """``(N, width)`` of the tiles holding ``count`` hashes (or entries), lazily."""
+    for n in range((count + TILE_WIDTH - 1) // TILE_WIDTH):
+        yield n, min(TILE_WIDTH, count - n * TILE_WIDTH)
 
 
-def read_input(path: Path, what: str) -> bytes:
+def read_input(path: Path, what: str, limit: int | None = None) -> bytes:
+    """The bytes of ``path``; ``InputError`` if missing, unreadable or over ``limit``."""
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read() if limit is None else handle.read(limit + 1)
+        if limit is not None and len(data) > limit:
+            raise InputError(f"{path}: {what} is larger than {limit} bytes")
+        return data
     except FileNotFoundError:
         raise InputError(f"{path}: {what} is missing") from None
     except IsADirectoryError:
@@ -92,7 +100,7 @@ def _field(data: dict[str, Any], name: str, path: Path) -> str:
 
 def load_trust(path: Path) -> TrustRoots:
     """Read and check a trust file; ``InputError`` names what is wrong."""
-    raw = read_input(path, "trust file")
+    raw = read_input(path, "trust file", MAX_TRUST_BYTES)
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
@@ -152,7 +160,7 @@ class Bundle:
     def checkpoint(self) -> tuple[str, Checkpoint]:
         """The checkpoint note and its parsed body (signatures not yet checked)."""
         path = self.directory / "checkpoint"
-        raw = read_input(path, "checkpoint")
+        raw = read_input(path, "checkpoint", MAX_NOTE_BYTES)
         try:
             note = raw.decode("utf-8")
             return note, parse_checkpoint(parse_note(note).text)
@@ -161,12 +169,12 @@ class Bundle:
 
     def entries(self, n: int, width: int) -> tuple[Path, list[bytes]]:
         path = self.directory / tile_path("entries", n, width)
-        return path, split_bundle(read_input(path, "entry bundle"), path)
+        return path, split_bundle(read_input(path, "entry bundle", MAX_BUNDLE_BYTES), path)
 
     def hashes(self, level: int, n: int, width: int) -> tuple[Path, list[bytes]]:
         """The hashes of hash tile ``level``/``n``; it must hold ``width``."""
         path = self.directory / tile_path(level, n, width)
-        data = read_input(path, "hash tile")
+        data = read_input(path, "hash tile", TILE_WIDTH * HASH_SIZE)
         if len(data) != width * HASH_SIZE:
             raise InputError(
                 f"{path}: hash tile is {len(data)} bytes; {width} hashes are "

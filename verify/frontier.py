@@ -28,8 +28,9 @@ class Frontier:
         self.size = 0
         self.on_node = on_node
         self._right_edge: list[tuple[int, bytes]] = []  # (height, hash), heights falling
-        self._wanted = {size for size in prefixes if size > 0}
-        self.prefix_roots: dict[int, bytes] = {0: EMPTY_ROOT} if 0 in prefixes else {}
+        wanted = set(prefixes)
+        self._wanted = {size for size in wanted if size > 0}
+        self.prefix_roots: dict[int, bytes] = {0: EMPTY_ROOT} if 0 in wanted else {}
 
     def add(self, leaf: bytes) -> None:
         node, height = leaf, 0

@@ -152,7 +152,8 @@ def test_tile_paths_agree_with_the_exporter() -> None:
     for index in (0, 7, 999, 1000, 1234067, 10**9):
         assert bundle.tile_index_path(index) == tile_index_path(index)
         assert bundle.tile_path(2, index, 17) == tile_path(2, index, 17)
-    assert bundle.tiles_of(513) == [(0, 256), (1, 256), (2, 1)]
+    assert list(bundle.tiles_of(513)) == [(0, 256), (1, 256), (2, 1)]
+    assert list(bundle.tiles_of(0)) == []
 
 
 # -- input errors: exit 2, the file named, never "verified" ---------------------------
