@@ -28,17 +28,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from verify.errors import BadSignatureError, VerifyError
+from verify.errors import VerifyError
 from verify.findings import Finding
 from verify.policy import refusal
 from verify.schema import STATEMENT_TYPES
+from verify.signatures import SignatureJob, signature_failure
 from verify.statement import (
     SignedStatement,
     check_statement,
     key_id,
     parse_entry,
     parse_timestamp,
-    verify_signature,
 )
 
 GENESIS = "registry.genesis"
@@ -48,36 +48,6 @@ _AUTHORITY = (
     *("entry", "statement", "origin", "genesis", "principal", "key", "signature"),
     *("role", "member", "source", "registry"),
 )
-
-
-@dataclass(frozen=True)
-class SignatureJob:
-    """An entry's signature to check: what a worker process needs, no more."""
-
-    index: int
-    stream: str
-    entry_type: str
-    principal: str
-    key_id: str
-    public_key: bytes
-    signature: str
-    statement_bytes: bytes
-
-
-def signature_failure(job: SignatureJob) -> Finding | None:
-    """Check one signature (``verify.statement.verify_signature``)."""
-    statement = {"principal": job.principal, "key_id": job.key_id}
-    signed = SignedStatement(statement, job.signature, job.statement_bytes)
-    try:
-        verify_signature(signed, job.public_key)
-    except BadSignatureError as exc:
-        return Finding("signature", str(exc), job.index, job.stream, job.entry_type)
-    return None
-
-
-def check_signatures(jobs: list[SignatureJob]) -> list[Finding]:
-    """A chunk of signatures (run in a worker process); the failures."""
-    return [found for job in jobs if (found := signature_failure(job)) is not None]
 
 
 @dataclass

@@ -24,12 +24,6 @@ failure is the same however the work was scheduled. Unreadable inputs raise
 from __future__ import annotations
 
 import base64
-import multiprocessing
-import os
-from collections import deque
-from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,12 +33,10 @@ from verify.errors import VerifyError
 from verify.findings import Finding, Findings
 from verify.frontier import Frontier
 from verify.merkle import leaf_hash
-from verify.replay import Checked, Replay, SignatureJob, check_signatures
+from verify.replay import Checked, Replay
+from verify.signatures import SignaturePool, pool_size
 from verify.state import Seen, VerifierState, load_state, prefix_findings, save_state
 from verify.state import size_findings as state_size_findings
-
-PARALLEL_MIN_ENTRIES = 4096  # below this, starting processes costs more than it saves
-MAX_WORKERS = 8
 
 __all__ = ["Counts", "InputError", "VerifyResult", "verify_export"]
 
@@ -85,53 +77,6 @@ class VerifyResult:
         return self.findings[0] if self.findings else None
 
 
-class _Signatures:
-    """Deferred signature checks, in worker processes, a bounded number in flight."""
-
-    def __init__(self, workers: int, found: Callable[[Finding], None]) -> None:
-        self.found = found
-        self.workers = workers
-        self.pool: ProcessPoolExecutor | None = None
-        if workers > 1:
-            context = multiprocessing.get_context("spawn")
-            self.pool = ProcessPoolExecutor(workers, mp_context=context)
-        self.pending: deque[tuple[Future[list[Finding]], list[SignatureJob]]] = deque()
-
-    @property
-    def parallel(self) -> bool:
-        return self.pool is not None
-
-    def submit(self, jobs: list[SignatureJob]) -> None:
-        if not jobs:
-            return
-        if self.pool is None:
-            self._report(check_signatures(jobs))
-            return
-        self.pending.append((self.pool.submit(check_signatures, jobs), jobs))
-        while len(self.pending) > 2 * self.workers:
-            self._collect()
-
-    def _collect(self) -> None:
-        future, jobs = self.pending.popleft()
-        try:
-            results = future.result()
-        except BrokenProcessPool:  # a worker died: check this chunk here
-            results = check_signatures(jobs)
-        self._report(results)
-
-    def _report(self, results: list[Finding]) -> None:
-        for finding in results:
-            self.found(finding)
-
-    def finish(self) -> None:
-        while self.pending:
-            self._collect()
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-
-
 class _TileCheck:
     """Level 1+ hash tiles, compared with the tree built from the level-0 tiles."""
 
@@ -158,14 +103,6 @@ class _TileCheck:
                         f"level-0 tiles at hash {position}",
                     )
                 )
-
-
-def _workers(requested: int | None, size: int) -> int:
-    if requested is not None:
-        return max(1, requested)
-    if size < PARALLEL_MIN_ENTRIES:
-        return 1
-    return max(1, min(MAX_WORKERS, os.cpu_count() or 1))
 
 
 def _check_checkpoint(
@@ -276,7 +213,7 @@ def _walk(
             Finding("missing", "the log is empty: the genesis entry is missing", 0)
         )
         return 0
-    signatures = _Signatures(_workers(workers, checkpoint.size), findings.add)
+    signatures = SignaturePool(pool_size(workers, checkpoint.size), findings.add)
     read = 0
     first_mismatch: Finding | None = None
     try:

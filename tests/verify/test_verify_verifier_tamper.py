@@ -526,3 +526,16 @@ def test_first_failure_is_deterministic_across_parallel_chunks(
         ("tree", min(targets)),
         ("signature", max(targets)),
     ]
+
+
+def test_tampered_hash_tile(log: Log) -> None:
+    [tile] = [p for p in (log.out / "tile" / "0").rglob("*") if p.is_file()]
+    data = bytearray(tile.read_bytes())
+    data[5 * 32] ^= 1  # leaf hash 5
+    tile.write_bytes(bytes(data))
+    result = log.verify()
+    # The entries still hash to the signed root: the tiles are at fault, and
+    # no entry is blamed.
+    assert first(result) == ("tiles", None)
+    assert [f.check for f in result.findings] == ["tiles"]
+    assert "the level-0 hash tiles hash to root" in result.findings[0].reason
