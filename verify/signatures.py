@@ -105,8 +105,11 @@ class SignaturePool:
         future, jobs = self.pending.popleft()
         try:
             results = future.result()
-        except BrokenProcessPool:  # a worker died: check this chunk here
+        except BrokenProcessPool:  # a worker died: check this chunk here, and the rest
             results = check_signatures(jobs)
+            if self.pool is not None:
+                self.pool.shutdown(wait=False, cancel_futures=False)
+                self.pool = None
         self._report(results)
 
     def _report(self, results: list[Finding]) -> None:

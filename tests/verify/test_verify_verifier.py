@@ -8,6 +8,7 @@ Real ledgers (SQLite and PostgreSQL, the ``world`` fixture) are exported with
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
@@ -21,7 +22,10 @@ from verify import bundle
 from verify.__main__ import main
 from verify.checkpoint import parse_checkpoint
 from verify.cosignature import CosignatureSigner
+from verify.findings import Finding
 from verify.note import parse_note
+from verify.signatures import SignatureJob, SignaturePool
+from verify.statement import SignedStatement, key_id
 from verify.verifier import verify_export
 
 if TYPE_CHECKING:
@@ -142,8 +146,6 @@ def test_witness_cosignatures_meet_the_quorum(world: World, tmp_path: Path) -> N
 
 
 def _cosignature(witness: CosignatureSigner, body: str) -> str:
-    import base64
-
     raw = witness.key_id.to_bytes(4, "big") + witness.sign_at(body.encode(), 1_700_000_000)
     return base64.b64encode(raw).decode()
 
@@ -289,8 +291,6 @@ def test_malformed_state_file(
     if content == "STATE_WITH_BAD_NOTE":
         note = (exported / "checkpoint").read_text().replace("\n\n", "\nextra\n\n")
         root = parse_checkpoint(parse_note((exported / "checkpoint").read_text()).text).root
-        import base64
-
         item = {"size": 1, "root": base64.b64encode(root).decode(), "note": note}
         content = json.dumps(
             {
@@ -313,3 +313,36 @@ def test_malformed_state_file(
         says=says,
     )
     assert state.read_text() == before
+
+
+def test_signature_pool_checks_chunks_in_worker_processes() -> None:
+    key, other = KeyPair.generate("p"), KeyPair.generate("q")
+
+    def job(index: int, signer: KeyPair) -> SignatureJob:
+        statement = {"principal": "p", "nonce": str(index)}
+        signed = SignedStatement(statement, "")
+        signature = signer.private_key.sign(b"pmm-statement/v1\n" + signed.canonical())
+        return SignatureJob(
+            index,
+            "registry",
+            "principal.registered",
+            "p",
+            key_id(key.public_bytes),
+            key.public_bytes,
+            base64.b64encode(signature).decode(),
+            signed.canonical(),
+        )
+
+    found: list[Finding] = []
+    pool = SignaturePool(2, found.append)
+    try:
+        for start in range(0, 40, 8):  # more chunks than may be in flight
+            pool.submit(
+                [job(i, other if i in (13, 30) else key) for i in range(start, start + 8)]
+            )
+        pool.finish()
+        assert pool.parallel  # every chunk went through the worker processes
+    finally:
+        pool.close()
+    assert sorted(f.index or 0 for f in found) == [13, 30]
+    assert {f.check for f in found} == {"signature"}

@@ -24,7 +24,8 @@ from ledger.home import key_path
 from ledger.keys import KeyPair
 from verify.__main__ import main
 from verify.bundle import split_bundle, tiles_of
-from verify.checkpoint import Checkpoint, sign_checkpoint
+from verify.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
+from verify.cosignature import CosignatureSigner
 from verify.merkle import leaf_hash, memory_perfect, root_of
 from verify.note_keys import Ed25519Signer
 from verify.statement import entry_bytes, parse_entry, parse_timestamp, sign
@@ -367,8 +368,6 @@ def test_ncp_signing_for_another_member(log: Log) -> None:
 def test_checkpoint_below_the_witness_quorum(
     log: Log, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from verify.cosignature import CosignatureSigner
-
     trust = json.loads(log.trust.read_text())
     witness = CosignatureSigner.generate("audit.example/witness").verifier().vkey()
     trust["policy"] = (
@@ -399,8 +398,6 @@ def test_checkpoint_signed_by_another_key(log: Log) -> None:
 
 
 def _fields(body: str) -> tuple[str, int, bytes]:
-    from verify.checkpoint import parse_checkpoint
-
     checkpoint = parse_checkpoint(body)
     return checkpoint.origin, checkpoint.size, checkpoint.root
 
