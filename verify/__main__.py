@@ -140,16 +140,23 @@ def plain_report(result: VerifyResult) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _input_error(message: str, as_json: bool) -> int:
+    if as_json:
+        error = {"format": RESULT_FORMAT, "verified": False, "exit_code": EXIT_INPUT}
+        sys.stdout.write(json.dumps({**error, "error": message}, indent=2) + "\n")
+    sys.stderr.write(f"error: {message}\n")
+    return EXIT_INPUT
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         result = verify_export(args.directory, args.trust, args.state, workers=args.workers)
     except InputError as exc:
-        if args.json:
-            error = {"format": RESULT_FORMAT, "verified": False, "exit_code": EXIT_INPUT}
-            sys.stdout.write(json.dumps({**error, "error": str(exc)}, indent=2) + "\n")
-        sys.stderr.write(f"error: {exc}\n")
-        return EXIT_INPUT
+        return _input_error(str(exc), args.json)
+    except Exception as exc:  # a bug, or input no check foresaw: still never "verified"
+        where = f"{args.directory}: internal error, nothing verified"
+        return _input_error(f"{where}: {type(exc).__name__}: {exc}", args.json)
     if args.json:
         sys.stdout.write(json.dumps(result_json(result), indent=2) + "\n")
     else:

@@ -238,13 +238,18 @@ def _walk(
             read += min(width, len(raws))
             signatures.submit(jobs)
             if len(raws) < width:
+                gone = start + len(raws), start + width - 1
+                which = (
+                    f"entries {gone[0]} to {gone[1]} are"
+                    if gone[1] > gone[0]
+                    else (f"entry {gone[0]} is")
+                )
                 findings.add(
                     Finding(
                         "missing",
                         f"{path} holds {len(raws)} entries where the checkpoint of size "
-                        f"{checkpoint.size} needs {width}: entry {start + len(raws)} "
-                        "and after are missing",
-                        start + len(raws),
+                        f"{checkpoint.size} needs {width}: {which} missing",
+                        gone[0],
                     )
                 )
             elif len(raws) > width:

@@ -346,3 +346,19 @@ def test_signature_pool_checks_chunks_in_worker_processes() -> None:
         pool.close()
     assert sorted(f.index or 0 for f in found) == [13, 30]
     assert {f.check for f in found} == {"signature"}
+
+
+def test_an_unexpected_error_is_exit_2_without_a_traceback(
+    exported: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import verify.__main__ as cli
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(cli, "verify_export", broken)
+    code, text, err = run(capsys, exported, "--trust", exported / "trust.json")
+    assert (code, text) == (2, "")
+    assert err == (
+        f"error: {exported}: internal error, nothing verified: RuntimeError: disk on fire\n"
+    )

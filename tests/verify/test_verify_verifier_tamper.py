@@ -222,7 +222,7 @@ def test_deleted_last_entry(log: Log) -> None:
     put_entries(log.out, entries[:-1])
     result = log.verify()
     assert first(result) == ("missing", size - 1)
-    assert f"entry {size - 1} and after are missing" in result.findings[0].reason
+    assert result.findings[0].reason.endswith(f"needs {size}: entry {size - 1} is missing")
 
 
 def test_truncated_tail(log: Log, tmp_path: Path) -> None:
@@ -231,8 +231,10 @@ def test_truncated_tail(log: Log, tmp_path: Path) -> None:
     shutil.copytree(log.out, cut)
     put_entries(cut, entries[:-3])
     result = log.verify(cut)
-    assert first(result) == ("missing", len(entries) - 3)
-    assert result.counts.entries == len(entries) - 3
+    size = len(entries)
+    assert first(result) == ("missing", size - 3)
+    assert f": entries {size - 3} to {size - 1} are missing" in result.findings[0].reason
+    assert result.counts.entries == size - 3
     # Truncated and re-signed by the operator: a valid smaller log on its own,
     # a rollback for an auditor who saw the full one.
     state = tmp_path / "state.json"
