@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import json
 import sys
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -15,8 +16,9 @@ import typer
 from api.cli_common import Home, Json, err, fail, open_home
 from api.cli_common import out as out_console
 from ledger.errors import LedgerError
-from ledger.export import export
+from ledger.export import TRUST_FILE, export
 from ledger.home import read_policy
+from verify.__main__ import main as verify_main
 from verify.errors import VerifyError
 
 
@@ -65,6 +67,39 @@ def add_log_commands(app: typer.Typer) -> None:
                 f"to {out}; pin {out}/trust.json to verify",
                 highlight=False,
             )
+
+    @app.command("verify")
+    def verify_log(
+        directory: Annotated[Path | None, typer.Argument(help="An export folder.")] = None,
+        trust: Annotated[Path | None, typer.Option(help="Pinned trust.json.")] = None,
+        state: Annotated[Path | None, typer.Option(help="Verifier state file.")] = None,
+        home: Home = None,
+        as_json: Json = False,
+    ) -> None:
+        """Verify an export folder, or (without DIR) the live ledger: its stored
+        events are exported as they are now and checked against the signed log,
+        so a row edited behind the ledger's back is caught. Pin --trust with a
+        trust.json kept apart from the server; the default is the ledger's own."""
+        args = ["--json"] if as_json else []
+        if directory is not None:
+            pinned = trust or directory / TRUST_FILE
+            args = [str(directory), "--trust", str(pinned), *args]
+            if state is not None:
+                args += ["--state", str(state)]
+            raise typer.Exit(verify_main(args))
+        ledger = open_home(home)
+        with tempfile.TemporaryDirectory(prefix="pmm-verify-") as scratch:
+            folder = Path(scratch) / "log"
+            try:
+                export(ledger, folder)
+            finally:
+                ledger.close()
+            pinned = trust or folder / TRUST_FILE
+            state_file = state or ledger.settings.home / "verifier-state.json"
+            code = verify_main(
+                [str(folder), "--trust", str(pinned), "--state", str(state_file), *args]
+            )
+        raise typer.Exit(code)
 
     @prove.command("inclusion")
     def inclusion(

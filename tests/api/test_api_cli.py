@@ -184,3 +184,48 @@ def test_cli_export(settings: Settings, tmp_path: Path) -> None:
     assert (tmp_path / "log" / "tile" / "entries" / "000.p" / "1").exists()
     code, output = pmm(settings, "export", "--out", str(tmp_path / "log"))
     assert code == 2 and "not empty" in output
+
+
+def test_cli_verify_catches_a_row_edited_behind_the_ledger(
+    settings: Settings, tmp_path: Path
+) -> None:
+    assert pmm(settings, "init")[0] == 0
+    key = tmp_path / "sec.key"
+    assert runner.invoke(app, ["keygen", "sec", "--out", str(key)]).exit_code == 0
+    assert (
+        pmm(
+            settings,
+            "principal",
+            "add",
+            "sec",
+            "--role",
+            "secretariat",
+            "--name",
+            "Secretariat",
+            "--public-key",
+            str(key),
+            "--as",
+            "admin",
+        )[0]
+        == 0
+    )
+    code, output = pmm(settings, "verify")
+    assert code == 0 and output.startswith("verified "), output
+    ledger = open_ledger(settings)
+    try:
+        store = ledger.sequencer.store
+        entry = store.entries(1, 2)[0][1]
+        edited = entry.replace(b'"name":"Secretariat"', b'"name":"Secretariaz"')
+        assert edited != entry
+        with store.transaction(commit=True) as cur:
+            cur.execute(
+                f"UPDATE {store.events_table} SET state = %s "
+                "WHERE originator_id = %s AND originator_version = %s",
+                (edited, "registry", 2),
+            )
+    finally:
+        ledger.close()
+    code, output = pmm(settings, "verify", "--json")
+    assert code == 1, output
+    result = json.loads(output)
+    assert result["verified"] is False and result["first_failure"]["index"] == 1
