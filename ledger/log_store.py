@@ -72,14 +72,15 @@ class LogStore:
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:
-        """A cursor for one read: on PostgreSQL an autocommit statement (one
-        round trip instead of BEGIN, SELECT, ROLLBACK)."""
+        """A cursor for one read, without BEGIN and ROLLBACK around it: on
+        PostgreSQL an autocommit statement, on SQLite a statement on an
+        autocommit connection (each read is its own consistent snapshot)."""
         if self.postgres:
             with self.datastore.get_connection() as conn:
                 yield Cursor(conn.cursor(), False, self.prefix)
         else:
-            with self.transaction(commit=False) as cur:
-                yield cur
+            with self.datastore.get_connection(commit=False) as conn, conn.cursor() as raw:
+                yield Cursor(raw, True, self.prefix)
 
     def new_entries(self, cur: Cursor, after: int, limit: int) -> list[tuple[int, bytes]]:
         """(notification id, entry bytes) of stored events after id ``after``."""
@@ -93,14 +94,18 @@ class LogStore:
 
     def create_tables(self) -> None:
         blob = "BYTEA" if self.postgres else "BLOB"
+        # On SQLite an INTEGER PRIMARY KEY is the rowid: one index fewer per leaf.
+        index_type = "BIGINT" if self.postgres else "INTEGER"
         with self.transaction(commit=True) as cur:
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS {p}pmm_log_leaves ("
-                "log_index BIGINT PRIMARY KEY, notification_id BIGINT NOT NULL UNIQUE)"
+                f"log_index {index_type} PRIMARY KEY, "
+                "notification_id BIGINT NOT NULL UNIQUE)"
             )
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS {p}pmm_log_nodes (level INTEGER NOT NULL, "
                 f"idx BIGINT NOT NULL, hash {blob} NOT NULL, PRIMARY KEY (level, idx))"
+                + ("" if self.postgres else " WITHOUT ROWID")
             )
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS {p}pmm_log_checkpoints ("
