@@ -23,6 +23,7 @@ from pathlib import Path
 
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError
+from ledger.home import POLICY_FILE
 from verify.checkpoint import parse_checkpoint
 from verify.note import parse_note
 
@@ -60,7 +61,7 @@ def export(ledger: Ledger, out: Path, policy: str | None = None) -> dict[str, ob
     ledger's witness policy (HOME/witness-policy.txt), else the log alone.
     """
     if policy is None:
-        path = ledger.settings.home / "witness-policy.txt"
+        path = ledger.settings.home / POLICY_FILE
         policy = path.read_text() if path.exists() else None
     if out.exists() and any(out.iterdir()):
         raise ConfigurationError(f"{out} is not empty; export into a new folder")

@@ -125,16 +125,6 @@ class LogStore:
             row = cur.execute("SELECT MAX(log_index) FROM {p}pmm_log_leaves").one()
         return int(row[0]) + 1 if row and row[0] is not None else 0
 
-    def node(self, level: int, index: int) -> bytes:
-        with self.read() as cur:
-            row = cur.execute(
-                "SELECT hash FROM {p}pmm_log_nodes WHERE level = %s AND idx = %s",
-                (level, index),
-            ).one()
-        if row is None:
-            raise LookupError(f"no subtree hash at level {level} index {index}")
-        return bytes(row[0])
-
     def nodes(self, keys: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
         """Many subtree hashes in one round trip: {(level, index): hash}."""
         wanted = sorted(set(keys))
@@ -186,14 +176,6 @@ class LogStore:
             cur.execute(
                 "UPDATE {p}pmm_log_checkpoints SET note = %s WHERE size = %s", (note, size)
             )
-
-    def index_of(self, notification_id: int) -> int | None:
-        with self.read() as cur:
-            row = cur.execute(
-                "SELECT log_index FROM {p}pmm_log_leaves WHERE notification_id = %s",
-                (notification_id,),
-            ).one()
-        return None if row is None else int(row[0])
 
     def last_entry(self) -> bytes | None:
         """The state of the newest stored event (integrated or not)."""

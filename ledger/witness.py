@@ -56,7 +56,11 @@ class Witness:
 
     def latest(self, origin: str) -> tuple[int, bytes]:
         """The size and root this witness last cosigned for ``origin``."""
-        entry = self._load().get(origin)
+        return self._latest(self._load(), origin)
+
+    @staticmethod
+    def _latest(state: dict[str, dict[str, object]], origin: str) -> tuple[int, bytes]:
+        entry = state.get(origin)
         if entry is None:
             return 0, EMPTY_ROOT
         return int(str(entry["size"])), base64.b64decode(str(entry["root"]))
@@ -99,7 +103,7 @@ class Witness:
         with open(f"{self.state_path}.lock", "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # the old-size check and the save are atomic
             state = self._load()
-            size, root = self.latest(origin)
+            size, root = self._latest(state, origin)
             if old != size:
                 return Answer(409, f"{size}\n", SIZE_TYPE)
             if checkpoint.size == size and checkpoint.root != root and size > 0:
