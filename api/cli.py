@@ -23,16 +23,18 @@ from api.cli_common import (
     Json,
     err,
     fail,
+    key_for,
     open_home,
     out,
     settings_for,
 )
+from api.cli_framework import framework_app
 from api.cli_log import add_log_commands
 from api.cli_witness import witness_app
 from api.demo import STEPS, run_demo
 from ledger.application import Ledger, Recorded
 from ledger.errors import ConfigurationError, LedgerError
-from ledger.home import CONFIG_FILE, init_ledger, resolve_key
+from ledger.home import CONFIG_FILE, init_ledger
 from ledger.keys import KeyPair
 from verify.canonical import parse_json
 from verify.errors import VerifyError
@@ -49,6 +51,7 @@ principal_app = typer.Typer(
 app.add_typer(principal_app, name="principal")
 add_log_commands(app)
 app.add_typer(witness_app, name="witness")
+app.add_typer(framework_app, name="framework")
 DEMO_MARKER = "demo.json"
 
 
@@ -83,13 +86,6 @@ def _load_json(path: Path) -> Any:
         fail(f"cannot read {path}: {exc.strerror}", 2)
     except VerifyError as exc:
         fail(f"{path}: {exc}", 2)
-
-
-def _key(home: Path | None, name: str) -> KeyPair:
-    try:
-        return resolve_key(settings_for(home), name)
-    except ConfigurationError as exc:
-        fail(str(exc), 2)
 
 
 def _draft_signed(ledger: Ledger, key: KeyPair, draft: Any, path: Path) -> SignedStatement:
@@ -160,7 +156,7 @@ def _registry_statement(
     home: Path | None, as_key: str, kind: str, body: dict[str, Any], as_json: bool
 ) -> None:
     ledger = open_home(home)
-    key = _key(home, as_key)
+    key = key_for(home, as_key)
     statement = key.statement(
         ledger.origin, "registry", kind, body, ledger.stream_version("registry")
     )
@@ -265,7 +261,7 @@ def sign(file: Path, as_key: As, home: Home = None) -> None:
     """Sign a draft statement FILE; print the signed statement (canonical JSON)."""
     ledger = open_home(home)
     try:
-        signed = _draft_signed(ledger, _key(home, as_key), _load_json(file), file)
+        signed = _draft_signed(ledger, key_for(home, as_key), _load_json(file), file)
     finally:
         ledger.close()
     sys.stdout.write(signed.to_bytes().decode("utf-8") + "\n")
@@ -292,7 +288,7 @@ def submit(
             ledger.close()
             fail(f"refused ({type(exc).__name__}): {exc}", 1)
     else:
-        signed = _draft_signed(ledger, _key(home, as_key), _load_json(file), file)
+        signed = _draft_signed(ledger, key_for(home, as_key), _load_json(file), file)
     _record(ledger, signed, as_json)
 
 

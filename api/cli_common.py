@@ -10,7 +10,8 @@ from rich.console import Console
 
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError
-from ledger.home import open_ledger
+from ledger.home import open_ledger, resolve_key
+from ledger.keys import KeyPair
 from ledger.persistence import Settings
 
 out = Console()
@@ -36,5 +37,13 @@ def settings_for(home: Path | None) -> Settings:
 def open_home(home: Path | None) -> Ledger:
     try:
         return open_ledger(settings_for(home))
+    except ConfigurationError as exc:
+        fail(str(exc), 2)
+
+
+def key_for(home: Path | None, name: str) -> KeyPair:
+    """The key file ``name`` (a path, or a key name in HOME/keys)."""
+    try:
+        return resolve_key(settings_for(home), name)
     except ConfigurationError as exc:
         fail(str(exc), 2)

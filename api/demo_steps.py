@@ -7,6 +7,7 @@ import random
 from typing import Any
 
 from api import demo_data
+from api.cli_framework import apply_framework
 from api.demo_kit import (
     CYCLE,
     EXTERNAL,
@@ -23,8 +24,9 @@ from api.demo_kit import (
 from ledger.home import key_path
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
+from ledger.scores import replay_table
+from projections.framework_file import load_framework
 from verify.schema import assessment_stream
-from verify.statement import SignedStatement
 
 
 def principals(demo: Demo, settings: Settings) -> None:
@@ -60,45 +62,18 @@ def principals(demo: Demo, settings: Settings) -> None:
 
 
 def framework(demo: Demo) -> None:
-    def sign(kind: str, body: dict[str, Any]) -> SignedStatement:
-        return demo.sign(SEC, "framework", kind, body)
+    """The Secretariat applies the demo framework file, as `pmm framework apply` does."""
+    recorded = apply_framework(
+        demo.ledger, demo.keys[SEC], load_framework(demo_data.FRAMEWORK_FILE)
+    )
+    demo.counts.update(r.entry_type for r in recorded)
 
-    statements = [sign("framework.created", {"title": "PMM framework, version 1"})]
-    statements += [
-        sign("dimension.defined", {"code": d.code, "name": d.name})
-        for d in demo_data.DIMENSIONS
-    ]
-    statements += [
-        sign(
-            "outcome.defined",
-            {
-                "code": o.code,
-                "dimension": o.dimension,
-                "illustrative": o.illustrative,
-                "name": o.name,
-            },
-        )
-        for o in demo_data.OUTCOMES
-    ]
-    statements += [
-        sign(
-            "kpi.defined",
-            {
-                "applies_from": YEAR - 1,
-                "code": k.code,
-                "direction": k.direction,
-                "disclosure": k.disclosure,
-                "illustrative": k.illustrative,
-                "name": k.name,
-                "outcome": k.outcome,
-                "scoring_method": k.scoring_method,
-                "unit": k.unit,
-                "value_kind": k.value_kind,
-            },
-        )
-        for k in demo_data.KPIS
-    ]
-    demo.record(statements)
+
+def published(demo: Demo, stream: str, title: str) -> dict[str, Any]:
+    """A publication body: cut at the current log size, with the scores it gives."""
+    cut_at = demo.ledger.log_size()
+    table = replay_table(demo.ledger.sequencer.store, stream, cut_at)
+    return {"cut_at": cut_at, "scores": table.published(), "title": title}
 
 
 def submissions(demo: Demo, rng: random.Random) -> dict[str, dict[str, int]]:
@@ -277,13 +252,13 @@ def integrity(demo: Demo, external: int, entries: dict[str, dict[str, int]]) -> 
 def publish_and_revise(
     demo: Demo, entries: dict[str, dict[str, int]], rng: random.Random
 ) -> None:
-    cut_at = demo.ledger.log_size()
+    title = "PMM cycle 1 report (2022 data)"
     demo.record(
         demo.sign(
             SEC,
             assessment_stream(m.code, CYCLE),
             "assessment.published",
-            {"cut_at": cut_at, "title": "PMM cycle 1 report (2022 data)"},
+            published(demo, assessment_stream(m.code, CYCLE), title),
         )
         for m in demo_data.MEMBERS
     )
@@ -314,5 +289,5 @@ def publish_and_revise(
         SEC,
         stream,
         "assessment.published",
-        {"cut_at": demo.ledger.log_size(), "title": "PMM cycle 1 report, revised"},
+        published(demo, stream, "PMM cycle 1 report, revised"),
     )

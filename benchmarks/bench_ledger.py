@@ -235,7 +235,7 @@ def prepare_ledger(settings: Settings, plans: list[StreamPlan]) -> LedgerFixture
                 "value_kind": "number",
                 "direction": "lower_is_better",
                 "disclosure": "public",
-                "scoring_method": "threshold",
+                "scoring_method": {"method": "linear", "best": "1", "worst": "240"},
                 "applies_from": CYCLES[0],
             },
         )

@@ -21,7 +21,9 @@ from ledger.domain.assessment import (
 from ledger.domain.framework import FRAMEWORK_STREAM, Framework
 from ledger.domain.registry import REGISTRY_STREAM, PrincipalRegistry
 from ledger.errors import DomainRuleError
+from ledger.scores import replay_table, table_difference
 from verify.schema import value_problem
+from verify.scoring import method_inputs
 
 if TYPE_CHECKING:
     from ledger.application import Ledger, UnitOfWork
@@ -89,6 +91,32 @@ def _known_kpi(work: UnitOfWork, code: str) -> None:
         raise DomainRuleError(f"KPI {code!r} is not defined in the framework")
 
 
+def define_or_revise_kpi(ledger: Ledger, work: UnitOfWork, signed: Signed) -> None:
+    """A derived KPI reads defined KPIs, and no chain of them leads back to it."""
+    framework = _framework(work)
+    code = signed.body["code"]
+    inputs = method_inputs(signed.body["scoring_method"])
+    for name in inputs:
+        if name not in framework.kpis and name != code:
+            raise DomainRuleError(
+                f"KPI {code!r}: its scoring method reads KPI {name!r}, which is not defined"
+            )
+    pending = [(name, [code, name]) for name in inputs]
+    while pending:
+        name, path = pending.pop()
+        if name == code:
+            raise DomainRuleError(
+                f"KPI {code!r}: its scoring method reads itself through "
+                f"{' -> '.join(path)}; a derived KPI cannot depend on itself"
+            )
+        for version in framework.kpis.get(name, [])[-1:]:
+            pending.extend((n, [*path, n]) for n in method_inputs(version.scoring_method))
+    if signed.type == "kpi.defined":
+        framework.define_kpi(signed)
+    else:
+        framework.revise_kpi(signed)
+
+
 def declare_not_used(ledger: Ledger, work: UnitOfWork, signed: Signed) -> None:
     _known_kpi(work, signed.body["kpi"])
     _assessment(work, signed).declare_not_used(signed)
@@ -106,7 +134,17 @@ def reopen(ledger: Ledger, work: UnitOfWork, signed: Signed) -> None:
 
 
 def publish(ledger: Ledger, work: UnitOfWork, signed: Signed) -> None:
+    """The signed score table must be what the entries up to ``cut_at`` give."""
     _assessment(work, signed).publish(signed, ledger.log_size())
+    stream, cut_at = _stream(signed), signed.body["cut_at"]
+    claimed = signed.body["scores"]
+    table = replay_table(ledger.sequencer.store, stream, cut_at, claimed["reference_year"])
+    problem = table_difference(claimed, table.published())
+    if problem:
+        raise DomainRuleError(
+            f"the published scores are not what the log gives at cut_at {cut_at}: "
+            f"{problem}; compute the table with `pmm scores --at-size {cut_at}`"
+        )
 
 
 def assign_reviewer(ledger: Ledger, work: UnitOfWork, signed: Signed) -> None:
@@ -149,9 +187,11 @@ HANDLERS: dict[str, Handler] = {
     "principal.revoked": _on_registry(PrincipalRegistry.revoke),
     "framework.created": create_framework,
     "dimension.defined": _on_framework(Framework.define_dimension),
+    "dimension.revised": _on_framework(Framework.revise_dimension),
     "outcome.defined": _on_framework(Framework.define_outcome),
-    "kpi.defined": _on_framework(Framework.define_kpi),
-    "kpi.revised": _on_framework(Framework.revise_kpi),
+    "outcome.revised": _on_framework(Framework.revise_outcome),
+    "kpi.defined": define_or_revise_kpi,
+    "kpi.revised": define_or_revise_kpi,
     "assessment.opened": open_assessment,
     "value.submitted": submit_or_correct,
     "value.corrected": submit_or_correct,

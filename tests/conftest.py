@@ -21,9 +21,11 @@ import psycopg
 import pytest
 
 from ledger.application import Ledger, Recorded, Statement
+from ledger.errors import NotFoundError
 from ledger.home import init_ledger, resolve_key
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
+from ledger.scores import replay_table
 from verify.statement import SignedStatement, signing_input
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -129,6 +131,18 @@ def value_body(
     }
 
 
+def empty_scores(year: int) -> dict[str, Any]:
+    """A well-formed published score table with nothing in it."""
+    return {
+        "dimensions": {},
+        "format": "pmm-scores/v1",
+        "kpis": {},
+        "outcomes": {},
+        "overall": None,
+        "reference_year": year,
+    }
+
+
 def kpi_body(
     code: str, unit: str, value_kind: str, *, applies_from: int = 2015, **extra: Any
 ) -> dict[str, Any]:
@@ -139,7 +153,7 @@ def kpi_body(
         "disclosure": "public",
         "name": f"KPI {code}",
         "outcome": "EO.1",
-        "scoring_method": "linear",
+        "scoring_method": {"method": "linear", "best": "100", "worst": "0"},
         "unit": unit,
         "value_kind": value_kind,
         **extra,
@@ -241,6 +255,17 @@ class World:
         return self.record(
             key, stream, "value.submitted", value_body(kpi, value, unit, **options)
         )
+
+    def publication(
+        self, stream: str, cut_at: int | None = None, title: str = "PMM cycle 1 report"
+    ) -> dict[str, Any]:
+        """An ``assessment.published`` body with the scores the log gives at cut_at."""
+        cut_at = self.ledger.log_size() if cut_at is None else cut_at
+        try:
+            table = replay_table(self.ledger.sequencer.store, stream, cut_at).published()
+        except NotFoundError:  # the stream is younger than cut_at: any valid table
+            table = empty_scores(REFERENCE_YEAR)
+        return {"cut_at": cut_at, "scores": table, "title": title}
 
     def hours(self, key: KeyPair, stream: str, amount: str, **options: Any) -> Recorded:
         """Submit the hours KPI (the most common case in these tests)."""

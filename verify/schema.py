@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from verify.errors import MalformedStatementError, UnknownStatementTypeError
+from verify.scoring import AGGREGATIONS, decimal_of, method_problem
 
 ROLES = ("admin", "secretariat", "ncp", "peer_reviewer", "integrity_officer")
 DISCLOSURES = ("public", "wco", "restricted")
@@ -135,6 +136,46 @@ DECIMAL = _pattern(DECIMAL_RE, 'a decimal string such as "12.5"')
 SHA256 = _pattern(SHA256_RE, "a lowercase SHA-256 hex digest")
 
 
+def _score(value: Any) -> str | None:
+    number = decimal_of(value) if DECIMAL(value) is None else None
+    if number is None or not 0 <= number <= 100:
+        return 'must be a decimal string from "0" to "100"'
+    return None
+
+
+def _weight(value: Any) -> str | None:
+    number = decimal_of(value) if DECIMAL(value) is None else None
+    if number is None or number <= 0:
+        return 'must be a positive decimal string such as "1"'
+    return None
+
+
+def _score_table(value: Any) -> str | None:
+    """A published score table (docs/scoring.md, ``verify.scoreboard``)."""
+    keys = {"format", "reference_year", "kpis", "outcomes", "dimensions", "overall"}
+    if not isinstance(value, dict) or set(value) != keys:
+        return f"must be an object with exactly: {', '.join(sorted(keys))}"
+    if value["format"] != "pmm-scores/v1":
+        return 'format must be "pmm-scores/v1"'
+    problem = YEAR(value["reference_year"])
+    if problem:
+        return f"reference_year {problem}"
+    for level in ("kpis", "outcomes", "dimensions"):
+        table = value[level]
+        if not isinstance(table, dict) or len(table) > 1000:
+            return f"{level} must be an object of at most 1000 codes"
+        for code, score in table.items():
+            problem = CODE(code) or (None if score is None else _score(score))
+            if problem:
+                return f"{level}.{code} {problem}"
+    if value["overall"] is not None and _score(value["overall"]):
+        return f"overall {_score(value['overall'])}"
+    return None
+
+
+AGGREGATION = _enum(AGGREGATIONS)
+
+
 @dataclass(frozen=True)
 class Field:
     check: Callable[[Any], str | None]
@@ -149,6 +190,8 @@ class StatementType:
     roles: tuple[str, ...]
     fields: Mapping[str, Field]
     creates: bool = False
+    # A rule across fields: why the body is wrong as a whole, or None.
+    across: Callable[[dict[str, Any]], str | None] | None = None
 
 
 _VALUE_FIELDS = {
@@ -170,10 +213,30 @@ _KPI_FIELDS = {
     "value_kind": Field(_enum(VALUE_KINDS)),
     "direction": Field(_enum(DIRECTIONS)),
     "disclosure": Field(_enum(DISCLOSURES)),
-    "scoring_method": Field(CODE),
+    "scoring_method": Field(_object),
     "applies_from": Field(YEAR),
+    "weight": Field(_weight, optional=True),
     "illustrative": Field(_bool, optional=True),
 }
+_DIMENSION_FIELDS = {
+    "code": Field(CODE),
+    "name": Field(NAME),
+    "aggregation": Field(AGGREGATION, optional=True),
+    "weight": Field(_weight, optional=True),
+}
+_OUTCOME_FIELDS = {
+    **_DIMENSION_FIELDS,
+    "dimension": Field(CODE),
+    "illustrative": Field(_bool, optional=True),
+}
+_REVISION = {"applies_from": Field(YEAR), "reason": Field(NOTE)}
+
+
+def _kpi_method(body: dict[str, Any]) -> str | None:
+    problem = method_problem(body["scoring_method"], body["value_kind"], body["direction"])
+    return f"body.scoring_method {problem}" if problem else None
+
+
 _SEC = ("secretariat",)
 _ADMIN = ("admin",)
 _NCP = ("ncp",)
@@ -188,6 +251,14 @@ def _t(
     **fields: Field,
 ) -> StatementType:
     return StatementType(type_name, stream, roles, fields, creates)
+
+
+def _with_rule(
+    kind: StatementType, across: Callable[[dict[str, Any]], str | None]
+) -> StatementType:
+    return StatementType(
+        kind.name, kind.stream, kind.roles, kind.fields, kind.creates, across
+    )
 
 
 STATEMENT_TYPES: Mapping[str, StatementType] = {
@@ -227,19 +298,23 @@ STATEMENT_TYPES: Mapping[str, StatementType] = {
             principal=Field(PRINCIPAL),
             reason=Field(NOTE),
         ),
-        _t("framework.created", "framework", _SEC, True, title=Field(NAME)),
-        _t("dimension.defined", "framework", _SEC, code=Field(CODE), name=Field(NAME)),
         _t(
-            "outcome.defined",
+            "framework.created",
             "framework",
             _SEC,
-            code=Field(CODE),
-            dimension=Field(CODE),
-            name=Field(NAME),
-            illustrative=Field(_bool, optional=True),
+            True,
+            title=Field(NAME),
+            aggregation=Field(AGGREGATION, optional=True),
         ),
-        _t("kpi.defined", "framework", _SEC, **_KPI_FIELDS),
-        _t("kpi.revised", "framework", _SEC, **_KPI_FIELDS, reason=Field(NOTE)),
+        _t("dimension.defined", "framework", _SEC, **_DIMENSION_FIELDS),
+        _t("dimension.revised", "framework", _SEC, **_DIMENSION_FIELDS, **_REVISION),
+        _t("outcome.defined", "framework", _SEC, **_OUTCOME_FIELDS),
+        _t("outcome.revised", "framework", _SEC, **_OUTCOME_FIELDS, **_REVISION),
+        _with_rule(_t("kpi.defined", "framework", _SEC, **_KPI_FIELDS), _kpi_method),
+        _with_rule(
+            _t("kpi.revised", "framework", _SEC, **_KPI_FIELDS, reason=Field(NOTE)),
+            _kpi_method,
+        ),
         _t(
             "assessment.opened",
             "assessment",
@@ -277,7 +352,7 @@ STATEMENT_TYPES: Mapping[str, StatementType] = {
             _SEC,
             kpi=Field(CODE),
             reference_year=Field(YEAR),
-            score=Field(DECIMAL),
+            score=Field(_score),
             justification=Field(NOTE),
         ),
         _t(
@@ -286,6 +361,7 @@ STATEMENT_TYPES: Mapping[str, StatementType] = {
             _SEC,
             cut_at=Field(_int(0, 2**53 - 1)),
             title=Field(NAME),
+            scores=Field(_score_table),
         ),
         _t(
             "assessment.reopened",
@@ -347,6 +423,9 @@ def check_body(kind: StatementType, body: Any) -> None:
         problem = field.check(value)
         if problem:
             raise MalformedStatementError(f"{kind.name}: body.{name} {problem}")
+    problem = kind.across(body) if kind.across is not None else None
+    if problem:
+        raise MalformedStatementError(f"{kind.name}: {problem}")
 
 
 def stream_kind(stream: str) -> str | None:

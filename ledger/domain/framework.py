@@ -46,7 +46,7 @@ class KpiVersion:
     value_kind: str
     direction: str
     disclosure: str
-    scoring_method: str
+    scoring_method: dict[str, Any]
     applies_from: int
     illustrative: bool
     entry: int
@@ -57,9 +57,13 @@ class Framework(BaseAggregate[str]):
 
     def __init__(self) -> None:
         self.title = ""
+        self.aggregation = "mean"
         self.dimensions: dict[str, str] = {}
         self.outcomes: dict[str, tuple[str, str]] = {}
         self.kpis: dict[str, list[KpiVersion]] = {}
+        # The reference year the latest revision of a dimension or outcome
+        # applies from (0: as first defined).
+        self.revised_from: dict[str, int] = {}
 
     def kpi_for(self, code: str, reference_year: int) -> KpiVersion:
         """The version of KPI ``code`` that applies to ``reference_year``."""
@@ -99,6 +103,35 @@ class Framework(BaseAggregate[str]):
                 f"{body['dimension']!r}, which is not defined"
             )
         self.trigger_event(OutcomeDefined, **event_kwargs(signed))
+
+    def revise_dimension(self, signed: Signed) -> None:
+        code = signed.body["code"]
+        if code not in self.dimensions:
+            raise NotFoundError(f"dimension {code!r} is not defined; use dimension.defined")
+        self._check_revision_year("dimension", signed.body)
+        self.trigger_event(DimensionRevised, **event_kwargs(signed))
+
+    def revise_outcome(self, signed: Signed) -> None:
+        body = signed.body
+        if body["code"] not in self.outcomes:
+            raise NotFoundError(
+                f"expected outcome {body['code']!r} is not defined; use outcome.defined"
+            )
+        if body["dimension"] not in self.dimensions:
+            raise NotFoundError(
+                f"expected outcome {body['code']!r} names dimension "
+                f"{body['dimension']!r}, which is not defined"
+            )
+        self._check_revision_year("outcome", body)
+        self.trigger_event(OutcomeRevised, **event_kwargs(signed))
+
+    def _check_revision_year(self, what: str, body: dict[str, Any]) -> None:
+        last = self.revised_from.get(f"{what}:{body['code']}", 0)
+        if body["applies_from"] < last:
+            raise DomainRuleError(
+                f"a new version of {what} {body['code']!r} must apply from reference "
+                f"year {last} or later, not {body['applies_from']}"
+            )
 
     def define_kpi(self, signed: Signed) -> None:
         code = signed.body["code"]
@@ -142,6 +175,7 @@ class FrameworkCreated(LedgerCreated):
 
     def apply(self, aggregate: Any) -> None:
         aggregate.title = self.body["title"]
+        aggregate.aggregation = self.body.get("aggregation", "mean")
 
 
 class DimensionDefined(LedgerEvent):
@@ -156,6 +190,22 @@ class OutcomeDefined(LedgerEvent):
 
     def apply(self, aggregate: Any) -> None:
         aggregate.outcomes[self.body["code"]] = (self.body["dimension"], self.body["name"])
+
+
+class DimensionRevised(DimensionDefined):
+    TOPIC = "dimension.revised"
+
+    def apply(self, aggregate: Any) -> None:
+        super().apply(aggregate)
+        aggregate.revised_from[f"dimension:{self.body['code']}"] = self.body["applies_from"]
+
+
+class OutcomeRevised(OutcomeDefined):
+    TOPIC = "outcome.revised"
+
+    def apply(self, aggregate: Any) -> None:
+        super().apply(aggregate)
+        aggregate.revised_from[f"outcome:{self.body['code']}"] = self.body["applies_from"]
 
 
 class KpiDefined(LedgerEvent):
@@ -186,4 +236,12 @@ class KpiRevised(KpiDefined):
     TOPIC = "kpi.revised"
 
 
-registered(FrameworkCreated, DimensionDefined, OutcomeDefined, KpiDefined, KpiRevised)
+registered(
+    FrameworkCreated,
+    DimensionDefined,
+    DimensionRevised,
+    OutcomeDefined,
+    OutcomeRevised,
+    KpiDefined,
+    KpiRevised,
+)

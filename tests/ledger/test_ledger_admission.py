@@ -185,7 +185,7 @@ def _reviewer_validates(world: World) -> SignedStatement:
 
 
 def _ncp_publishes(world: World) -> SignedStatement:
-    body = {"cut_at": 1, "title": "PMM report 2024"}
+    body = world.publication(world.KEN, 1, "PMM report 2024")
     return world.sign(world.ncp_ken, world.KEN, "assessment.published", body)
 
 

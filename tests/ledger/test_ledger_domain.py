@@ -78,10 +78,7 @@ def complete(world: World, stream: str | None = None) -> None:
 
 
 def publish(world: World, cut_at: int | None = None) -> int:
-    body = {
-        "cut_at": world.ledger.log_size() if cut_at is None else cut_at,
-        "title": "PMM cycle 1 report",
-    }
+    body = world.publication(world.KEN, cut_at)
     return world.record(world.sec, world.KEN, "assessment.published", body).stream_version
 
 
@@ -425,13 +422,16 @@ def test_publish_requires_completion_and_records_cut_at(world: World) -> None:
         world.sec,
         world.KEN,
         "assessment.published",
-        {"cut_at": world.ledger.log_size(), "title": "too early"},
+        world.publication(world.KEN, title="too early"),
     )
     world.refused(early, DomainRuleError, "not complete", "submission.completed")
     complete(world)
     beyond = world.ledger.log_size() + 1
     too_far = world.sign(
-        world.sec, world.KEN, "assessment.published", {"cut_at": beyond, "title": "x"}
+        world.sec,
+        world.KEN,
+        "assessment.published",
+        {**world.publication(world.KEN), "cut_at": beyond},
     )
     world.refused(too_far, DomainRuleError, f"cut_at {beyond} is beyond the log")
     cut_at = world.ledger.log_size()
@@ -496,7 +496,7 @@ def test_changes_after_publication_need_a_reopening_naming_the_kpi(world: World)
         world.sec,
         world.KEN,
         "assessment.published",
-        {"cut_at": world.ledger.log_size(), "title": "corrigendum"},
+        world.publication(world.KEN, title="corrigendum"),
     )
     world.refused(not_done, DomainRuleError, "not complete")
     complete(world)
@@ -504,7 +504,7 @@ def test_changes_after_publication_need_a_reopening_naming_the_kpi(world: World)
         world.sec,
         world.KEN,
         "assessment.published",
-        {"cut_at": first_cut - 1, "title": "corrigendum"},
+        world.publication(world.KEN, first_cut - 1, "corrigendum"),
     )
     world.refused(
         backwards, DomainRuleError, f"before the previous publication's {first_cut}"

@@ -61,7 +61,7 @@ def populate(world: World) -> list[Recorded]:
         supersedes=2,
     )
     recorded.append(world.record(world.ncp_ken, world.KEN, "value.corrected", body))
-    cut = {"cut_at": world.ledger.log_size(), "title": "PMM cycle 1 report"}
+    cut = world.publication(world.KEN)
     recorded.append(world.record(world.sec, world.KEN, "assessment.published", cut))
     world.ncp_bra = rotate(world, world.ncp_bra)
     revised = world.kpi_body(

@@ -59,7 +59,7 @@ def kpi_body(**change: Any) -> dict[str, Any]:
         "value_kind": "number",
         "direction": "lower_is_better",
         "disclosure": "public",
-        "scoring_method": "linear",
+        "scoring_method": {"method": "linear", "best": "1", "worst": "30"},
         "applies_from": 2025,
     }
     body.update(change)
@@ -187,7 +187,9 @@ def test_unknown_field_is_named() -> None:
     allowed = sorted([*value_body(), "comment", "source"])
     assert message.endswith("allowed: " + ", ".join(allowed))
     message = _refused("framework.created", {"title": "PMM", "member": "KEN"})
-    assert message == "framework.created: unknown body field(s) member; allowed: title"
+    assert message == (
+        "framework.created: unknown body field(s) member; allowed: aggregation, title"
+    )
 
 
 @pytest.mark.parametrize("body", [None, [], "x", 1])
@@ -198,15 +200,16 @@ def test_body_not_an_object(body: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "score", ["1,5", "1.5.0", "1e3", ".5", "5.", "01", "+1", " 1", 1, None]
+    "score",
+    ["1,5", "1.5.0", "1e3", ".5", "5.", "01", "+1", " 1", 1, None, "-3.25", "100.01"],
 )
-def test_bad_decimal_string(score: Any) -> None:
+def test_bad_score_string(score: Any) -> None:
     body = {"kpi": "K1", "reference_year": 2025, "score": score, "justification": "x"}
     message = _refused("score.revised", body)
-    assert message == 'score.revised: body.score must be a decimal string such as "12.5"'
+    assert message == 'score.revised: body.score must be a decimal string from "0" to "100"'
 
 
-@pytest.mark.parametrize("score", ["0", "-0", "12.5", "-3.25", "100", "0.000"])
+@pytest.mark.parametrize("score", ["0", "-0", "12.5", "100", "0.000", "99.99"])
 def test_good_decimal_string(score: str) -> None:
     body = {"kpi": "K1", "reference_year": 2025, "score": score, "justification": "x"}
     check_body(STATEMENT_TYPES["score.revised"], body)

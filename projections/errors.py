@@ -1,0 +1,43 @@
+"""Errors of the read side: why a file, query or import was refused.
+
+``status`` is the HTTP status the API answers with (translated in one place,
+api/); the command line prints the message and exits 2 (input error).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ProjectionError(Exception):
+    """Base of every refusal by the projections package."""
+
+    status = 422
+
+
+class FrameworkFileError(ProjectionError):
+    """A framework file that cannot be applied; lists every problem found."""
+
+    def __init__(self, path: str, problems: Sequence[str]) -> None:
+        self.path = path
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  {path}: {p}" for p in self.problems)
+        super().__init__(
+            f"{path}: {len(self.problems)} problem(s), nothing applied:\n{lines}"
+        )
+
+
+class QueryError(ProjectionError):
+    """A score, diff or export query that names nothing, or is out of range."""
+
+    status = 400
+
+
+class NoSuchAssessmentError(ProjectionError):
+    """No assessment of that Member for that reference year (or cycle)."""
+
+    status = 404
+
+
+class ImportFileError(ProjectionError):
+    """A DataBank file whose header or layout is not the expected one."""
