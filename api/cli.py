@@ -30,6 +30,7 @@ from api.cli_common import (
 )
 from api.cli_framework import framework_app
 from api.cli_log import add_log_commands
+from api.cli_scores import add_score_commands
 from api.cli_witness import witness_app
 from api.demo import STEPS, run_demo
 from ledger.application import Ledger, Recorded
@@ -50,6 +51,7 @@ principal_app = typer.Typer(
 )
 app.add_typer(principal_app, name="principal")
 add_log_commands(app)
+add_score_commands(app)
 app.add_typer(witness_app, name="witness")
 app.add_typer(framework_app, name="framework")
 DEMO_MARKER = "demo.json"

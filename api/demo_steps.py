@@ -266,11 +266,21 @@ def publish_and_revise(
     stream, ncp = assessment_stream(member.code, CYCLE), f"ncp-{member.code.lower()}"
     code = sorted(entries[member.code])[1]
     kpi = next(k for k in demo_data.KPIS if k.code == code)
+    # A variation KPI whose year T-1 value is corrected: its year T score is restated.
+    variation = next(
+        k
+        for k in demo_data.KPIS
+        if k.scoring_method["method"] == "variation" and k.code in entries[member.code]
+    )
     demo.one(
         SEC,
         stream,
         "assessment.reopened",
-        {"kpis": [code], "reason": "Member reported a planned revision of its 2022 data."},
+        {
+            "kpis": [code, variation.code],
+            "reason": "Member reported a planned revision of its 2022 data and an "
+            "error in its 2021 data.",
+        },
     )
     revised = demo.one(
         ncp,
@@ -281,6 +291,18 @@ def publish_and_revise(
             "kind": "revision",
             "reason": "Planned revision: final figures from the 2022 audited accounts.",
             "supersedes": entries[member.code][code],
+        },
+    )
+    prior = demo.ledger.aggregate(stream).current[(variation.code, YEAR - 1)]
+    demo.one(
+        ncp,
+        stream,
+        "value.corrected",
+        {
+            **value_body(variation, YEAR - 1, sample_value(variation, rng), member.code),
+            "kind": "correction",
+            "reason": "The 2021 figure counted one region twice.",
+            "supersedes": prior,
         },
     )
     demo.one(ncp, stream, "submission.completed", {"note": "Revision submitted."})

@@ -213,3 +213,15 @@ class LogStore:
                 (*streams, stop),
             ).all()
         return [(int(i), bytes(state)) for i, state in rows]
+
+    def opened(self, prefix: str) -> list[tuple[str, bytes]]:
+        """(stream, first entry) of every stream whose id starts with ``prefix``
+        (a plain prefix such as ``assessment/KEN/``: no ``%`` or ``_``)."""
+        with self.read() as cur:
+            rows = cur.execute(
+                f"SELECT originator_id, state FROM {self.events_table} "
+                "WHERE originator_id LIKE %s AND originator_version = 1 "
+                "ORDER BY originator_id",
+                (prefix + "%",),
+            ).all()
+        return [(str(stream), bytes(state)) for stream, state in rows]

@@ -1,0 +1,200 @@
+"""``pmm scores``, ``pmm diff`` and ``pmm history``: the three questions of
+DESIGN.md §2 — as published then, as corrected now, what changed in between.
+
+Every command honours disclosure (``--audience``, default ``public``: what an
+anonymous reader may see), prints a table or ``--json``, and writes
+``--out FILE`` as CSV, Parquet or Excel by the file's suffix.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.table import Table
+
+from api.cli_common import Home, Json, err, fail, open_home, out
+from ledger.errors import LedgerError
+from projections.changes import diff as diff_query
+from projections.errors import ProjectionError
+from projections.exports import changes_frame, history_frame, scores_frame, write
+from projections.timetravel import scores as scores_query
+
+Member = Annotated[str, typer.Option("--member", help="Member code, e.g. KEN.")]
+Year = Annotated[int, typer.Option("--year", help="Reference year T.")]
+Cycle = Annotated[str | None, typer.Option("--cycle", help="The assessment's cycle.")]
+Audience = Annotated[
+    str,
+    typer.Option("--audience", help="Disclosure level to show: public, wco, restricted."),
+]
+Out = Annotated[
+    Path | None, typer.Option("--out", help="Also write FILE (.csv, .parquet, .xlsx).")
+]
+
+
+# What fits a terminal; --json and --out carry every column.
+SCORE_COLUMNS = ("level", "code", "score", "status", "grade", "method", "method_version")
+HISTORY_COLUMNS = (
+    *("log_index", "recorded_at", "entry_type", "principal", "kpi", "reference_year"),
+    *("value", "disclosure", "supersedes"),
+)
+
+
+def _diff_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """One line per change: what, subject, old -> new, who and why, or caused by."""
+    if frame.empty:
+        return frame
+    lines = pd.DataFrame(
+        {
+            "what": frame["what"],
+            "log index": frame.get("log_index", pd.Series(dtype=float)).astype("Int64"),
+            "subject": frame.get("subject", pd.Series(dtype=str)).fillna(
+                frame.get("level", "") + " " + frame.get("code", "")
+            ),
+            "old": frame["old"],
+            "new": frame["new"],
+            "by / caused by": frame.get("principal", pd.Series(dtype=str)).fillna(
+                frame.get("caused_by", "")
+                + frame.get("restated_by", pd.Series(dtype=float)).map(
+                    lambda i: "" if pd.isna(i) else f" (restated by T-1 entry {int(i)})"
+                )
+            ),
+            "reason": frame.get("reason"),
+        }
+    )
+    return lines
+
+
+def _emit(
+    frame: pd.DataFrame,
+    title: str,
+    as_json: bool,
+    out_file: Path | None,
+    shown: pd.DataFrame | None = None,
+) -> None:
+    if out_file is not None:
+        write(frame, out_file)
+        err.print(f"wrote {len(frame)} rows to {out_file}", highlight=False)
+    if as_json:
+        records = json.loads(frame.to_json(orient="records"))
+        out.print_json(json.dumps({"title": title, "rows": records}))
+        return
+    err.print(title, highlight=False)
+    shown = frame if shown is None else shown
+    table = Table(*map(str, shown.columns))
+    for row in shown.itertuples(index=False):
+        table.add_row(*("" if pd.isna(v) else str(v) for v in row))
+    out.print(table)
+
+
+def _run(home: Path | None, work: Any) -> tuple[pd.DataFrame, str]:
+    ledger = open_home(home)
+    try:
+        result: tuple[pd.DataFrame, str] = work(ledger)
+        return result
+    except (ProjectionError, LedgerError) as exc:
+        fail(str(exc), 2)
+    finally:
+        ledger.close()
+
+
+def add_score_commands(app: typer.Typer) -> None:
+    @app.command()
+    def scores(
+        member: Member,
+        year: Year,
+        cycle: Cycle = None,
+        as_of: Annotated[
+            str | None, typer.Option("--as-of", help="As recorded at TIME (RFC 3339/date).")
+        ] = None,
+        at_size: Annotated[
+            int | None, typer.Option("--at-size", help="As the first N log entries give.")
+        ] = None,
+        published: Annotated[
+            str | None,
+            typer.Option("--published", help="As published: CYCLE (latest) or CYCLE@N."),
+        ] = None,
+        audience: Audience = "public",
+        out_file: Out = None,
+        home: Home = None,
+        as_json: Json = False,
+    ) -> None:
+        """Scores of MEMBER for reference YEAR, now or at any record time."""
+
+        def work(ledger: Any) -> tuple[pd.DataFrame, str]:
+            found = scores_query(
+                ledger,
+                member,
+                year,
+                cycle=cycle,
+                as_of=as_of,
+                at_size=at_size,
+                published=published,
+            )
+            frame = scores_frame(found.table, found.position, audience)
+            hidden = len(found.table.rows) - len(frame)
+            title = (
+                f"{found.table.stream}, reference year {year}, {found.position.label} "
+                f"(log size {found.position.size}, last entry recorded "
+                f"{found.position.recorded_at}); audience {audience}"
+                + (f", {hidden} rows withheld by disclosure" if hidden else "")
+            )
+            return frame, title
+
+        frame, title = _run(home, work)
+        _emit(frame, title, as_json, out_file, frame[list(SCORE_COLUMNS)])
+
+    @app.command()
+    def diff(
+        member: Member,
+        year: Year,
+        start: Annotated[
+            str, typer.Option("--from", help="Record time R1 (RFC 3339, date or size:N).")
+        ],
+        end: Annotated[
+            str | None, typer.Option("--to", help="Record time R2 [default: now].")
+        ] = None,
+        cycle: Cycle = None,
+        audience: Audience = "public",
+        out_file: Out = None,
+        home: Home = None,
+        as_json: Json = False,
+    ) -> None:
+        """What changed in MEMBER's YEAR between two record times: by whom, why."""
+
+        def work(ledger: Any) -> tuple[pd.DataFrame, str]:
+            found = diff_query(ledger, member, year, start=start, end=end, cycle=cycle)
+            frame = changes_frame(found, audience)
+            title = (
+                f"{found.stream}, reference year {year}: {found.start.label} (size "
+                f"{found.start.size}) to {found.end.label} (size {found.end.size}); "
+                f"{len(found.changes)} entries, {len(found.score_changes)} scores moved; "
+                f"audience {audience}"
+            )
+            return frame, title
+
+        frame, title = _run(home, work)
+        _emit(frame, title, as_json, out_file, _diff_rows(frame))
+
+    @app.command()
+    def history(
+        member: Member,
+        year: Year,
+        cycle: Cycle = None,
+        audience: Audience = "public",
+        out_file: Out = None,
+        home: Home = None,
+        as_json: Json = False,
+    ) -> None:
+        """Every value recorded in MEMBER's assessment, superseded ones included."""
+
+        def work(ledger: Any) -> tuple[pd.DataFrame, str]:
+            frame = history_frame(ledger, member, year, audience, cycle)
+            return frame, f"value history of {member} for {year}; audience {audience}"
+
+        frame, title = _run(home, work)
+        shown = frame[list(HISTORY_COLUMNS)] if not frame.empty else frame
+        _emit(frame, title, as_json, out_file, shown)

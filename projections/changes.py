@@ -1,0 +1,220 @@
+"""What changed between two record times, by whom, why, on what evidence.
+
+DESIGN.md §2's third question. ``diff`` lists every entry of the Member's
+assessment (and every framework definition) recorded in between that can move
+a score — values, corrections, not-used declarations, disclosure changes,
+score revisions, KPI revisions — each with the value before and after, the
+principal, the reason, the evidence and its log index; then every score of
+reference year T that moved, naming the entries in between that moved it. A
+correction to year T−1 shows up as a restated variation KPI of year T.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ledger.application import Ledger
+from ledger.scores import replay_board
+from projections.errors import QueryError
+from projections.timetravel import Position, find_assessment, position
+from verify.scoreboard import Scoreboard, ScoreRow
+from verify.statement import parse_entry
+
+_MOVES = {
+    "value.submitted",
+    "value.corrected",
+    "kpi.not_used",
+    "disclosure.set",
+    "score.revised",
+    "kpi.defined",
+    "kpi.revised",
+    "outcome.revised",
+    "dimension.revised",
+}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry recorded in between, and what it changed."""
+
+    log_index: int
+    recorded_at: str
+    entry_type: str
+    principal: str
+    subject: str  # "KPI-07 2022", "KPI-07 (definition)"...
+    old: Any
+    new: Any
+    reason: str | None
+    evidence: tuple[str, ...]
+    source: dict[str, str] | None
+    disclosure: str  # of the value it records ("public" for definitions)
+
+
+@dataclass(frozen=True)
+class ScoreChange:
+    level: str
+    code: str
+    old: str | None
+    new: str | None
+    old_status: str
+    new_status: str
+    caused_by: tuple[int, ...]  # log indexes recorded in between
+    restated_by: int | None  # a T-1 correction that restated a variation KPI
+    disclosure: str  # the score's (the widest of its inputs')
+
+
+@dataclass(frozen=True)
+class Diff:
+    stream: str
+    reference_year: int
+    start: Position
+    end: Position
+    changes: tuple[Change, ...]
+    score_changes: tuple[ScoreChange, ...]
+
+
+def _before(board: Scoreboard, stream: str, entry_type: str, body: dict[str, Any]) -> Any:
+    state = board.assessments.get(stream)
+    if entry_type.startswith(("kpi.", "outcome.", "dimension.")) and "code" in body:
+        group = {
+            "kpi": board.kpis,
+            "outcome": board.outcomes,
+            "dimension": board.dimensions,
+        }
+        versions = group[entry_type.split(".")[0]].get(body["code"], [])
+        return dict(versions[-1].body) if versions else None
+    if state is None or "kpi" not in body:
+        return None
+    if entry_type == "score.revised":
+        revised = state.revised.get((body["kpi"], body["reference_year"]))
+        return str(revised[0]) if revised else None
+    current = state.values.get((body["kpi"], body.get("reference_year", 0)))
+    return {"status": current.status, "value": current.value} if current else None
+
+
+def _disclosure(board: Scoreboard, stream: str, kind: str, body: dict[str, Any]) -> str:
+    """The disclosure of what an entry reveals. A disclosure change counts at the
+    narrower of its old and new level; a score revision or not-used declaration at
+    the level of the KPI's value (or, without one, of its definition)."""
+    order = ("public", "wco", "restricted")
+    if "disclosure" in body and kind != "disclosure.set":
+        return str(body["disclosure"])
+    state = board.assessments.get(stream)
+    if state is None:
+        return "public"
+    if kind == "disclosure.set":
+        key = state.by_entry.get(body["entry"])
+        old = state.values[key].disclosure if key in state.values else "restricted"
+        return max(old, str(body["disclosure"]), key=order.index)
+    if "kpi" in body:
+        current = state.values.get((body["kpi"], body.get("reference_year", 0)))
+        if current is not None:
+            return current.disclosure
+        versions = board.kpis.get(body["kpi"], [])
+        return str(versions[-1].body["disclosure"]) if versions else "restricted"
+    return "public"
+
+
+def _after(entry_type: str, body: dict[str, Any]) -> Any:
+    if entry_type == "score.revised":
+        return body["score"]
+    if entry_type in ("value.submitted", "value.corrected"):
+        return {"status": body["status"], "value": body.get("value")}
+    if entry_type == "kpi.not_used":
+        return "not used"
+    if entry_type == "disclosure.set":
+        return {"disclosure": body["disclosure"], "entry": body["entry"]}
+    return body
+
+
+def _subject(entry_type: str, body: dict[str, Any]) -> str:
+    if "kpi" in body:
+        year = body.get("reference_year")
+        return f"{body['kpi']} {year}" if year else str(body["kpi"])
+    if "code" in body:
+        return f"{body['code']} (definition)"
+    return f"entry {body.get('entry', '?')}"
+
+
+def diff(
+    ledger: Ledger,
+    member: str,
+    year: int,
+    *,
+    start: str,
+    end: str | None = None,
+    cycle: str | None = None,
+) -> Diff:
+    """Changes to ``member``'s year-``year`` scores between two record times.
+
+    ``start`` and ``end`` are times (RFC 3339 or a date) or log sizes
+    (``size:N``); ``end`` defaults to now.
+    """
+    store = ledger.sequencer.store
+    stream = find_assessment(store, member, year, cycle)
+    first, last = _where(ledger, start), _where(ledger, end)
+    if first.size > last.size:
+        raise QueryError(f"--from ({first.label}) is after --to ({last.label})")
+    board = replay_board(store, [stream], first.size)
+    old_rows = _rows(board, stream, year)
+    changes = []
+    for index, raw in store.stream_entries(["framework", stream], last.size):
+        if index < first.size:
+            continue
+        entry = parse_entry(raw)
+        kind, body = entry.entry_type, entry.signed.body
+        if kind in _MOVES:
+            changes.append(
+                Change(
+                    index,
+                    entry.recorded_at,
+                    kind,
+                    entry.signed.principal,
+                    _subject(kind, body),
+                    _before(board, entry.stream, kind, body),
+                    _after(kind, body),
+                    body.get("reason") or body.get("justification") or body.get("comment"),
+                    tuple(body.get("evidence", ())),
+                    body.get("source"),
+                    _disclosure(board, entry.stream, kind, body),
+                )
+            )
+        board.apply(index, entry)
+    new_rows = _rows(board, stream, year)
+    moved = [
+        ScoreChange(
+            row.level,
+            row.code,
+            old.score if old else None,
+            row.score,
+            old.status if old else "not defined",
+            row.status,
+            tuple(i for i in row.sources if i >= first.size),
+            row.restated_by
+            if row.restated_by is not None and row.restated_by >= first.size
+            else None,
+            row.disclosure,
+        )
+        for key, row in new_rows.items()
+        if (old := old_rows.get(key)) is None
+        or (old.score, old.status) != (row.score, row.status)
+    ]
+    return Diff(stream, year, first, last, tuple(changes), tuple(moved))
+
+
+def _where(ledger: Ledger, text: str | None) -> Position:
+    if text is None:
+        return position(ledger)
+    if text.startswith("size:"):
+        try:
+            return position(ledger, at_size=int(text.removeprefix("size:")))
+        except ValueError:
+            raise QueryError(f"{text!r}: a log size is size:N, N a whole number") from None
+    return position(ledger, as_of=text)
+
+
+def _rows(board: Scoreboard, stream: str, year: int) -> dict[tuple[str, str], ScoreRow]:
+    if stream not in board.assessments:
+        return {}
+    return {(r.level, r.code): r for r in board.table(stream, year).rows}

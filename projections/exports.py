@@ -1,0 +1,150 @@
+"""Scores, value history and changes as pandas tables, honouring disclosure.
+
+DESIGN.md §1: every read path and export honours the disclosure level the
+Member chose. An audience sees what is disclosed at its level or below
+(``public`` < ``wco`` < ``restricted``); a score is disclosed at the most
+restrictive level of the values it was computed from (docs/scoring.md), so a
+``public`` export never carries a number derived from a ``wco`` value.
+Files are written by suffix: ``.csv``, ``.parquet`` or ``.xlsx``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ledger.application import Ledger
+from ledger.scores import replay_board
+from projections.changes import Diff
+from projections.errors import QueryError
+from projections.timetravel import Position, find_assessment
+from verify.scoreboard import ScoreTable
+from verify.statement import parse_entry
+
+AUDIENCES = ("public", "wco", "restricted")
+WRITERS = {".csv", ".parquet", ".xlsx"}
+
+
+def visible(disclosure: str, audience: str) -> bool:
+    return AUDIENCES.index(disclosure) <= AUDIENCES.index(audience)
+
+
+def check_audience(audience: str) -> None:
+    if audience not in AUDIENCES:
+        raise QueryError(f"audience {audience!r}: choose one of {', '.join(AUDIENCES)}")
+
+
+def scores_frame(table: ScoreTable, where: Position, audience: str) -> pd.DataFrame:
+    """One row per visible score, with its provenance and record-time position."""
+    check_audience(audience)
+    rows = [
+        {
+            "member": table.member,
+            "cycle": table.cycle,
+            "reference_year": table.reference_year,
+            "level": row.level,
+            "code": row.code,
+            "score": row.score,
+            "status": row.status,
+            "grade": row.grade,
+            "method": row.method,
+            "method_version": row.method_version,
+            "sources": " ".join(map(str, row.sources)),
+            "excluded": "; ".join(f"{c}: {r}" for c, r in row.excluded),
+            "restated_by": row.restated_by,
+            "disclosure": row.disclosure,
+            "log_size": where.size,
+        }
+        for row in table.rows
+        if visible(row.disclosure, audience)
+    ]
+    return pd.DataFrame(rows, columns=_SCORE_COLUMNS)
+
+
+_SCORE_COLUMNS = [
+    *("member", "cycle", "reference_year", "level", "code", "score", "status", "grade"),
+    *("method", "method_version", "sources", "excluded", "restated_by", "disclosure"),
+    "log_size",
+]
+
+
+def history_frame(
+    ledger: Ledger, member: str, year: int, audience: str, cycle: str | None = None
+) -> pd.DataFrame:
+    """Every value recorded in the assessment, superseded ones included, in log order."""
+    check_audience(audience)
+    store = ledger.sequencer.store
+    stream = find_assessment(store, member, year, cycle)
+    board = replay_board(store, [stream], ledger.log_size())
+    state = board.assessments[stream]
+    # Disclosure as it stands now: a disclosure.set narrows or widens every read.
+    disclosure_now = {v.entry: v.disclosure for v in state.values.values()}
+    rows = []
+    for index, raw in store.stream_entries([stream], ledger.log_size()):
+        entry = parse_entry(raw)
+        body = entry.signed.body
+        if entry.entry_type not in ("value.submitted", "value.corrected"):
+            continue
+        disclosure = disclosure_now.get(entry.stream_version, body["disclosure"])
+        if not visible(disclosure, audience):
+            continue
+        rows.append(
+            {
+                "log_index": index,
+                "entry": entry.stream_version,
+                "recorded_at": entry.recorded_at,
+                "entry_type": entry.entry_type,
+                "principal": entry.signed.principal,
+                "kpi": body["kpi"],
+                "reference_year": body["reference_year"],
+                "status": body["status"],
+                "value": json.dumps(body.get("value"), sort_keys=True),
+                "unit": body["unit"],
+                "disclosure": disclosure,
+                "supersedes": body.get("supersedes"),
+                "kind": body.get("kind"),
+                "reason": body.get("reason"),
+                "evidence": " ".join(body.get("evidence", ())),
+                "source": (body.get("source") or {}).get("name"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def changes_frame(found: Diff, audience: str) -> pd.DataFrame:
+    """The diff's entries and moved scores that ``audience`` may see, one row each."""
+    check_audience(audience)
+    rows: list[dict[str, Any]] = [
+        {"what": "entry", **{k: _text(v) for k, v in asdict(c).items()}}
+        for c in found.changes
+        if visible(c.disclosure, audience)
+    ]
+    rows += [
+        {"what": "score", **{k: _text(v) for k, v in asdict(s).items()}}
+        for s in found.score_changes
+        if visible(s.disclosure, audience)
+    ]
+    return pd.DataFrame(rows)
+
+
+def _text(value: Any) -> Any:
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, sort_keys=True)
+    return value
+
+
+def write(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as CSV, Parquet or Excel, chosen by the file's suffix."""
+    suffix = path.suffix.lower()
+    if suffix not in WRITERS:
+        raise QueryError(f"{path}: export to .csv, .parquet or .xlsx, not {suffix!r}")
+    if suffix == ".csv":
+        frame.to_csv(path, index=False)
+    elif suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        frame.to_excel(path, index=False)

@@ -1,0 +1,162 @@
+"""Bitemporal queries: scores for reference year T as recorded at any moment.
+
+DESIGN.md §2: every query answers "for reference year T, as recorded at R".
+Record time is a log size (the first N entries); a time is turned into the
+size of the log at that time (``recorded_at`` never decreases along the log,
+so a binary search finds it), and a publication names its own size
+(``cut_at``). Only the framework stream and the Member's assessment stream
+are read, so one Member's query costs its own entries, not the whole log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ledger.application import Ledger
+from ledger.errors import NotFoundError
+from ledger.log_store import LogStore
+from ledger.scores import replay_board
+from projections.errors import NoSuchAssessmentError, QueryError
+from verify.schema import MEMBER_RE
+from verify.scoreboard import ScoreTable
+from verify.statement import parse_entry, parse_timestamp
+
+
+@dataclass(frozen=True)
+class Position:
+    """A point in record time: the first ``size`` entries of the log."""
+
+    size: int
+    label: str  # how it was asked for: "now", "as of …", "at size …", "as published …"
+    recorded_at: str | None = None  # of the last entry within it
+
+
+@dataclass(frozen=True)
+class Scores:
+    table: ScoreTable
+    position: Position
+    publication: dict[str, Any] | None = None  # the signed table, for --published
+
+
+def find_assessment(store: LogStore, member: str, year: int, cycle: str | None) -> str:
+    """The stream of ``member``'s assessment for reference ``year`` (or of ``cycle``)."""
+    if MEMBER_RE.fullmatch(member) is None:
+        raise QueryError(f"{member!r} is not a Member code (ISO 3166-1 alpha-3, e.g. KEN)")
+    found = []
+    for stream, raw in store.opened(f"assessment/{member}/"):
+        body = parse_entry(raw).signed.body
+        if cycle is not None:
+            if body["cycle"] == cycle:
+                return stream
+        elif body["reference_year"] == year:
+            found.append(stream)
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        raise QueryError(
+            f"{member} has {len(found)} assessments for {year}: {', '.join(found)}; "
+            "name one with --cycle"
+        )
+    what = f"cycle {cycle}" if cycle is not None else f"reference year {year}"
+    raise NoSuchAssessmentError(f"{member} has no assessment for {what}")
+
+
+def size_at(store: LogStore, moment: datetime) -> int:
+    """How many entries the log held at ``moment`` (recorded at or before it)."""
+    low, high = 0, store.size()
+    while low < high:  # the first entry recorded after moment
+        middle = (low + high) // 2
+        ((_, raw),) = store.entries(middle, middle + 1)
+        if parse_timestamp(parse_entry(raw).recorded_at) <= moment:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+def parse_moment(text: str) -> datetime:
+    """An RFC 3339 time or a date (``2026-11-22`` means the end of that day, UTC)."""
+    candidate = f"{text}T23:59:59.999999Z" if len(text) == 10 else text
+    try:
+        return parse_timestamp(candidate.replace("+00:00", "Z"))
+    except Exception:
+        raise QueryError(
+            f"{text!r} is not a time: use RFC 3339 UTC (2026-11-22T12:00:00Z) or a date"
+        ) from None
+
+
+def position(
+    ledger: Ledger,
+    *,
+    as_of: str | None = None,
+    at_size: int | None = None,
+) -> Position:
+    """The record-time position a query names (default: the whole log, now)."""
+    store, size = ledger.sequencer.store, ledger.log_size()
+    if as_of is not None and at_size is not None:
+        raise QueryError("name one record time: --as-of or --at-size, not both")
+    if at_size is not None:
+        if not 0 <= at_size <= size:
+            raise QueryError(f"--at-size {at_size} is outside the log (0..{size})")
+        return _labelled(store, at_size, f"at log size {at_size}")
+    if as_of is not None:
+        moment = parse_moment(as_of)
+        return _labelled(store, size_at(store, moment), f"as recorded at {as_of}")
+    return _labelled(store, size, "now")
+
+
+def _labelled(store: LogStore, size: int, label: str) -> Position:
+    if size == 0:
+        return Position(0, label)
+    ((_, raw),) = store.entries(size - 1, size)
+    return Position(size, label, parse_entry(raw).recorded_at)
+
+
+def scores(
+    ledger: Ledger,
+    member: str,
+    year: int,
+    *,
+    cycle: str | None = None,
+    as_of: str | None = None,
+    at_size: int | None = None,
+    published: str | None = None,
+) -> Scores:
+    """Member's scores for reference ``year`` at a record time or as published."""
+    store = ledger.sequencer.store
+    if published is not None:
+        if as_of is not None or at_size is not None:
+            raise QueryError(
+                "--published names its own record time; drop --as-of/--at-size"
+            )
+        return _published(ledger, member, year, published)
+    stream = find_assessment(store, member, year, cycle)
+    where = position(ledger, as_of=as_of, at_size=at_size)
+    board = replay_board(store, [stream], where.size)
+    if stream not in board.assessments:
+        raise NoSuchAssessmentError(
+            f"{stream} was not yet opened {where.label} (log size {where.size})"
+        )
+    return Scores(board.table(stream, year), where)
+
+
+def _published(ledger: Ledger, member: str, year: int, cycle: str) -> Scores:
+    """``CYCLE`` is its latest publication, ``CYCLE@N`` its N-th (1 is the first)."""
+    store = ledger.sequencer.store
+    name, _, nth = cycle.partition("@")
+    stream = find_assessment(store, member, year, name)
+    board = replay_board(store, [stream], ledger.log_size())
+    publications = board.assessments[stream].publications
+    if not publications:
+        raise NotFoundError(f"{stream} has not been published")
+    if nth and (not nth.isdigit() or not 1 <= int(nth) <= len(publications)):
+        raise QueryError(
+            f"{stream} has {len(publications)} publication(s); "
+            f"--published {name}@N takes N from 1 to {len(publications)}"
+        )
+    index, cut_at, signed = publications[int(nth) - 1 if nth else -1]
+    label = f"as published in cycle {name} (log index {index}, cut at {cut_at})"
+    then = replay_board(store, [stream], cut_at)
+    return Scores(then.table(stream, year), _labelled(store, cut_at, label), dict(signed))
