@@ -19,8 +19,10 @@ from rich.table import Table
 from api.cli_common import Home, Json, err, fail, open_home, out
 from ledger.errors import LedgerError
 from projections.changes import diff as diff_query
-from projections.errors import ProjectionError
+from projections.errors import NoSuchAssessmentError, ProjectionError
 from projections.exports import changes_frame, history_frame, scores_frame, write
+from projections.runner import LiveScores
+from projections.timetravel import Position, Scores, find_assessment
 from projections.timetravel import scores as scores_query
 
 Member = Annotated[str, typer.Option("--member", help="Member code, e.g. KEN.")]
@@ -101,6 +103,20 @@ def _run(home: Path | None, work: Any) -> tuple[pd.DataFrame, str]:
         ledger.close()
 
 
+def _live(ledger: Any, member: str, year: int, cycle: str | None) -> Scores:
+    """Now: the live projection, brought up to date first (its watermark shown)."""
+    stream = find_assessment(ledger.sequencer.store, member, year, cycle)
+    live = LiveScores(ledger)
+    try:
+        size = live.catch_up()
+        table = live.table(stream, year)
+    finally:
+        live.close()
+    if not table.rows:
+        raise NoSuchAssessmentError(f"{stream} has no scores for {year}")
+    return Scores(table, Position(size, "now, from the live projection"))
+
+
 def add_score_commands(app: typer.Typer) -> None:
     @app.command()
     def scores(
@@ -125,21 +141,29 @@ def add_score_commands(app: typer.Typer) -> None:
         """Scores of MEMBER for reference YEAR, now or at any record time."""
 
         def work(ledger: Any) -> tuple[pd.DataFrame, str]:
-            found = scores_query(
-                ledger,
-                member,
-                year,
-                cycle=cycle,
-                as_of=as_of,
-                at_size=at_size,
-                published=published,
-            )
+            if as_of is None and at_size is None and published is None:
+                found = _live(ledger, member, year, cycle)
+            else:
+                found = scores_query(
+                    ledger,
+                    member,
+                    year,
+                    cycle=cycle,
+                    as_of=as_of,
+                    at_size=at_size,
+                    published=published,
+                )
             frame = scores_frame(found.table, found.position, audience)
             hidden = len(found.table.rows) - len(frame)
             title = (
                 f"{found.table.stream}, reference year {year}, {found.position.label} "
-                f"(log size {found.position.size}, last entry recorded "
-                f"{found.position.recorded_at}); audience {audience}"
+                f"(log size {found.position.size}"
+                + (
+                    f", last entry recorded {found.position.recorded_at}"
+                    if found.position.recorded_at
+                    else ""
+                )
+                + f"); audience {audience}"
                 + (f", {hidden} rows withheld by disclosure" if hidden else "")
             )
             return frame, title
@@ -198,3 +222,34 @@ def add_score_commands(app: typer.Typer) -> None:
         frame, title = _run(home, work)
         shown = frame[list(HISTORY_COLUMNS)] if not frame.empty else frame
         _emit(frame, title, as_json, out_file, shown)
+
+    projections = typer.Typer(help="The live scores projection.", no_args_is_help=True)
+    app.add_typer(projections, name="projections")
+
+    @projections.command("status")
+    def status(home: Home = None, as_json: Json = False) -> None:
+        """Bring the projection up to date; print its watermark and the log size."""
+        _projection(home, as_json, rebuild=False)
+
+    @projections.command("rebuild")
+    def rebuild(home: Home = None, as_json: Json = False) -> None:
+        """Drop the projection and rebuild it from the whole log."""
+        _projection(home, as_json, rebuild=True)
+
+
+def _projection(home: Path | None, as_json: bool, rebuild: bool) -> None:
+    ledger = open_home(home)
+    live = LiveScores(ledger)
+    try:
+        size = live.rebuild() if rebuild else live.catch_up()
+        log_size = ledger.log_size()
+    except (ProjectionError, LedgerError) as exc:
+        fail(str(exc), 2)
+    finally:
+        live.close()
+        ledger.close()
+    if as_json:
+        out.print_json(json.dumps({"watermark": size, "log_size": log_size}))
+        return
+    verb = "rebuilt" if rebuild else "up to date"
+    out.print(f"scores projection {verb}: watermark {size} of {log_size} log entries")

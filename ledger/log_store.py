@@ -225,3 +225,16 @@ class LogStore:
                 (prefix + "%",),
             ).all()
         return [(str(stream), bytes(state)) for stream, state in rows]
+
+    def leaf_indexes(self, notification_ids: Sequence[int]) -> dict[int, int]:
+        """{notification id: log index} for those already in the log."""
+        if not notification_ids:
+            return {}
+        marks = ", ".join(["%s"] * len(notification_ids))
+        with self.read() as cur:
+            rows = cur.execute(
+                "SELECT notification_id, log_index FROM {p}pmm_log_leaves "
+                f"WHERE notification_id IN ({marks})",
+                list(notification_ids),
+            ).all()
+        return {int(nid): int(index) for nid, index in rows}
