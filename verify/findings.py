@@ -39,6 +39,7 @@ CHECKS = (
     "recorded_at",
     "issued_at",
     "tree",
+    "scores",
 )
 # Checks that are not about one entry, by phase (see the module docstring).
 LOG_CHECKS = {

@@ -14,7 +14,9 @@ trust roots and the files of a ``pmm export``:
    large logs, in chunks of one entry bundle;
 4. the entries hash (RFC 6962) to the checkpoint's root, and the hash tiles
    agree with that tree. When the tiles authenticate against the signed root,
-   an entry that differs from the signed one is named by its index.
+   an entry that differs from the signed one is named by its index;
+5. every published score table equals the replay of the entries below its
+   cut (``verify.publications``; DESIGN.md §5 item 5), in a second pass.
 
 Findings come back in a fixed order (``verify.findings``), so the first
 failure is the same however the work was scheduled. Unreadable inputs raise
@@ -24,6 +26,7 @@ failure is the same however the work was scheduled. Unreadable inputs raise
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from verify.errors import VerifyError
 from verify.findings import Finding, Findings
 from verify.frontier import Frontier
 from verify.merkle import leaf_hash
+from verify.publications import PUBLISHED, Publications
 from verify.replay import Checked, Replay
 from verify.signatures import SignaturePool, pool_size
 from verify.state import Seen, VerifierState, load_state, prefix_findings, save_state
@@ -145,7 +149,21 @@ def verify_export(
     entries_tree = Frontier(prefixes)
     tile_check = _TileCheck(bundle, checkpoint.size, findings)
     tiles_tree = Frontier(prefixes, on_node=tile_check)
-    read = _walk(bundle, checkpoint, replay, entries_tree, tiles_tree, findings, workers)
+    publications = Publications()
+    read = _walk(
+        bundle,
+        checkpoint,
+        replay,
+        entries_tree,
+        tiles_tree,
+        findings,
+        workers,
+        publications,
+    )
+    if read == checkpoint.size:
+        entries = lambda stop: _entries(bundle, checkpoint.size, stop)  # noqa: E731
+        for finding in publications.check(entries):
+            findings.add(finding)
     tiles_ok = tiles_tree.root() == checkpoint.root and not tile_check.mismatches
     entries_ok = entries_tree.size == checkpoint.size == read
     entries_ok = entries_ok and entries_tree.root() == checkpoint.root
@@ -206,6 +224,7 @@ def _walk(
     tiles_tree: Frontier,
     findings: Findings,
     workers: int | None,
+    publications: Publications,
 ) -> int:
     """Stream the entries and level-0 tiles; return how many entries were read."""
     if checkpoint.size == 0:
@@ -231,6 +250,8 @@ def _walk(
                     findings.add(finding)
                 if checked.job is not None:
                     jobs.append(checked.job)
+                if checked.entry_type == PUBLISHED:
+                    publications.note(index, raw)
                 entry_leaf = leaf_hash(raw)
                 entries_tree.add(entry_leaf)
                 if entry_leaf != leaves[offset] and first_mismatch is None:
@@ -266,6 +287,16 @@ def _walk(
     if first_mismatch is not None and tiles_tree.root() == checkpoint.root:
         findings.add(first_mismatch)
     return read
+
+
+def _entries(bundle: Bundle, size: int, stop: int) -> Iterator[tuple[int, bytes]]:
+    """(index, entry bytes) of the first ``stop`` entries of a log of ``size``,
+    one entry bundle at a time (bundles named as the checkpoint's tree has them)."""
+    for n, width in tiles_of(size):
+        if n * 256 >= stop:
+            return
+        _, raws = bundle.entries(n, width)
+        yield from enumerate(raws[: min(width, stop - n * 256)], start=n * 256)
 
 
 def _tree_finding(index: int, checked: Checked) -> Finding:

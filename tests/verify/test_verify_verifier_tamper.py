@@ -538,3 +538,30 @@ def test_tampered_hash_tile(log: Log) -> None:
     assert first(result) == ("tiles", None)
     assert [f.check for f in result.findings] == ["tiles"]
     assert "the level-0 hash tiles hash to root" in result.findings[0].reason
+
+
+def test_published_table_that_the_entries_do_not_give(log: Log, tmp_path: Path) -> None:
+    """DESIGN.md §5 item 5: a Secretariat key signs a publication whose table
+    lies (a KPI score raised), and the operator logs it and re-signs the
+    checkpoint. Signature, role and tree are all valid; the replay is not."""
+    w = log.world
+    entries = log.entries()
+    honest = w.publication(w.KEN)
+    assert honest["scores"]["kpis"][w.KPI_HOURS] is not None
+    doctored = json.loads(json.dumps(honest))
+    doctored["scores"]["kpis"][w.KPI_HOURS] = "100.00"
+    version = w.ledger.stream_version(w.KEN) + 1
+    for body in (honest, doctored):
+        forged = forge(
+            log, w.sec, w.KEN, "assessment.published", body, version, entries[-1]
+        )
+        out = tmp_path / f"operator-{body is doctored}"
+        resign(log, [*entries, forged], out)
+        result = log.verify(out)
+        if body is honest:
+            assert result.verified, result.findings
+            continue
+        assert first(result) == ("scores", len(entries))
+        finding = result.findings[0]
+        assert finding.entry_type == "assessment.published"
+        assert f"kpis.{w.KPI_HOURS} is 100.00" in finding.reason
