@@ -45,6 +45,23 @@ HISTORY_COLUMNS = (
 )
 
 
+def _short(cell: Any) -> Any:
+    """A recorded value as a person reads it: 16.4, 3/4, yes, B, not_applicable."""
+    if not isinstance(cell, str) or not cell.startswith("{"):
+        return cell
+    data = json.loads(cell)
+    if "status" not in data:
+        return cell
+    value = data.get("value")
+    if data["status"] != "value" or not isinstance(value, dict):
+        return data["status"]
+    if "numerator" in value:
+        return f"{value['numerator']}/{value['denominator']}"
+    if "answer" in value:
+        return "yes" if value["answer"] else "no"
+    return str(next(iter(value.values())))[:40]
+
+
 def _diff_rows(frame: pd.DataFrame) -> pd.DataFrame:
     """One line per change: what, subject, old -> new, who and why, or caused by."""
     if frame.empty:
@@ -56,8 +73,8 @@ def _diff_rows(frame: pd.DataFrame) -> pd.DataFrame:
             "subject": frame.get("subject", pd.Series(dtype=str)).fillna(
                 frame.get("level", "") + " " + frame.get("code", "")
             ),
-            "old": frame["old"],
-            "new": frame["new"],
+            "old": frame["old"].map(_short),
+            "new": frame["new"].map(_short),
             "by / caused by": frame.get("principal", pd.Series(dtype=str)).fillna(
                 frame.get("caused_by", "")
                 + frame.get("restated_by", pd.Series(dtype=float)).map(
