@@ -29,6 +29,7 @@ from api.cli_common import (
     settings_for,
 )
 from api.cli_framework import framework_app
+from api.cli_import import import_app
 from api.cli_log import add_log_commands
 from api.cli_scores import add_score_commands
 from api.cli_witness import witness_app
@@ -54,6 +55,7 @@ add_log_commands(app)
 add_score_commands(app)
 app.add_typer(witness_app, name="witness")
 app.add_typer(framework_app, name="framework")
+app.add_typer(import_app, name="import")
 DEMO_MARKER = "demo.json"
 
 
