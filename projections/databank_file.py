@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from projections.errors import ImportFileError
-from verify.schema import DECIMAL_RE
+from verify.scoring import DECIMAL_RE
 
 HEADER = ("Country Name", "Country Code", "Series Name", "Series Code")
 _YEAR_COLUMN = re.compile(r"(\d{4}) \[YR(\d{4})\]")

@@ -87,12 +87,15 @@ def load_framework(path: str | Path) -> FrameworkFile:
             "dimensions, outcomes, kpis"
         )
     head = data.get("framework", {})
+    if not isinstance(head, dict):
+        problems.append("framework: must be a table ([framework] with a title)")
+        head = {}
     for key in sorted(set(head) - _FRAMEWORK_KEYS):
         problems.append(
             f"framework.{key}: unknown key; allowed: {', '.join(sorted(_FRAMEWORK_KEYS))}"
         )
-    if not isinstance(head.get("title"), str):
-        problems.append("framework.title: required, a text")
+    if not isinstance(head.get("title"), str) or not head["title"].strip():
+        problems.append("framework.title: required, a non-empty text")
     default_year = head.get("applies_from")
     definitions: list[Definition] = []
     for kind, group in _GROUPS.items():

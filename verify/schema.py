@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import Any
 
 from verify.errors import MalformedStatementError, UnknownStatementTypeError
-from verify.scoring import AGGREGATIONS, decimal_of, method_problem
+from verify.scoring import AGGREGATIONS, DECIMAL_RE, decimal_of, method_problem
 
 ROLES = ("admin", "secretariat", "ncp", "peer_reviewer", "integrity_officer")
 DISCLOSURES = ("public", "wco", "restricted")
@@ -28,7 +28,6 @@ VALUE_STATUSES = ("value", "not_applicable", "insufficient_information")
 DIRECTIONS = ("higher_is_better", "lower_is_better", "none")
 CORRECTION_KINDS = ("correction", "revision")
 
-DECIMAL_RE = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
 CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,47}")
 MEMBER_RE = re.compile(r"[A-Z]{3}")
 PRINCIPAL_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")

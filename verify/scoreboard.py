@@ -303,12 +303,14 @@ class Scoreboard:
         inputs = method_inputs(method)
         if inputs:
             scored, used, disclosure = self._derived(state, method, inputs, year)
-            return self._revise(_with(row, scored, used, disclosure), revised)
+            latest = max(used, default=-1)  # a later input value is scored afresh
+            return self._revise(_with(row, scored, used, disclosure), revised, latest)
         current = state.values.get((code, year))
         if current is None:
             return self._revise(row, revised)
         if current.status != "value" or current.value is None:
-            return self._revise(_with(row, current.status, [current.index]), revised)
+            row = _with(row, current.status, [current.index])
+            return self._revise(row, revised, current.index)
         used = [current.index]
         prior = None
         restated_by = None

@@ -26,9 +26,10 @@ to two decimals and travel as decimal strings.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import pairwise
 from typing import Any
 
@@ -37,7 +38,9 @@ AGGREGATIONS = ("mean", "min")
 HUNDRED = Decimal(100)
 CENT = Decimal("0.01")
 
-_DECIMAL_CHARS = set("-0123456789.")
+# A canonical decimal string (docs/statements.md): no exponent, no "+", no
+# leading zeros, no bare "." at either end. verify.schema uses the same pattern.
+DECIMAL_RE = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
 _PARAMS: Mapping[str, tuple[set[str], set[str]]] = {
     # method: (required parameters, optional parameters)
     "linear": ({"best", "worst"}, set()),
@@ -57,12 +60,9 @@ _KINDS: Mapping[str, tuple[str, ...]] = {
 
 def decimal_of(text: Any) -> Decimal | None:
     """The Decimal a canonical decimal string stands for, or None."""
-    if not isinstance(text, str) or not text or not set(text) <= _DECIMAL_CHARS:
+    if not isinstance(text, str) or DECIMAL_RE.fullmatch(text) is None:
         return None
-    try:
-        return Decimal(text)
-    except InvalidOperation:
-        return None
+    return Decimal(text)
 
 
 def format_score(score: Decimal) -> str:
