@@ -53,6 +53,7 @@ __all__ = [
     "MEMBER_RE",
     "ROLES",
     "STATEMENT_TYPES",
+    "VALUE_KINDS",
     "Field",
     "StatementType",
     "assessment_stream",
