@@ -32,6 +32,7 @@ from api.cli_framework import framework_app
 from api.cli_import import import_app
 from api.cli_log import add_log_commands
 from api.cli_scores import add_score_commands
+from api.cli_serve import serve
 from api.cli_witness import witness_app
 from api.demo import STEPS, run_demo
 from ledger.application import Ledger, Recorded
@@ -56,6 +57,7 @@ add_score_commands(app)
 app.add_typer(witness_app, name="witness")
 app.add_typer(framework_app, name="framework")
 app.add_typer(import_app, name="import")
+app.command("serve")(serve)
 DEMO_MARKER = "demo.json"
 
 

@@ -1,0 +1,7 @@
+"""``pmm serve``: the ledger over HTTP (issue 6; DESIGN.md §6, docs/http.md)."""
+
+from __future__ import annotations
+
+from api.http.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,57 @@
+"""``create_app``: the FastAPI application over one open ledger.
+
+The ledger is opened once when the application starts and closed when it
+stops (the lifespan); a ledger already open (tests, an embedding program) can
+be passed in instead and is then left for its owner to close. Writes are
+authenticated by the statement's own signature, so there are no sessions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.http import errors
+from api.http.routes_log import router as log_router
+from api.http.routes_scores import router as scores_router
+from api.http.routes_statements import router as statements_router
+from ledger.application import Ledger
+from ledger.home import open_ledger
+from ledger.persistence import Settings
+
+DESCRIPTION = """\
+Signed PMM statements in, receipts out; the integrity log laid out as C2SP
+tlog-tiles, so a static `pmm export` mirror and this server answer the same
+bytes; anonymous score reads show `public` rows only. Every error is an RFC 9457
+problem-details body (`application/problem+json`). See docs/http.md.
+"""
+
+
+def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
+    """The HTTP API for the ledger in ``settings`` (or the open ``ledger``)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        owned = ledger is None
+        app.state.ledger = open_ledger(settings) if ledger is None else ledger
+        try:
+            yield
+        finally:
+            if owned:
+                app.state.ledger.close()
+            app.state.ledger = None
+
+    app = FastAPI(
+        title="PMM assessment ledger",
+        version="1",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.include_router(statements_router)
+    app.include_router(log_router)
+    app.include_router(scores_router)
+    return app

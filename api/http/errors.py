@@ -1,0 +1,127 @@
+"""The one place refusals become HTTP answers: RFC 9457 problem details.
+
+Every error body is ``application/problem+json`` with ``type``, ``title``,
+``status``, ``detail`` and ``instance`` (the request path). The status comes
+from the error itself: ``LedgerError.status`` and ``ProjectionError.status``
+(ledger/errors.py, projections/errors.py); ``verify`` format errors are the
+client's bytes at fault (400, 413 over the size limit, 401 for a signature).
+Anything unexpected is a 500 whose body says nothing about the server.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.errors import LedgerError
+from projections.errors import ProjectionError
+from verify.errors import BadSignatureError, StatementTooLargeError, VerifyError
+
+PROBLEM_JSON = "application/problem+json"
+TYPE_PREFIX = "urn:pmm:problem:"
+log = logging.getLogger("pmm.http")
+
+
+class RequestTooLargeError(Exception):
+    """The request body is over the limit (refused before it is all read)."""
+
+    status = 413
+
+
+class UnsupportedMediaTypeError(Exception):
+    """The request body is not of the one content type the route accepts."""
+
+    status = 415
+
+
+def _words(name: str) -> str:
+    """``StaleVersionError`` → ``stale-version``."""
+    stem = name.removesuffix("Error") or name
+    return re.sub(r"(?<!^)(?=[A-Z])", "-", stem).lower()
+
+
+def problem(
+    request: Request,
+    status: int,
+    detail: str,
+    kind: str | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """A problem-details response; ``kind`` names the problem (a class name)."""
+    phrase = HTTPStatus(status).phrase
+    if kind is None:
+        problem_type, title = "about:blank", phrase
+    else:
+        words = _words(kind)
+        problem_type, title = TYPE_PREFIX + words, words.replace("-", " ").capitalize()
+    body = {
+        "type": problem_type,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extra,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+def status_of(exc: Exception) -> int:
+    """The HTTP status of a refusal."""
+    if isinstance(exc, StatementTooLargeError):
+        return 413
+    if isinstance(exc, BadSignatureError):
+        return 401
+    if isinstance(exc, VerifyError):
+        return 400
+    status = getattr(exc, "status", 500)
+    return status if isinstance(status, int) and 400 <= status <= 599 else 500
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on ``app``: the only translation to HTTP."""
+
+    async def refused(request: Request, exc: Exception) -> JSONResponse:
+        status = status_of(exc)
+        if status >= 500:
+            log.error("server error on %s", request.url.path, exc_info=exc)
+            return problem(request, status, "the server failed; nothing was recorded")
+        return problem(request, status, str(exc), type(exc).__name__)
+
+    async def http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        response = problem(request, exc.status_code, str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    async def invalid(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        errors = jsonable_encoder(exc.errors(), exclude={"input", "ctx", "url"})
+        where = "; ".join(
+            f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', '')}" for e in errors
+        )
+        return problem(request, 422, where, "ValidationError", errors=errors)
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error on %s", request.url.path, exc_info=exc)
+        return problem(request, 500, "the server failed; nothing was recorded")
+
+    for error in (
+        LedgerError,
+        ProjectionError,
+        VerifyError,
+        RequestTooLargeError,
+        UnsupportedMediaTypeError,
+    ):
+        app.add_exception_handler(error, refused)
+    app.add_exception_handler(StarletteHTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid)
+    app.add_exception_handler(Exception, unexpected)

@@ -1,0 +1,138 @@
+"""The integrity log over HTTP, laid out as C2SP tlog-tiles (FORMATS.md §2.5).
+
+``/checkpoint`` and ``/tile/...`` answer exactly the bytes ``pmm export``
+writes at the same paths (``ledger.export``), so a static mirror and this
+server are interchangeable; full tiles never change and are cacheable for
+ever. Receipts and proofs are answered from stored subtree hashes.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi.responses import PlainTextResponse
+
+from api.http.deps import LedgerDep
+from api.http.errors import PROBLEM_JSON
+from ledger.application import Ledger
+from ledger.export import TILE_HEIGHT, TILE_WIDTH, tile_path
+from verify.checkpoint import parse_checkpoint
+from verify.note import parse_note
+
+router = APIRouter(tags=["log"])
+
+TEXT = "text/plain; charset=utf-8"
+IMMUTABLE = "public, max-age=31536000, immutable"
+# Indexes and sizes far beyond any log, still inside a 63-bit database integer.
+MAX_INDEX = 2**53
+# tile/<L>/<N>[.p/<W>], N as 3-digit groups (all but the last prefixed x).
+TILE = re.compile(
+    r"(?P<level>entries|[0-9]{1,2})/(?P<index>(?:x[0-9]{3}/){0,4}[0-9]{3})"
+    r"(?:\.p/(?P<width>[0-9]{1,3}))?"
+)
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"description": "No such tile (yet)", "content": {PROBLEM_JSON: {}}}
+}
+
+Index = Annotated[int, Path(ge=0, le=MAX_INDEX, description="0-based log index")]
+Size = Annotated[
+    int | None,
+    Query(ge=0, le=MAX_INDEX, description="Tree size [default: the latest checkpoint]"),
+]
+
+
+def checkpoint_size(ledger: Ledger) -> tuple[str, int]:
+    """The latest signed checkpoint note and its tree size."""
+    note = ledger.sequencer.checkpoint()
+    return note, parse_checkpoint(parse_note(note).text).size
+
+
+@router.get(
+    "/checkpoint",
+    response_class=PlainTextResponse,
+    summary="The latest signed checkpoint (C2SP tlog-checkpoint in a signed note)",
+)
+def get_checkpoint(ledger: LedgerDep) -> PlainTextResponse:
+    note, _ = checkpoint_size(ledger)
+    return PlainTextResponse(note, media_type=TEXT, headers={"Cache-Control": "no-cache"})
+
+
+def tile_bytes(ledger: Ledger, path: str) -> tuple[bytes, bool]:
+    """The tile at ``tile/<path>`` and whether it is full; 404 if there is none."""
+    found = TILE.fullmatch(path)
+    width = int(found["width"]) if found and found["width"] else TILE_WIDTH
+    if found is None or not 0 < width <= TILE_WIDTH:
+        raise HTTPException(404, f"tile/{path} is not a tlog-tiles path")
+    level_text = found["level"]
+    index = int(found["index"].replace("x", "").replace("/", ""))
+    level: int | str = level_text if level_text == "entries" else int(level_text)
+    if tile_path(level, index, width) != f"tile/{path}":
+        raise HTTPException(404, f"tile/{path} is not in canonical form")
+    _, size = checkpoint_size(ledger)
+    count = size if level == "entries" else size >> (TILE_HEIGHT * int(level))
+    start = index * TILE_WIDTH
+    if start + width > count:
+        raise HTTPException(404, f"tile/{path} is beyond the log (tree size {size})")
+    store = ledger.sequencer.store
+    if level == "entries":
+        # Entry bundle framing (tlog-tiles): big-endian uint16 length, then the
+        # entry's exact bytes; the same framing ledger/export.py writes.
+        entries = store.entries(start, start + width)
+        data = b"".join(len(raw).to_bytes(2, "big") + raw for _, raw in entries)
+    else:
+        data = b"".join(store.node_range(TILE_HEIGHT * int(level), start, start + width))
+    return data, width == TILE_WIDTH
+
+
+@router.get(
+    "/tile/{path:path}",
+    response_class=Response,
+    responses={200: {"content": {"application/octet-stream": {}}}, **NOT_FOUND},
+    summary="A hash tile tile/<L>/<N>[.p/<W>] or entry bundle tile/entries/<N>[.p/<W>]",
+)
+def get_tile(path: str, ledger: LedgerDep) -> Response:
+    data, full = tile_bytes(ledger, path)
+    cache = IMMUTABLE if full else "no-cache"
+    return Response(
+        data, media_type="application/octet-stream", headers={"Cache-Control": cache}
+    )
+
+
+def _receipt(ledger: Ledger, index: int, size: int | None) -> PlainTextResponse:
+    return PlainTextResponse(ledger.receipt(index, size), media_type=TEXT)
+
+
+@router.get(
+    "/receipts/{index}",
+    response_class=PlainTextResponse,
+    summary="The c2sp.org/tlog-proof@v1 receipt of entry INDEX",
+)
+def get_receipt(index: Index, ledger: LedgerDep, size: Size = None) -> PlainTextResponse:
+    return _receipt(ledger, index, size)
+
+
+@router.get(
+    "/proofs/inclusion/{index}",
+    response_class=PlainTextResponse,
+    summary="Inclusion proof of entry INDEX, as a c2sp.org/tlog-proof@v1 receipt",
+)
+def get_inclusion(index: Index, ledger: LedgerDep, size: Size = None) -> PlainTextResponse:
+    return _receipt(ledger, index, size)
+
+
+@router.get(
+    "/proofs/consistency",
+    response_class=PlainTextResponse,
+    summary="RFC 9162 consistency proof from tree OLD to NEW: base64 hashes, one a line",
+)
+def get_consistency(
+    ledger: LedgerDep,
+    old: Annotated[int, Query(ge=0, le=MAX_INDEX)],
+    new: Annotated[int, Query(ge=0, le=MAX_INDEX)],
+) -> PlainTextResponse:
+    proof = ledger.sequencer.consistency(old, new)
+    text = "".join(base64.b64encode(h).decode() + "\n" for h in proof)
+    return PlainTextResponse(text, media_type=TEXT)

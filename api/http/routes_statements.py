@@ -1,0 +1,109 @@
+"""``POST /statements``: record one signed statement, answer with its receipt.
+
+The body is the signed statement exactly as ``pmm sign`` prints it: the RFC
+8785 canonical bytes of ``{"signature", "statement"}`` (one trailing newline
+is dropped, as ``pmm submit`` does). The bytes go to the ledger as they came,
+never parsed and re-serialised here: the signature is the authentication.
+Bodies over the statement size limit are refused before they are read whole.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from api.http.deps import LedgerDep
+from api.http.errors import PROBLEM_JSON, RequestTooLargeError, UnsupportedMediaTypeError
+from verify.statement import MAX_STATEMENT_BYTES
+
+# The statement limit, plus the newline ``pmm sign`` ends its output with.
+BODY_LIMIT = MAX_STATEMENT_BYTES + 1
+
+router = APIRouter(tags=["statements"])
+
+
+class RecordedOut(BaseModel):
+    """What the ledger recorded (``ledger.application.Recorded``)."""
+
+    stream: str
+    stream_version: int
+    entry_type: str
+    principal: str
+    recorded_at: str
+    entry_sha256: str
+    log_index: int
+    tree_size: int
+    receipt: str
+
+
+SIGNED_STATEMENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["signature", "statement"],
+    "properties": {
+        "signature": {"type": "string", "description": "base64 Ed25519 signature"},
+        "statement": {"type": "object", "description": "see docs/statements.md"},
+    },
+    "description": "RFC 8785 canonical JSON bytes, exactly as `pmm sign` prints them",
+}
+
+PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused (413) as soon as it is known to be over ``limit``."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise RequestTooLargeError(
+            f"the request body is {declared} bytes; the limit is {limit}"
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise RequestTooLargeError(f"the request body is over {limit} bytes")
+    return bytes(body)
+
+
+def require_json(request: Request) -> None:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json":
+        raise UnsupportedMediaTypeError(
+            f"send the signed statement as application/json, not {media or 'nothing'}"
+        )
+
+
+@router.post(
+    "/statements",
+    status_code=201,
+    response_model=RecordedOut,
+    summary="Record a signed statement",
+    responses={
+        400: {"description": "Malformed or non-canonical statement", **PROBLEM},
+        401: {"description": "Unknown principal or key, or bad signature", **PROBLEM},
+        403: {"description": "Role or Member not permitted", **PROBLEM},
+        404: {"description": "The stream or KPI does not exist", **PROBLEM},
+        409: {"description": "Stale version or duplicate statement", **PROBLEM},
+        413: {"description": f"Body over {BODY_LIMIT} bytes", **PROBLEM},
+        415: {"description": "Not application/json", **PROBLEM},
+        422: {"description": "A PMM rule refuses it", **PROBLEM},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": SIGNED_STATEMENT_SCHEMA}},
+        }
+    },
+)
+async def post_statement(request: Request, response: Response, ledger: LedgerDep) -> Any:
+    """Record one signed statement; 201 with what was recorded and its receipt
+    (c2sp.org/tlog-proof@v1), verifiable offline."""
+    require_json(request)
+    raw = (await read_body(request, BODY_LIMIT)).rstrip(b"\n")
+    recorded = await run_in_threadpool(ledger.record, raw)
+    response.headers["Location"] = (
+        f"/receipts/{recorded.log_index}?size={recorded.tree_size}"
+    )
+    return RecordedOut(**{**recorded.__dict__, "receipt": recorded.receipt or ""})

@@ -1,0 +1,143 @@
+"""The integrity log over HTTP, on SQLite and PostgreSQL: the checkpoint and
+every tile equal the files of a ``pmm export`` at the same path; receipts and
+proofs are those of the ledger; paths outside the log are 404 problems."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.http import create_app
+from ledger.application import Ledger
+from ledger.export import TRUST_FILE, export
+from ledger.keys import KeyPair
+from verify.merkle import leaf_hash
+from verify.policy_text import parse_policy
+from verify.receipt import verify_receipt
+
+PRINCIPALS = 300  # with the genesis entry: a full entry tile, and a level-1 tile
+
+
+@pytest.fixture
+def client(ledger: Ledger) -> Iterator[TestClient]:
+    with TestClient(create_app(ledger.settings, ledger=ledger)) as test_client:
+        yield test_client
+
+
+def grow(ledger: Ledger, admin_key: KeyPair, count: int) -> None:
+    """``count`` principal registrations, in one batch (one transaction)."""
+    version = ledger.stream_version("registry")
+    statements = []
+    for i in range(count):
+        key = KeyPair.generate(f"auditor-{i}")
+        body = {
+            "member": None,
+            "name": f"Auditor {i}",
+            "principal": key.principal,
+            "public_key": key.public_key,
+            "role": "integrity_officer",
+        }
+        statement = admin_key.statement(
+            ledger.origin, "registry", "principal.registered", body, version + i
+        )
+        statements.append(admin_key.sign(statement))
+    ledger.record_batch(statements)
+
+
+def test_every_exported_file_is_served_at_its_path(
+    ledger: Ledger, admin_key: KeyPair, client: TestClient, tmp_path: Path
+) -> None:
+    grow(ledger, admin_key, PRINCIPALS)
+    out = tmp_path / "export"
+    summary = export(ledger, out)
+    assert summary["size"] == PRINCIPALS + 1
+    files = sorted(p for p in out.rglob("*") if p.is_file() and p.name != TRUST_FILE)
+    paths = {p.relative_to(out).as_posix() for p in files}
+    assert {"checkpoint", "tile/0/000", "tile/0/001.p/45", "tile/1/000.p/1"} <= paths
+    assert {"tile/entries/000", "tile/entries/001.p/45"} <= paths
+    for file in files:
+        path = file.relative_to(out).as_posix()
+        response = client.get(f"/{path}")
+        assert response.status_code == 200, (path, response.text)
+        assert response.content == file.read_bytes(), path
+    assert client.get("/tile/0/000").headers["cache-control"].endswith("immutable")
+    assert client.get("/tile/0/001.p/45").headers["cache-control"] == "no-cache"
+    # Smaller partial tiles of a tile the log has grown past are its prefixes.
+    prefix = client.get("/tile/entries/001.p/3").content
+    assert client.get("/tile/entries/001.p/45").content.startswith(prefix)
+    note = client.get("/checkpoint")
+    assert note.headers["content-type"] == "text/plain; charset=utf-8"
+    assert note.text == ledger.sequencer.checkpoint()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/tile/0/001",  # beyond the log
+        "/tile/0/000.p/9",  # beyond the log (size 1)
+        "/tile/entries/000.p/2",
+        "/tile/1/000.p/1",
+        "/tile/0/000.p/0",
+        "/tile/0/000.p/256",  # a full tile is never written as partial
+        "/tile/0/0",
+        "/tile/0/x000/001",  # not canonical
+        "/tile/00/000",
+        "/tile/0/x001/x002/x003/x004/x005/006",  # beyond any log
+        "/tile/9/000",
+        "/tile/entries/abc",
+        "/tile/",
+        "/no/such/path",
+    ],
+)
+def test_paths_outside_the_log_are_404_problems(client: TestClient, path: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 404, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["status"] == 404 and problem["title"] == "Not Found"
+    assert problem["instance"] == path
+
+
+def test_receipts_and_proofs(
+    ledger: Ledger, admin_key: KeyPair, client: TestClient
+) -> None:
+    grow(ledger, admin_key, 6)
+    trust = parse_policy(f"log {ledger.log_vkey()}\nquorum none\n")
+    entry = ledger.sequencer.store.entries(3, 4)[0][1]
+    for url in ("/receipts/3?size=5", "/proofs/inclusion/3?size=5"):
+        response = client.get(url)
+        assert response.status_code == 200, response.text
+        assert response.text == ledger.receipt(3, 5)
+        assert verify_receipt(response.text, leaf_hash(entry), trust).receipt.index == 3
+    assert client.get("/receipts/3").text == ledger.receipt(3)
+    response = client.get("/proofs/consistency", params={"old": 2, "new": 7})
+    assert response.status_code == 200
+    hashes = [base64.b64decode(line) for line in response.text.splitlines()]
+    assert hashes == ledger.sequencer.consistency(2, 7) and hashes
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("/receipts/1", 400),  # the log has one entry
+        ("/receipts/0?size=2", 400),
+        ("/receipts/-1", 422),
+        ("/receipts/99999999999999999999999", 422),
+        ("/receipts/x", 422),
+        ("/proofs/inclusion/0?size=abc", 422),
+        ("/proofs/consistency?old=1&new=5", 400),
+        ("/proofs/consistency?old=0&new=1", 400),
+        ("/proofs/consistency?old=1", 422),
+    ],
+)
+def test_proofs_out_of_range_are_problems(
+    client: TestClient, url: str, status: int
+) -> None:
+    response = client.get(url)
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["status"] == status and response.json()["detail"]
