@@ -216,13 +216,15 @@ class LogStore:
 
     def opened(self, prefix: str) -> list[tuple[str, bytes]]:
         """(stream, first entry) of every stream whose id starts with ``prefix``
-        (a plain prefix such as ``assessment/KEN/``: no ``%`` or ``_``)."""
+        (a non-empty prefix such as ``assessment/KEN/``)."""
         with self.read() as cur:
             rows = cur.execute(
                 f"SELECT originator_id, state FROM {self.events_table} "
-                "WHERE originator_id LIKE %s AND originator_version = 1 "
-                "ORDER BY originator_id",
-                (prefix + "%",),
+                "WHERE originator_id >= %s AND originator_id < %s "
+                "AND originator_version = 1 ORDER BY originator_id",
+                # A range on the primary key, not LIKE (which SQLite cannot
+                # answer from the index): every id that starts with prefix.
+                (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)),
             ).all()
         return [(str(stream), bytes(state)) for stream, state in rows]
 
