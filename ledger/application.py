@@ -252,7 +252,10 @@ class Ledger(Application[str]):
         if not statements:
             return []
         with self._lock, self.writer.hold():
-            self._last_recorded_at = self._tail_recorded_at()
+            # One record time for the whole batch: the events are stored grouped
+            # by stream, not in statement order, so per-statement times could
+            # decrease along the log (DESIGN.md §2: recorded_at never decreases).
+            self._last_recorded_at = max(datetime.now(UTC), self._tail_recorded_at())
             work = UnitOfWork(self)
             signed_events: list[Signed] = []
             for statement in statements:
@@ -310,7 +313,7 @@ class Ledger(Application[str]):
         admitted = admit(signed, work.get(REGISTRY_STREAM), self.origin, now)
         work.get(signed.stream, writable=True)
         self._check_version(work, signed.statement)
-        recorded_at = max(now, self._last_recorded_at)
+        recorded_at = self._last_recorded_at
         version = signed.expected_version + 1
         event = Signed(
             signed.statement,

@@ -68,7 +68,7 @@ def size_at(store: LogStore, moment: datetime) -> int:
     low, high = 0, store.size()
     while low < high:  # the first entry recorded after moment
         middle = (low + high) // 2
-        ((_, raw),) = store.entries(middle, middle + 1)
+        raw = store.entry(middle)
         if parse_timestamp(parse_entry(raw).recorded_at) <= moment:
             low = middle + 1
         else:
@@ -110,8 +110,7 @@ def position(
 def _labelled(store: LogStore, size: int, label: str) -> Position:
     if size == 0:
         return Position(0, label)
-    ((_, raw),) = store.entries(size - 1, size)
-    return Position(size, label, parse_entry(raw).recorded_at)
+    return Position(size, label, parse_entry(store.entry(size - 1)).recorded_at)
 
 
 def scores(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -19,9 +20,11 @@ from ledger.errors import (
     StaleVersionError,
     UnknownKeyError,
 )
+from ledger.export import export
 from ledger.keys import KeyPair
 from verify.errors import MalformedStatementError
-from verify.statement import SignedStatement
+from verify.statement import SignedStatement, parse_entry
+from verify.verifier import verify_export
 
 if TYPE_CHECKING:
     from tests.conftest import World
@@ -343,3 +346,26 @@ def test_registry_changes_apply_to_later_statements_of_the_same_batch(world: Wor
     # Registered earlier in the same batch: the newcomer signs at once.
     recorded = world.ledger.record_batch([register, opened, submitted])
     assert [r.principal for r in recorded] == ["admin", "sec", "ncp-arg"]
+
+
+def test_interleaved_batch_keeps_record_time_in_log_order(
+    world: World, tmp_path: Path
+) -> None:
+    """A batch KEN, BRA, KEN, BRA... is stored grouped by stream; record time
+    must still never decrease along the log (DESIGN.md §2), and the log verify."""
+    define_kpis(world)
+    ken = value_batch(world, world.KEN)[:10]
+    bra = value_batch(world, world.BRA)[:10]
+    mixed = [s for pair in zip(ken, bra, strict=True) for s in pair]
+    recorded = world.ledger.record_batch(mixed)
+    assert len({r.recorded_at for r in recorded}) == 1  # one record time per batch
+    size = world.ledger.log_size()
+    times = [
+        parse_entry(raw).recorded_at
+        for _, raw in world.ledger.sequencer.store.entries(0, size)
+    ]
+    assert times == sorted(times)
+    out = tmp_path / "export"
+    export(world.ledger, out)
+    result = verify_export(out, out / "trust.json")
+    assert result.verified, result.findings
