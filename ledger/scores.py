@@ -12,16 +12,23 @@ from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.errors import NotFoundError
 from ledger.log_store import LogStore
 from verify.scoreboard import Scoreboard, ScoreTable, table_difference
-from verify.statement import parse_entry
+from verify.statement import Entry, parse_entry
 
-__all__ = ["replay_board", "replay_table", "table_difference"]
+__all__ = ["replay_board", "replay_table", "stream_entries", "table_difference"]
+
+
+def stream_entries(
+    store: LogStore, streams: list[str], size: int
+) -> list[tuple[int, Entry]]:
+    """The parsed entries of ``streams`` and the framework below log ``size``."""
+    wanted = [FRAMEWORK_STREAM, *[s for s in streams if s != FRAMEWORK_STREAM]]
+    return [(i, parse_entry(raw)) for i, raw in store.stream_entries(wanted, size)]
 
 
 def replay_board(store: LogStore, streams: list[str], size: int) -> Scoreboard:
     """A scoreboard fed the entries of ``streams`` (and the framework) below ``size``."""
     board = Scoreboard()
-    wanted = [FRAMEWORK_STREAM, *[s for s in streams if s != FRAMEWORK_STREAM]]
-    board.apply_all((i, parse_entry(raw)) for i, raw in store.stream_entries(wanted, size))
+    board.apply_all(stream_entries(store, streams, size))
     return board
 
 

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.application import Ledger
-from ledger.scores import replay_board
+from ledger.scores import stream_entries
 from projections.errors import QueryError
 from projections.timetravel import Position, find_assessment, position
 from verify.scoreboard import Scoreboard, ScoreRow
-from verify.statement import parse_entry
 
 _MOVES = {
     "value.submitted",
@@ -156,13 +155,14 @@ def diff(
     first, last = _where(ledger, start), _where(ledger, end)
     if first.size > last.size:
         raise QueryError(f"--from ({first.label}) is after --to ({last.label})")
-    board = replay_board(store, [stream], first.size)
+    entries = stream_entries(store, [stream], last.size)  # read once, split at start
+    board = Scoreboard()
+    board.apply_all(e for e in entries if e[0] < first.size)
     old_rows = _rows(board, stream, year)
     changes = []
-    for index, raw in store.stream_entries(["framework", stream], last.size):
+    for index, entry in entries:
         if index < first.size:
             continue
-        entry = parse_entry(raw)
         kind, body = entry.entry_type, entry.signed.body
         if kind in _MOVES:
             changes.append(

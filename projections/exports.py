@@ -18,12 +18,11 @@ from typing import Any
 import pandas as pd
 
 from ledger.application import Ledger
-from ledger.scores import replay_board
+from ledger.scores import stream_entries
 from projections.changes import Diff
 from projections.errors import QueryError
 from projections.timetravel import Position, find_assessment
-from verify.scoreboard import ScoreTable
-from verify.statement import parse_entry
+from verify.scoreboard import Scoreboard, ScoreTable
 
 AUDIENCES = ("public", "wco", "restricted")
 WRITERS = {".csv", ".parquet", ".xlsx"}
@@ -79,13 +78,15 @@ def history_frame(
     check_audience(audience)
     store = ledger.sequencer.store
     stream = find_assessment(store, member, year, cycle)
-    board = replay_board(store, [stream], ledger.log_size())
-    state = board.assessments[stream]
+    entries = stream_entries(store, [stream], ledger.log_size())
+    board = Scoreboard()
+    board.apply_all(entries)
     # Disclosure as it stands now: a disclosure.set narrows or widens every read.
-    disclosure_now = {v.entry: v.disclosure for v in state.values.values()}
+    disclosure_now = {
+        v.entry: v.disclosure for v in board.assessments[stream].values.values()
+    }
     rows = []
-    for index, raw in store.stream_entries([stream], ledger.log_size()):
-        entry = parse_entry(raw)
+    for index, entry in entries:
         body = entry.signed.body
         if entry.entry_type not in ("value.submitted", "value.corrected"):
             continue

@@ -17,10 +17,10 @@ from typing import Any
 from ledger.application import Ledger
 from ledger.errors import NotFoundError
 from ledger.log_store import LogStore
-from ledger.scores import replay_board
+from ledger.scores import replay_board, stream_entries
 from projections.errors import NoSuchAssessmentError, QueryError
 from verify.schema import MEMBER_RE
-from verify.scoreboard import ScoreTable
+from verify.scoreboard import Scoreboard, ScoreTable
 from verify.statement import parse_entry, parse_timestamp
 
 
@@ -146,7 +146,9 @@ def _published(ledger: Ledger, member: str, year: int, cycle: str) -> Scores:
     store = ledger.sequencer.store
     name, _, nth = cycle.partition("@")
     stream = find_assessment(store, member, year, name)
-    board = replay_board(store, [stream], ledger.log_size())
+    entries = stream_entries(store, [stream], ledger.log_size())  # read once
+    board = Scoreboard()
+    board.apply_all(entries)
     publications = board.assessments[stream].publications
     if not publications:
         raise NotFoundError(f"{stream} has not been published")
@@ -157,5 +159,6 @@ def _published(ledger: Ledger, member: str, year: int, cycle: str) -> Scores:
         )
     index, cut_at, signed = publications[int(nth) - 1 if nth else -1]
     label = f"as published in cycle {name} (log index {index}, cut at {cut_at})"
-    then = replay_board(store, [stream], cut_at)
+    then = Scoreboard()
+    then.apply_all(e for e in entries if e[0] < cut_at)
     return Scores(then.table(stream, year), _labelled(store, cut_at, label), dict(signed))

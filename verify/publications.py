@@ -55,20 +55,16 @@ class Publications:
         markers = [f'"stream":"{s}"'.encode() for s in sorted(streams)]
         board = Scoreboard()
         findings = []
-        position = 0
-
-        def settle(upto: int) -> None:
-            while pending and pending[0].cut_at <= upto:
-                findings.extend(_compare(board, pending.pop(0)))
-
         for index, raw in entries(pending[-1].cut_at):
-            settle(index)
+            while pending and pending[0].cut_at <= index:  # the replay at its cut
+                findings.extend(_compare(board, pending.pop(0)))
             if any(marker in raw for marker in markers):
                 entry = parse_entry(raw)
                 if entry.stream in streams:
                     board.apply(index, entry)
-            position = index + 1
-        settle(max(position, pending[-1].cut_at if pending else 0))
+        # The rest are cut at the largest size: the whole replay.
+        for publication in pending:
+            findings.extend(_compare(board, publication))
         return findings
 
 
