@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,7 +31,7 @@ from psycopg.sql import SQL, Composed
 from ledger.log_store import Cursor, LogStore
 from projections.errors import ProjectionError
 from verify.scoreboard import Scoreboard, ScoreRow, ScoreTable
-from verify.statement import parse_entry
+from verify.statement import Entry, parse_entry
 
 NAME = "pmm_scores"
 APPLICATION = "PMMLedger"  # ledger.application.Ledger.name: the tracked application
@@ -184,6 +184,7 @@ class ScoresProjection(Projection[Any]):
     def __init__(self, view: Any) -> None:
         super().__init__(view)
         self.board: Scoreboard | None = None
+        self.loaded: set[str] = set()  # streams the board holds
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process([(tracking.notification_id, bytes(domain_event.entry))], tracking)
@@ -192,10 +193,10 @@ class ScoresProjection(Projection[Any]):
         """Apply entries (notification id, bytes), then save with ``tracking``."""
         store = self.view.store()
         indexes = _log_indexes(store, [nid for nid, _ in items])
-        board = self._board(store, indexes[0])
+        entries = [parse_entry(raw) for _, raw in items]
+        board = self._board(store, indexes[0], {e.stream for e in entries})
         touched: set[str] = set()
-        for (_, raw), index in zip(items, indexes, strict=True):
-            entry = parse_entry(raw)
+        for entry, index in zip(entries, indexes, strict=True):
             board.apply(index, entry)
             if entry.stream == "framework":
                 touched.update(board.assessments)
@@ -211,16 +212,28 @@ class ScoresProjection(Projection[Any]):
         ]
         self.view.save(tables, indexes[-1] + 1, tracking)
 
-    def _board(self, store: LogStore, first_index: int) -> Scoreboard:
-        """The in-memory scoreboard, warmed from the log below the view's position."""
+    def _board(self, store: LogStore, first_index: int, streams: set[str]) -> Scoreboard:
+        """The in-memory scoreboard, holding every stream a batch needs as of the
+        batch's first entry. It is loaded lazily from the log: the framework once,
+        an assessment the first time one of its entries comes (every assessment
+        when the framework changes), so catching up after a restart reads only
+        what it scores, not the whole log."""
         if self.board is None:
             self.board = Scoreboard()
-            for start in range(0, first_index, 5000):
-                stop = min(first_index, start + 5000)
-                self.board.apply_all(
-                    (i, parse_entry(raw)) for i, raw in store.entries(start, stop)
-                )
+            self.loaded = {"framework"}
+            self.board.apply_all(_parsed(store, ["framework"], first_index))
+        if "framework" in streams:
+            streams = {s for s, _ in store.opened("assessment/")}
+        wanted = sorted(streams - self.loaded)
+        self.board.apply_all(
+            _parsed(store, [s for s in wanted if s != "registry"], first_index)
+        )
+        self.loaded.update(wanted)
         return self.board
+
+
+def _parsed(store: LogStore, streams: list[str], stop: int) -> Iterator[tuple[int, Entry]]:
+    return ((i, parse_entry(raw)) for i, raw in store.stream_entries(streams, stop))
 
 
 def _log_indexes(

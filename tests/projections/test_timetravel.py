@@ -286,3 +286,28 @@ def test_cli_scores_diff_history(world: World, tmp_path: Path) -> None:
         app, ["scores", "--member", "KEN", "--year", "1999", *home], env=env
     )
     assert bad.exit_code == 2 and "no assessment" in bad.output
+
+
+def test_projection_resumes_after_a_restart(world: World) -> None:
+    """A new process resumes from the watermark, loading only the streams a batch
+    needs (all of them when the framework changes), and still equals the replay."""
+    first = LiveScores(world.ledger)
+    try:
+        world.hours(world.ncp_ken, world.KEN, "12")
+        world.hours(world.ncp_bra, world.BRA, "30")
+        first.catch_up()
+    finally:
+        first.close()
+    world.hours(world.ncp_ken, world.KEN, "14", year=T - 1)
+    resumed = LiveScores(world.ledger)
+    try:
+        assert resumed.catch_up() == world.ledger.log_size()
+        assert resumed.projection.loaded == {"framework", world.KEN}
+        _variation_kpi(world)  # a framework change restates every assessment
+        assert resumed.catch_up() == world.ledger.log_size()
+        tables = {s: resumed.table(s, T) for s in (world.KEN, world.BRA)}
+    finally:
+        resumed.close()
+    size = world.ledger.log_size()
+    for stream, table in tables.items():
+        assert table == replay_table(world.ledger.sequencer.store, stream, size, T)
