@@ -311,3 +311,24 @@ def test_projection_resumes_after_a_restart(world: World) -> None:
     size = world.ledger.log_size()
     for stream, table in tables.items():
         assert table == replay_table(world.ledger.sequencer.store, stream, size, T)
+
+
+def test_cli_projections_status_and_rebuild(world: World) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    world.hours(world.ncp_ken, world.KEN, "12")
+    settings = world.ledger.settings
+    env = {"PMM_DATABASE_URL": settings.database_url or ""}
+    for command in ("status", "rebuild"):
+        result = CliRunner().invoke(
+            app, ["projections", command, "--home", str(settings.home), "--json"], env=env
+        )
+        assert result.exit_code == 0, result.output
+        report = json.loads(result.stdout)
+        assert report == {
+            "watermark": world.ledger.log_size(),
+            "log_size": report["log_size"],
+        }
+        assert report["log_size"] == world.ledger.log_size()
