@@ -17,6 +17,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
+from api.cli_access import access_app, token
 from api.cli_common import (
     As,
     Home,
@@ -58,6 +59,8 @@ app.add_typer(witness_app, name="witness")
 app.add_typer(framework_app, name="framework")
 app.add_typer(import_app, name="import")
 app.command("serve")(serve)
+app.command("token")(token)
+app.add_typer(access_app, name="access-log")
 DEMO_MARKER = "demo.json"
 
 

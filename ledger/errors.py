@@ -108,3 +108,10 @@ class SelfValidationError(DomainRuleError):
     """A principal tried to validate, query or return its own submission."""
 
     status = 403
+
+
+class InvalidTokenError(LedgerError):
+    """A bearer token that is malformed, expired, for another ledger, not signed
+    by the principal's current key, or of a revoked principal."""
+
+    status = 401

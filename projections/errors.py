@@ -41,3 +41,15 @@ class NoSuchAssessmentError(ProjectionError):
 
 class ImportFileError(ProjectionError):
     """A DataBank file whose header or layout is not the expected one."""
+
+
+class SignInRequiredError(ProjectionError):
+    """The read needs a principal: send a bearer token (``pmm token``)."""
+
+    status = 401
+
+
+class ReadNotPermittedError(ProjectionError):
+    """The reader's role does not allow this read (DESIGN.md §1, roles)."""
+
+    status = 403

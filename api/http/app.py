@@ -3,7 +3,8 @@
 The ledger is opened once when the application starts and closed when it
 stops (the lifespan); a ledger already open (tests, an embedding program) can
 be passed in instead and is then left for its owner to close. Writes are
-authenticated by the statement's own signature, so there are no sessions.
+authenticated by the statement's own signature and reads by a bearer token
+the principal signs itself (api/http/auth.py), so there are no sessions.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from api.http import errors
+from api.http.routes_audit import router as audit_router
 from api.http.routes_log import router as log_router
 from api.http.routes_scores import router as scores_router
 from api.http.routes_statements import router as statements_router
+from ledger.access_log import AccessLog
 from ledger.application import Ledger
 from ledger.home import open_ledger
 from ledger.persistence import Settings
@@ -24,8 +27,12 @@ from ledger.persistence import Settings
 DESCRIPTION = """\
 Signed PMM statements in, receipts out; the integrity log laid out as C2SP
 tlog-tiles, so a static `pmm export` mirror and this server answer the same
-bytes; anonymous score reads show `public` rows only. Every error is an RFC 9457
-problem-details body (`application/problem+json`). See docs/http.md.
+bytes. Reads are anonymous (`public` values only) or as a principal, with
+`Authorization: Bearer <token>` signed by the principal's own key (`pmm token`):
+its role and Member decide what it sees, and every read of a `restricted` value
+is written to a hash-chained access log that integrity officers query. Every
+error is an RFC 9457 problem-details body (`application/problem+json`). See
+docs/http.md.
 """
 
 
@@ -36,12 +43,13 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = ledger is None
         app.state.ledger = open_ledger(settings) if ledger is None else ledger
+        app.state.access_log = AccessLog(app.state.ledger.sequencer.store)
         try:
             yield
         finally:
             if owned:
                 app.state.ledger.close()
-            app.state.ledger = None
+            app.state.ledger = app.state.access_log = None
 
     app = FastAPI(
         title="PMM assessment ledger",
@@ -54,4 +62,5 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
     app.include_router(statements_router)
     app.include_router(log_router)
     app.include_router(scores_router)
+    app.include_router(audit_router)
     return app

@@ -93,7 +93,15 @@ def install(app: FastAPI) -> None:
         if status >= 500:
             log.error("server error on %s", request.url.path, exc_info=exc)
             return problem(request, status, "the server failed; nothing was recorded")
-        return problem(request, status, str(exc), type(exc).__name__)
+        response = problem(request, status, str(exc), type(exc).__name__)
+        if status == 401:  # RFC 9110 §11.6.1, RFC 6750 §3
+            error = (
+                ', error="invalid_token"'
+                if type(exc).__name__ == "InvalidTokenError"
+                else ""
+            )
+            response.headers["WWW-Authenticate"] = f'Bearer realm="pmm"{error}'
+        return response
 
     async def http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)

@@ -3,7 +3,9 @@
 ``/checkpoint`` and ``/tile/...`` answer exactly the bytes ``pmm export``
 writes at the same paths (``ledger.export``), so a static mirror and this
 server are interchangeable; full tiles never change and are cacheable for
-ever. Receipts and proofs are answered from stored subtree hashes.
+ever. Entry bundles carry values of every disclosure level, so they need a
+principal who may read everything, and each read is in the access log.
+Receipts and proofs are answered from stored subtree hashes.
 """
 
 from __future__ import annotations
@@ -12,13 +14,15 @@ import base64
 import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
+from api.http.auth import AccessLogDep, ReaderDep, log_read
 from api.http.deps import LedgerDep
 from api.http.errors import PROBLEM_JSON
 from ledger.application import Ledger
 from ledger.export import TILE_HEIGHT, TILE_WIDTH, tile_path
+from projections.access import FULL_READERS
 from verify.checkpoint import parse_checkpoint
 from verify.note import parse_note
 
@@ -33,8 +37,9 @@ TILE = re.compile(
     r"(?P<level>entries|[0-9]{1,2})/(?P<index>(?:x[0-9]{3}/){0,4}[0-9]{3})"
     r"(?:\.p/(?P<width>[0-9]{1,3}))?"
 )
+PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"description": "No such tile (yet)", "content": {PROBLEM_JSON: {}}}
+    404: {"description": "No such tile (yet)", **PROBLEM}
 }
 
 Index = Annotated[int, Path(ge=0, le=MAX_INDEX, description="0-based log index")]
@@ -90,12 +95,28 @@ def tile_bytes(ledger: Ledger, path: str) -> tuple[bytes, bool]:
 @router.get(
     "/tile/{path:path}",
     response_class=Response,
-    responses={200: {"content": {"application/octet-stream": {}}}, **NOT_FOUND},
+    responses={
+        200: {"content": {"application/octet-stream": {}}},
+        401: {"description": "Entry bundles need a bearer token", **PROBLEM},
+        403: {"description": "Entry bundles are for full readers", **PROBLEM},
+        **NOT_FOUND,
+    },
     summary="A hash tile tile/<L>/<N>[.p/<W>] or entry bundle tile/entries/<N>[.p/<W>]",
 )
-def get_tile(path: str, ledger: LedgerDep) -> Response:
+def get_tile(
+    path: str, request: Request, ledger: LedgerDep, reader: ReaderDep, access: AccessLogDep
+) -> Response:
+    """Hash tiles are public. Entry bundles hold every statement as signed,
+    values of every disclosure level included, so they are served only to the
+    principals who may read everything (secretariat, integrity officers), and
+    every bundle read is written to the access log (decision 13)."""
+    entries = path.startswith("entries/")
+    if entries:
+        reader.require(FULL_READERS, "an entry bundle (tile/entries/...)")
     data, full = tile_bytes(ledger, path)
-    cache = IMMUTABLE if full else "no-cache"
+    if entries:
+        log_read(access, reader, request, None, [f"tile/{path}"])
+    cache = "private, no-store" if entries else IMMUTABLE if full else "no-cache"
     return Response(
         data, media_type="application/octet-stream", headers={"Cache-Control": cache}
     )

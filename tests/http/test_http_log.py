@@ -15,6 +15,7 @@ from api.http import create_app
 from ledger.application import Ledger
 from ledger.export import TRUST_FILE, export
 from ledger.keys import KeyPair
+from ledger.tokens import issue_token
 from verify.merkle import leaf_hash
 from verify.policy_text import parse_policy
 from verify.receipt import verify_receipt
@@ -28,10 +29,10 @@ def client(ledger: Ledger) -> Iterator[TestClient]:
         yield test_client
 
 
-def grow(ledger: Ledger, admin_key: KeyPair, count: int) -> None:
-    """``count`` principal registrations, in one batch (one transaction)."""
+def grow(ledger: Ledger, admin_key: KeyPair, count: int) -> list[KeyPair]:
+    """``count`` integrity officers registered in one batch (one transaction)."""
     version = ledger.stream_version("registry")
-    statements = []
+    statements, keys = [], []
     for i in range(count):
         key = KeyPair.generate(f"auditor-{i}")
         body = {
@@ -45,13 +46,19 @@ def grow(ledger: Ledger, admin_key: KeyPair, count: int) -> None:
             ledger.origin, "registry", "principal.registered", body, version + i
         )
         statements.append(admin_key.sign(statement))
+        keys.append(key)
     ledger.record_batch(statements)
+    return keys
+
+
+def bearer(ledger: Ledger, key: KeyPair) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(key, ledger.origin)}"}
 
 
 def test_every_exported_file_is_served_at_its_path(
     ledger: Ledger, admin_key: KeyPair, client: TestClient, tmp_path: Path
 ) -> None:
-    grow(ledger, admin_key, PRINCIPALS)
+    officer = bearer(ledger, grow(ledger, admin_key, PRINCIPALS)[0])
     out = tmp_path / "export"
     summary = export(ledger, out)
     assert summary["size"] == PRINCIPALS + 1
@@ -61,14 +68,15 @@ def test_every_exported_file_is_served_at_its_path(
     assert {"tile/entries/000", "tile/entries/001.p/45"} <= paths
     for file in files:
         path = file.relative_to(out).as_posix()
-        response = client.get(f"/{path}")
+        # Entry bundles hold every value as signed: for full readers only.
+        response = client.get(f"/{path}", headers=officer)
         assert response.status_code == 200, (path, response.text)
         assert response.content == file.read_bytes(), path
     assert client.get("/tile/0/000").headers["cache-control"].endswith("immutable")
     assert client.get("/tile/0/001.p/45").headers["cache-control"] == "no-cache"
     # Smaller partial tiles of a tile the log has grown past are its prefixes.
-    prefix = client.get("/tile/entries/001.p/3").content
-    assert client.get("/tile/entries/001.p/45").content.startswith(prefix)
+    prefix = client.get("/tile/entries/001.p/3", headers=officer).content
+    assert client.get("/tile/entries/001.p/45", headers=officer).content.startswith(prefix)
     note = client.get("/checkpoint")
     assert note.headers["content-type"] == "text/plain; charset=utf-8"
     assert note.text == ledger.sequencer.checkpoint()
@@ -78,8 +86,8 @@ def test_every_exported_file_is_served_at_its_path(
     "path",
     [
         "/tile/0/001",  # beyond the log
-        "/tile/0/000.p/9",  # beyond the log (size 1)
-        "/tile/entries/000.p/2",
+        "/tile/0/000.p/9",  # beyond the log (size 2)
+        "/tile/entries/000.p/3",
         "/tile/1/000.p/1",
         "/tile/0/000.p/0",
         "/tile/0/000.p/256",  # a full tile is never written as partial
@@ -93,8 +101,11 @@ def test_every_exported_file_is_served_at_its_path(
         "/no/such/path",
     ],
 )
-def test_paths_outside_the_log_are_404_problems(client: TestClient, path: str) -> None:
-    response = client.get(path)
+def test_paths_outside_the_log_are_404_problems(
+    ledger: Ledger, admin_key: KeyPair, client: TestClient, path: str
+) -> None:
+    officer = bearer(ledger, grow(ledger, admin_key, 1)[0])
+    response = client.get(path, headers=officer)
     assert response.status_code == 404, response.text
     assert response.headers["content-type"] == "application/problem+json"
     problem = response.json()

@@ -1,0 +1,130 @@
+"""``pmm token`` (a bearer token for the HTTP API) and ``pmm access-log``."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from api.cli_common import As, Home, Json, err, fail, key_for, open_home, out, settings_for
+from ledger.access_log import AccessLog
+from ledger.errors import ConfigurationError, LedgerError
+from ledger.home import read_config
+from ledger.tokens import DEFAULT_LIFETIME, MAX_LIFETIME, issue_token
+
+access_app = typer.Typer(
+    help="The access log: every read of a restricted value.", no_args_is_help=True
+)
+LIFETIME = re.compile(r"([1-9][0-9]*)([smh])")
+
+
+def _lifetime(text: str) -> timedelta:
+    found = LIFETIME.fullmatch(text)
+    if found is None:
+        fail(f"--ttl {text!r}: write a number and s, m or h, e.g. 15m", 2)
+    unit = {"s": "seconds", "m": "minutes", "h": "hours"}[found[2]]
+    return timedelta(**{unit: int(found[1])})
+
+
+def token(
+    key: As,
+    ttl: Annotated[
+        str,
+        typer.Option("--ttl", help=f"Lifetime, e.g. 15m or 2h (at most {MAX_LIFETIME})."),
+    ] = f"{int(DEFAULT_LIFETIME.total_seconds()) // 60}m",
+    home: Home = None,
+) -> None:
+    """Print a bearer token for the HTTP API, signed by KEY's principal.
+
+    Use it as 'Authorization: Bearer <token>'. The server checks it against the
+    principal registry on every request: rotating the key or revoking the
+    principal stops it at once.
+    """
+    pair = key_for(home, key)
+    try:
+        origin = read_config(settings_for(home)).origin
+        print(issue_token(pair, origin, _lifetime(ttl)))
+    except (ConfigurationError, LedgerError) as exc:
+        fail(str(exc), 2)
+
+
+@access_app.command("show")
+def show(
+    principal: Annotated[str | None, typer.Option(help="Only this principal.")] = None,
+    member: Annotated[str | None, typer.Option(help="Only reads of this Member.")] = None,
+    since: Annotated[str | None, typer.Option(help="From this time (RFC 3339).")] = None,
+    until: Annotated[str | None, typer.Option(help="Before this time.")] = None,
+    cursor: Annotated[int, typer.Option(help="Start at this seq.")] = 0,
+    limit: Annotated[int, typer.Option(help="At most this many records.")] = 100,
+    home: Home = None,
+    as_json: Json = False,
+) -> None:
+    """Access records, oldest first, with their hash chain."""
+    ledger = open_home(home)
+    try:
+        page = AccessLog(ledger.sequencer.store).query(
+            principal=principal,
+            member=member,
+            since=since,
+            until=until,
+            cursor=cursor,
+            limit=limit,
+        )
+    finally:
+        ledger.close()
+    if as_json:
+        out.print_json(
+            json.dumps({"records": page.records, "next_cursor": page.next_cursor})
+        )
+        return
+    table = Table("seq", "recorded at", "principal", "role", "member", "request", "shown")
+    for r in page.records:
+        shown = ", ".join(r["shown"][:3]) + (" …" if len(r["shown"]) > 3 else "")
+        table.add_row(
+            str(r["seq"]),
+            r["recorded_at"],
+            r["principal"],
+            r["role"],
+            r["member"] or "",
+            r["request"],
+            shown,
+        )
+    out.print(table)
+    if page.next_cursor is not None:
+        err.print(f"more: --cursor {page.next_cursor}")
+
+
+@access_app.command("verify")
+def verify(home: Home = None, as_json: Json = False) -> None:
+    """Walk the hash chain; exit 1 at the first record that breaks it."""
+    ledger = open_home(home)
+    try:
+        result = AccessLog(ledger.sequencer.store).check()
+    finally:
+        ledger.close()
+    if as_json:
+        out.print_json(
+            json.dumps(
+                {
+                    "size": result.size,
+                    "head": result.head,
+                    "verified": result.ok,
+                    "broken_at": result.broken_at,
+                    "problem": result.problem or None,
+                }
+            )
+        )
+    elif result.ok:
+        out.print(f"access log verified: {result.size} records, head {result.head}")
+    else:
+        err.print(
+            f"[bold red]access log broken at record {result.broken_at}:[/] "
+            f"{result.problem}",
+            highlight=False,
+        )
+    if not result.ok:
+        raise typer.Exit(1)

@@ -1,0 +1,75 @@
+"""Who is asking: the bearer token of a principal, or nobody (decision 13).
+
+``Authorization: Bearer <JWT>`` carries a token the principal signed with its
+own Ed25519 key (``pmm token --as KEY``, ``ledger/tokens.py``); the token is
+checked against the principal registry on every request, so revoking a
+principal or rotating its key takes effect at once. No header means an
+anonymous reader, who sees ``public`` values only; a header that is present
+but wrong is refused with 401, never treated as anonymous.
+
+Reads that show ``restricted`` values go through ``log_read``, which appends
+to the access log before the answer is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.http.deps import LedgerDep
+from ledger.access_log import AccessLog
+from ledger.errors import InvalidTokenError
+from ledger.tokens import check_token
+from projections.access import ANONYMOUS, Reader, log_restricted_read
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="PrincipalToken",
+    description=(
+        "An EdDSA JWT signed by the principal's own registered key: "
+        "`pmm token --as KEY`. Without it a reader is anonymous (public values only)."
+    ),
+)
+
+
+def get_reader(
+    request: Request,
+    ledger: LedgerDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Reader:
+    """The principal the request's bearer token speaks for, or ``ANONYMOUS``."""
+    header = request.headers.get("authorization")
+    if credentials is None:
+        if header:  # present but not "Bearer <token>": refuse, never downgrade
+            raise InvalidTokenError(
+                "the Authorization header must be 'Bearer <token>' (pmm token --as KEY)"
+            )
+        return ANONYMOUS
+    holder = check_token(ledger.registry(), ledger.origin, credentials.credentials)
+    principal = holder.principal
+    return Reader(principal.id, principal.role, principal.member, holder.token_id)
+
+
+ReaderDep = Annotated[Reader, Depends(get_reader)]
+
+
+def get_access_log(request: Request) -> AccessLog:
+    """The application's access log, opened by its lifespan."""
+    found = getattr(request.app.state, "access_log", None)
+    if found is None:
+        raise RuntimeError("the access log is not open: run the app with its lifespan")
+    return cast(AccessLog, found)
+
+
+AccessLogDep = Annotated[AccessLog, Depends(get_access_log)]
+
+
+def log_read(
+    log: AccessLog, reader: Reader, request: Request, member: str | None, shown: list[str]
+) -> None:
+    """Append this request to the access log if it shows restricted values."""
+    query = request.url.query
+    what = f"{request.method} {request.url.path}" + (f"?{query}" if query else "")
+    log_restricted_read(log, reader, what, member, shown)

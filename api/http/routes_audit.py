@@ -1,0 +1,180 @@
+"""Audit reads: who am I, the log's entries filtered, the access log, the framework.
+
+``/events`` pages through log entries with filters and a stable cursor
+(``projections/audit.py``) for any principal, values withheld by disclosure.
+``/access-log`` is for integrity officers only (DESIGN.md §1): every read that
+showed a restricted value, hash-chained; ``/access-log/head`` walks the chain
+and answers its size and head hash, or the first broken record. Reading the
+access log is itself not logged (it holds no values).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+
+from api.http.auth import AccessLogDep, ReaderDep, log_read
+from api.http.deps import LedgerDep
+from api.http.errors import PROBLEM_JSON
+from ledger.access_log import PAGE_LIMIT as ACCESS_PAGE_LIMIT
+from ledger.domain.framework import FRAMEWORK_STREAM
+from ledger.errors import NotFoundError
+from ledger.scores import replay_board
+from projections.audit import PAGE_LIMIT, EventFilter, audit_events
+from projections.timetravel import position
+
+router = APIRouter(tags=["audit"])
+PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "A filter or cursor out of range", **PROBLEM},
+    401: {"description": "No bearer token, or one that is not valid", **PROBLEM},
+    403: {"description": "The principal's role may not read this", **PROBLEM},
+}
+Text = Annotated[str | None, Query(max_length=128)]
+Moment = Annotated[
+    str | None, Query(max_length=64, description="RFC 3339 UTC time or a date")
+]
+Cursor = Annotated[int, Query(ge=0, le=2**53, description="next_cursor of the last page")]
+
+
+@router.get(
+    "/whoami", summary="The principal a bearer token speaks for", responses=AUTH_ERRORS
+)
+def whoami(reader: ReaderDep) -> dict[str, Any]:
+    """The reader, its role and Member, and its audience for its own Member."""
+    return {
+        "principal": reader.principal,
+        "role": reader.role,
+        "member": reader.member,
+        "audience": reader.audience(reader.member),
+        "audience_elsewhere": reader.audience(None),
+    }
+
+
+@router.get(
+    "/events", summary="Log entries filtered, with a stable cursor", responses=AUTH_ERRORS
+)
+def get_events(
+    request: Request,
+    ledger: LedgerDep,
+    reader: ReaderDep,
+    access: AccessLogDep,
+    member: Annotated[str | None, Query(max_length=16)] = None,
+    kpi: Text = None,
+    principal: Text = None,
+    type: Annotated[str | None, Query(max_length=64, description="statement type")] = None,
+    year: Annotated[
+        int | None, Query(ge=1900, le=9999, description="reference year")
+    ] = None,
+    since: Moment = None,
+    until: Moment = None,
+    cursor: Cursor = 0,
+    limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT)] = 100,
+) -> dict[str, Any]:
+    """Entries from log index ``cursor`` on that match every filter, in log order;
+    each with the statement as signed, the value withheld if the reader's audience
+    is narrower than its disclosure. Continue with ``next_cursor``."""
+    reader.require(
+        ("ncp", "secretariat", "peer_reviewer", "integrity_officer", "admin"), "/events"
+    )
+    flt = EventFilter(member, kpi, principal, type, year, since, until)
+    page = audit_events(ledger, reader, flt, cursor, limit)
+    log_read(access, reader, request, member, page.restricted_shown)
+    return {
+        "events": page.events,
+        "next_cursor": page.next_cursor,
+        "complete": page.complete,
+        "log_size": page.log_size,
+    }
+
+
+@router.get(
+    "/access-log",
+    summary="Reads of restricted values (integrity officers)",
+    responses=AUTH_ERRORS,
+)
+def get_access_log(
+    reader: ReaderDep,
+    access: AccessLogDep,
+    principal: Text = None,
+    member: Annotated[str | None, Query(max_length=16)] = None,
+    since: Moment = None,
+    until: Moment = None,
+    cursor: Cursor = 0,
+    limit: Annotated[int, Query(ge=1, le=ACCESS_PAGE_LIMIT)] = 100,
+) -> dict[str, Any]:
+    """Access records from ``seq`` ``cursor`` on, each with the hash of the one before."""
+    reader.require(("integrity_officer",), "the access log")
+    page = access.query(
+        principal=principal,
+        member=member,
+        since=since,
+        until=until,
+        cursor=cursor,
+        limit=limit,
+    )
+    return {"records": page.records, "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/access-log/head", summary="Walk the access log's hash chain", responses=AUTH_ERRORS
+)
+def get_access_head(reader: ReaderDep, access: AccessLogDep) -> dict[str, Any]:
+    """The chain's size and head hash if every link holds, else the first break."""
+    reader.require(("integrity_officer",), "the access log")
+    result = access.check()
+    return {
+        "size": result.size,
+        "head": result.head,
+        "verified": result.ok,
+        "broken_at": result.broken_at,
+        "problem": result.problem or None,
+    }
+
+
+@router.get(
+    "/framework",
+    summary="The KPI framework at a record time (public)",
+    responses={
+        400: AUTH_ERRORS[400],
+        404: {"description": "No framework yet at that time", **PROBLEM},
+    },
+)
+def get_framework(
+    ledger: LedgerDep,
+    as_of: Moment = None,
+    at_size: Annotated[int | None, Query(ge=0, le=2**53)] = None,
+) -> dict[str, Any]:
+    """Every dimension, expected outcome and KPI, each with all its versions
+    (the reference year it applies from, the log index that defined it)."""
+    where = position(ledger, as_of=as_of, at_size=at_size)
+    board = replay_board(ledger.sequencer.store, [], where.size)
+    if not board.kpis and not board.dimensions:
+        raise NotFoundError(f"the log holds no {FRAMEWORK_STREAM} at {where.label}")
+
+    def versions(group: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+        return {
+            code: [
+                {
+                    "version": v.number,
+                    "applies_from": v.applies_from,
+                    "log_index": v.index,
+                    "definition": dict(v.body),
+                }
+                for v in found
+            ]
+            for code, found in sorted(group.items())
+        }
+
+    return {
+        "position": {
+            "size": where.size,
+            "label": where.label,
+            "recorded_at": where.recorded_at,
+        },
+        "overall_aggregation": board.overall,
+        "dimensions": versions(board.dimensions),
+        "outcomes": versions(board.outcomes),
+        "kpis": versions(board.kpis),
+    }

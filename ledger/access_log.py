@@ -1,0 +1,199 @@
+"""The access log: an append-only, hash-chained table of restricted reads.
+
+DESIGN.md §1 gives integrity officers "the access log" to read: every read that
+shows a ``restricted`` value records who read what, when, through which
+request and with which token. The table ``pmm_access_log`` lives beside the
+integrity log in the ledger's database (both backends) and is append-only
+three times over (decision 13):
+
+* this module has no way to update or delete a record;
+* the database refuses UPDATE and DELETE on the table (a trigger on SQLite
+  and on PostgreSQL), so a mistaken script fails loudly;
+* each record carries the hash of the one before (``verify/access_chain.py``),
+  so an operator who drops the trigger and edits a row is caught by
+  ``check()``, and a head noted once by an officer pins everything before it.
+
+Appends are serialised by a lock row updated first in the transaction (as
+``pmm_log_lock`` serialises integrators), so ``seq`` is gapless on both
+backends even with several server processes.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ledger.log_store import LogStore
+from verify.access_chain import GENESIS, ChainResult, check_chain, record_hash
+from verify.canonical import canonical_bytes
+
+PAGE_LIMIT = 1000
+
+_SQLITE_GUARDS = [
+    f"CREATE TRIGGER IF NOT EXISTS pmm_access_log_no_{verb.lower()} BEFORE {verb} "
+    "ON pmm_access_log BEGIN SELECT RAISE(ABORT, 'pmm_access_log is append-only'); END"
+    for verb in ("UPDATE", "DELETE")
+]
+_PG_GUARD = """
+CREATE OR REPLACE FUNCTION {p}pmm_access_log_append_only() RETURNS trigger
+LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'pmm_access_log is append-only'; END $$;
+CREATE OR REPLACE TRIGGER pmm_access_log_append_only BEFORE UPDATE OR DELETE
+ON {p}pmm_access_log FOR EACH STATEMENT EXECUTE FUNCTION {p}pmm_access_log_append_only();
+"""
+
+
+@dataclass(frozen=True)
+class AccessPage:
+    """One page of records, and the cursor that continues after it."""
+
+    records: list[dict[str, Any]]
+    next_cursor: int | None
+
+
+class AccessLog:
+    """Append and read access records in the ledger's database."""
+
+    def __init__(self, store: LogStore) -> None:
+        self.store = store
+        self._create()
+
+    def _create(self) -> None:
+        with self.store.transaction(commit=True) as cur:
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS {p}pmm_access_log (seq BIGINT PRIMARY KEY, "
+                "recorded_at TEXT NOT NULL, principal TEXT NOT NULL, member TEXT, "
+                "record TEXT NOT NULL, hash TEXT NOT NULL)"
+            )
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS {p}pmm_access_lock ("
+                "id INTEGER PRIMARY KEY, generation BIGINT NOT NULL)"
+            )
+            if cur.execute("SELECT COUNT(*) FROM {p}pmm_access_lock").one() == (0,):
+                cur.execute("INSERT INTO {p}pmm_access_lock (id, generation) VALUES (1, 0)")
+            if self.store.postgres:
+                name = self.store.prefix + "pmm_access_log"
+                found = cur.execute(
+                    "SELECT 1 FROM pg_trigger WHERE tgname = 'pmm_access_log_append_only' "
+                    "AND tgrelid = %s::regclass",
+                    (name,),
+                ).one()
+                if found is None:
+                    cur.execute(_PG_GUARD.replace("{p}", self.store.prefix))
+            else:
+                for guard in _SQLITE_GUARDS:
+                    cur.execute(guard)
+
+    def append(
+        self,
+        *,
+        principal: str,
+        role: str,
+        member: str | None,
+        request: str,
+        shown: list[str],
+        token: str,
+    ) -> dict[str, Any]:
+        """Record one read; return the record with its ``seq`` and ``hash``."""
+        with self.store.transaction(commit=True) as cur:
+            cur.execute("UPDATE {p}pmm_access_lock SET generation = generation + 1")
+            last = cur.execute(
+                "SELECT seq, hash FROM {p}pmm_access_log ORDER BY seq DESC LIMIT 1"
+            ).one()
+            seq, prev = (0, GENESIS) if last is None else (int(last[0]) + 1, str(last[1]))
+            now = (
+                datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+            )
+            record: dict[str, Any] = {
+                "seq": seq,
+                "recorded_at": now,
+                "principal": principal,
+                "role": role,
+                "member": member,
+                "request": request,
+                "shown": shown,
+                "token": token,
+                "prev": prev,
+            }
+            record["hash"] = record_hash(record)
+            cur.execute(
+                "INSERT INTO {p}pmm_access_log (seq, recorded_at, principal, member, "
+                "record, hash) VALUES (%s, %s, %s, %s, %s, %s)",
+                (
+                    seq,
+                    now,
+                    principal,
+                    member,
+                    canonical_bytes(record).decode(),
+                    record["hash"],
+                ),
+            )
+        return record
+
+    def query(
+        self,
+        *,
+        principal: str | None = None,
+        member: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        cursor: int = 0,
+        limit: int = 100,
+    ) -> AccessPage:
+        """Records from ``seq`` ``cursor`` on that match every filter given.
+
+        ``since``/``until`` compare ``recorded_at`` strings (RFC 3339 UTC with
+        a fixed width, so text order is time order). The cursor is a ``seq``:
+        records are never changed or removed, so a page read again later holds
+        the same records, and new ones only ever appear after the last page.
+        """
+        where: list[str] = ["seq >= %s"]
+        params: list[Any] = [cursor]
+        for column, op, value in (
+            ("principal", "=", principal),
+            ("member", "=", member),
+            ("recorded_at", ">=", since),
+            ("recorded_at", "<", until),
+        ):
+            if value is not None:
+                where.append(f"{column} {op} %s")
+                params.append(value)
+        limit = max(1, min(limit, PAGE_LIMIT))
+        with self.store.read() as cur:
+            rows = cur.execute(
+                f"SELECT seq, record FROM {{p}}pmm_access_log WHERE {' AND '.join(where)} "
+                "ORDER BY seq LIMIT %s",
+                [*params, limit + 1],
+            ).all()
+        records = [json.loads(text) for _, text in rows[:limit]]
+        more = len(rows) > limit
+        return AccessPage(records, int(rows[limit][0]) if more else None)
+
+    def records(self, batch: int = PAGE_LIMIT) -> Iterator[dict[str, Any]]:
+        """Every record in ``seq`` order, read in batches."""
+        after = 0
+        while True:
+            with self.store.read() as cur:
+                rows = cur.execute(
+                    "SELECT seq, recorded_at, principal, member, hash, record "
+                    "FROM {p}pmm_access_log WHERE seq >= %s ORDER BY seq LIMIT %s",
+                    (after, batch),
+                ).all()
+            for *columns, text in rows:
+                record = json.loads(text)
+                # The filter columns are copies of the record's fields: a copy edited
+                # to hide a record from a filtered query breaks the chain as well.
+                copies = [record.get(k) for k in ("seq", "recorded_at", "principal")]
+                copies += [record.get("member"), record.get("hash")]
+                if copies != list(columns):
+                    record["hash"] = "columns differ from the record"
+                yield record
+            if len(rows) < batch:
+                return
+            after = int(rows[-1][0]) + 1
+
+    def check(self) -> ChainResult:
+        """Walk the whole chain: its size and head, or the first broken record."""
+        return check_chain(self.records())
