@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from api.http import errors
+from api.http.auth import get_reader
 from api.http.routes_audit import router as audit_router
 from api.http.routes_log import router as log_router
 from api.http.routes_scores import router as scores_router
@@ -56,6 +57,9 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # Every route checks a bearer token that is present, even where anyone
+        # may read: a bad token is refused, never downgraded to anonymous.
+        dependencies=[Depends(get_reader)],
     )
     app.state.settings = settings
     errors.install(app)
