@@ -9,10 +9,11 @@ Bodies over the statement size limit are refused before they are read whole.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.http.deps import LedgerDep
@@ -37,6 +38,10 @@ class RecordedOut(BaseModel):
     log_index: int
     tree_size: int
     receipt: str
+    entry: str = Field(
+        description="base64 of the log entry's exact bytes: the receipt's leaf is "
+        "SHA-256(0x00 || entry), so the submitter can verify it offline"
+    )
 
 
 SIGNED_STATEMENT_SCHEMA: dict[str, Any] = {
@@ -103,7 +108,11 @@ async def post_statement(request: Request, response: Response, ledger: LedgerDep
     require_json(request)
     raw = (await read_body(request, BODY_LIMIT)).rstrip(b"\n")
     recorded = await run_in_threadpool(ledger.record, raw)
+    entry = await run_in_threadpool(ledger.sequencer.store.entry, recorded.log_index)
     response.headers["Location"] = (
         f"/receipts/{recorded.log_index}?size={recorded.tree_size}"
     )
-    return RecordedOut(**{**recorded.__dict__, "receipt": recorded.receipt or ""})
+    return RecordedOut(
+        **{**recorded.__dict__, "receipt": recorded.receipt or ""},
+        entry=base64.b64encode(entry).decode("ascii"),
+    )

@@ -4,6 +4,8 @@ problem-details body with the status the error names."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
@@ -67,6 +69,9 @@ def test_a_signed_statement_gets_a_receipt_that_verifies_offline(
     assert recorded["principal"] == world.ncp_ken.principal
     assert (recorded["log_index"], recorded["tree_size"]) == (size, size + 1)
     entry = world.ledger.sequencer.store.entries(size, size + 1)[0][1]
+    # The answer carries the entry's bytes, so the submitter needs nothing else.
+    assert base64.b64decode(recorded["entry"]) == entry
+    assert hashlib.sha256(entry).hexdigest() == recorded["entry_sha256"]
     trust = parse_policy(f"log {world.ledger.log_vkey()}\nquorum none\n")
     verified = verify_receipt(recorded["receipt"], leaf_hash(entry), trust)
     assert verified.receipt.index == size
