@@ -59,7 +59,7 @@ class Reader:
         if self.anonymous:
             raise SignInRequiredError(
                 f"{what} needs a principal: send 'Authorization: Bearer <token>' "
-                f"(pmm token --as KEY) of a {' or '.join(allowed)}"
+                f"(pmm token --as KEY) of a principal whose role is {' or '.join(allowed)}"
             )
         if self.role not in allowed:
             raise ReadNotPermittedError(
