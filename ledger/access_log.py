@@ -29,6 +29,7 @@ from typing import Any
 from ledger.log_store import LogStore
 from verify.access_chain import GENESIS, ChainResult, check_chain, record_hash
 from verify.canonical import canonical_bytes
+from verify.statement import format_timestamp
 
 PAGE_LIMIT = 1000
 
@@ -103,9 +104,7 @@ class AccessLog:
                 "SELECT seq, hash FROM {p}pmm_access_log ORDER BY seq DESC LIMIT 1"
             ).one()
             seq, prev = (0, GENESIS) if last is None else (int(last[0]) + 1, str(last[1]))
-            now = (
-                datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
-            )
+            now = format_timestamp(datetime.now(UTC))
             record: dict[str, Any] = {
                 "seq": seq,
                 "recorded_at": now,
@@ -144,10 +143,11 @@ class AccessLog:
     ) -> AccessPage:
         """Records from ``seq`` ``cursor`` on that match every filter given.
 
-        ``since``/``until`` compare ``recorded_at`` strings (RFC 3339 UTC with
-        a fixed width, so text order is time order). The cursor is a ``seq``:
-        records are never changed or removed, so a page read again later holds
-        the same records, and new ones only ever appear after the last page.
+        ``since``/``until`` (inclusive) compare ``recorded_at`` strings in the
+        fixed-width form of ``format_timestamp``, so text order is time order.
+        The cursor is a ``seq``: records are never changed or removed, so a page
+        read again later holds the same records, and new ones only ever appear
+        after the last page.
         """
         where: list[str] = ["seq >= %s"]
         params: list[Any] = [cursor]
@@ -155,7 +155,7 @@ class AccessLog:
             ("principal", "=", principal),
             ("member", "=", member),
             ("recorded_at", ">=", since),
-            ("recorded_at", "<", until),
+            ("recorded_at", "<=", until),
         ):
             if value is not None:
                 where.append(f"{column} {op} %s")

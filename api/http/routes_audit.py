@@ -22,7 +22,8 @@ from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.errors import NotFoundError
 from ledger.scores import replay_board
 from projections.audit import PAGE_LIMIT, EventFilter, audit_events
-from projections.timetravel import position
+from projections.timetravel import parse_moment, position
+from verify.statement import format_timestamp
 
 router = APIRouter(tags=["audit"])
 PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
@@ -36,6 +37,16 @@ Moment = Annotated[
     str | None, Query(max_length=64, description="RFC 3339 UTC time or a date")
 ]
 Cursor = Annotated[int, Query(ge=0, le=2**53, description="next_cursor of the last page")]
+
+
+def _moment(text: str | None, *, start_of_day: bool) -> str | None:
+    """A time filter in the access log's own format (so text order is time order);
+    a date is the start of that day for ``since`` and its end for ``until``."""
+    if text is None:
+        return None
+    if start_of_day and len(text) == 10:
+        text = f"{text}T00:00:00Z"
+    return format_timestamp(parse_moment(text))
 
 
 @router.get(
@@ -109,8 +120,8 @@ def get_access_log(
     page = access.query(
         principal=principal,
         member=member,
-        since=since,
-        until=until,
+        since=_moment(since, start_of_day=True),
+        until=_moment(until, start_of_day=False),
         cursor=cursor,
         limit=limit,
     )
