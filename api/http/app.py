@@ -20,6 +20,7 @@ from api.http.routes_audit import router as audit_router
 from api.http.routes_log import router as log_router
 from api.http.routes_scores import router as scores_router
 from api.http.routes_statements import router as statements_router
+from api.web.pages import router as web_router
 from ledger.access_log import AccessLog
 from ledger.application import Ledger
 from ledger.home import open_ledger
@@ -67,4 +68,5 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
     app.include_router(log_router)
     app.include_router(scores_router)
     app.include_router(audit_router)
+    app.include_router(web_router)
     return app
