@@ -7,8 +7,9 @@ integrity log in the ledger's database (both backends) and is append-only
 three times over (decision 13):
 
 * this module has no way to update or delete a record;
-* the database refuses UPDATE and DELETE on the table (a trigger on SQLite
-  and on PostgreSQL), so a mistaken script fails loudly;
+* the database refuses UPDATE and DELETE on the table (triggers on SQLite
+  and on PostgreSQL; also REPLACE on SQLite and TRUNCATE on PostgreSQL, which
+  bypass delete triggers), so a mistaken script fails loudly;
 * each record carries the hash of the one before (``verify/access_chain.py``),
   so an operator who drops the trigger and edits a row is caught by
   ``check()``, and a head noted once by an officer pins everything before it.
@@ -37,11 +38,18 @@ _SQLITE_GUARDS = [
     f"CREATE TRIGGER IF NOT EXISTS pmm_access_log_no_{verb.lower()} BEFORE {verb} "
     "ON pmm_access_log BEGIN SELECT RAISE(ABORT, 'pmm_access_log is append-only'); END"
     for verb in ("UPDATE", "DELETE")
+] + [
+    # REPLACE deletes the old row without firing the DELETE trigger.
+    "CREATE TRIGGER IF NOT EXISTS pmm_access_log_no_replace BEFORE INSERT ON "
+    "pmm_access_log WHEN EXISTS (SELECT 1 FROM pmm_access_log WHERE seq = NEW.seq) "
+    "BEGIN SELECT RAISE(ABORT, 'pmm_access_log is append-only'); END"
 ]
 _PG_GUARD = """
 CREATE OR REPLACE FUNCTION {p}pmm_access_log_append_only() RETURNS trigger
 LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'pmm_access_log is append-only'; END $$;
 CREATE OR REPLACE TRIGGER pmm_access_log_append_only BEFORE UPDATE OR DELETE
+ON {p}pmm_access_log FOR EACH STATEMENT EXECUTE FUNCTION {p}pmm_access_log_append_only();
+CREATE OR REPLACE TRIGGER pmm_access_log_no_truncate BEFORE TRUNCATE
 ON {p}pmm_access_log FOR EACH STATEMENT EXECUTE FUNCTION {p}pmm_access_log_append_only();
 """
 
@@ -77,11 +85,12 @@ class AccessLog:
             if self.store.postgres:
                 name = self.store.prefix + "pmm_access_log"
                 found = cur.execute(
-                    "SELECT 1 FROM pg_trigger WHERE tgname = 'pmm_access_log_append_only' "
+                    "SELECT COUNT(*) FROM pg_trigger WHERE tgname IN "
+                    "('pmm_access_log_append_only', 'pmm_access_log_no_truncate') "
                     "AND tgrelid = %s::regclass",
                     (name,),
                 ).one()
-                if found is None:
+                if found != (2,):
                     cur.execute(_PG_GUARD.replace("{p}", self.store.prefix))
             else:
                 for guard in _SQLITE_GUARDS:
@@ -182,7 +191,13 @@ class AccessLog:
                     (after, batch),
                 ).all()
             for *columns, text in rows:
-                record = json.loads(text)
+                try:
+                    record = json.loads(text)
+                except ValueError:
+                    record = None
+                if not isinstance(record, dict):  # check_chain reports it malformed
+                    yield {"seq": int(columns[0]), "unreadable": str(text)[:80]}
+                    continue
                 # The filter columns are copies of the record's fields: a copy edited
                 # to hide a record from a filtered query breaks the chain as well.
                 copies = [record.get(k) for k in ("seq", "recorded_at", "principal")]

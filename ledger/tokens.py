@@ -79,7 +79,7 @@ def check_token(
     now: datetime | None = None,
 ) -> TokenHolder:
     """The principal ``token`` speaks for, or ``InvalidTokenError`` saying why."""
-    if len(token) > MAX_TOKEN_BYTES:
+    if len(token.encode("utf-8", "surrogatepass")) > MAX_TOKEN_BYTES:
         raise InvalidTokenError(f"the token is over {MAX_TOKEN_BYTES} bytes")
     try:
         header = jwt.get_unverified_header(token)
@@ -141,4 +141,9 @@ def _time(claims: dict[str, object], name: str) -> datetime:
     value = claims[name]
     if not isinstance(value, int) or isinstance(value, bool):
         raise InvalidTokenError(f"the token's {name!r} must be a NumericDate (integer)")
-    return datetime.fromtimestamp(value, UTC)
+    try:
+        return datetime.fromtimestamp(value, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise InvalidTokenError(
+            f"the token's {name!r} is not a NumericDate of a real date: {value}"
+        ) from None

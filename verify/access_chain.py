@@ -5,7 +5,9 @@ integrity officers read "the access log included"). Records form a chain, like
 a git history: record ``n`` names the hash of record ``n - 1`` in ``prev``, and
 its own hash is
 
-    SHA-256( RFC 8785 canonical bytes of the record, ``hash`` left out )
+    SHA-256( RFC 8785 canonical bytes of the record's ``FIELDS`` )
+
+(a record holds exactly ``FIELDS`` and ``hash``; any other field is a break)
 
 so editing, deleting or reordering any record breaks every later link, and an
 integrity officer who once noted a head (size, hash) can prove that nothing
@@ -65,6 +67,12 @@ def check_chain(records: Iterable[dict[str, Any]]) -> ChainResult:
         seq = record.get("seq")
         if seq != size:
             return ChainResult(size, prev, size, f"record {seq} where {size} was expected")
+        if set(record) != {*FIELDS, "hash"}:
+            # A field outside the hashed ones would be shown to officers unproven.
+            fields = ", ".join(sorted(record))
+            return ChainResult(
+                size, prev, size, f"record {seq} is malformed: fields {fields}"
+            )
         if record.get("prev") != prev:
             return ChainResult(
                 size, prev, size, f"record {seq} does not name its predecessor"
