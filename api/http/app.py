@@ -58,6 +58,7 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        responses=errors.APP_RESPONSES,
         # Every route checks a bearer token that is present, even where anyone
         # may read: a bad token is refused, never downgraded to anonymous.
         dependencies=[Depends(get_reader)],

@@ -29,6 +29,38 @@ PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:pmm:problem:"
 log = logging.getLogger("pmm.http")
 
+# The body of every refusal (RFC 9457), as the OpenAPI schema documents it.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "required": ["type", "title", "status", "detail", "instance"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer", "minimum": 400, "maximum": 599},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+# A documented refusal: ``responses={404: {"description": ..., **PROBLEM}}``.
+PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}}
+# Refusals any route may give, documented on every operation (create_app): a
+# bearer token that is present but not valid (the app-wide reader dependency),
+# and a parameter of the wrong type, which FastAPI would otherwise document as
+# its own application/json HTTPValidationError, not the problem it answers.
+APP_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        "description": "A bearer token that is not valid (`invalid-token`)",
+        **PROBLEM,
+        "headers": {"WWW-Authenticate": {"schema": {"type": "string"}}},
+    },
+    422: {
+        "description": "A parameter of the wrong type or out of range (`validation`)",
+        **PROBLEM,
+    },
+}
+
 
 class RequestTooLargeError(Exception):
     """The request body is over the limit (refused before it is all read)."""

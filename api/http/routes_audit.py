@@ -16,7 +16,7 @@ from fastapi import APIRouter, Query, Request
 
 from api.http.auth import AccessLogDep, ReaderDep, log_read
 from api.http.deps import LedgerDep
-from api.http.errors import PROBLEM_JSON
+from api.http.errors import PROBLEM
 from ledger.access_log import PAGE_LIMIT as ACCESS_PAGE_LIMIT
 from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.errors import NotFoundError
@@ -26,7 +26,6 @@ from projections.timetravel import parse_moment, position
 from verify.statement import format_timestamp
 
 router = APIRouter(tags=["audit"])
-PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "A filter or cursor out of range", **PROBLEM},
     401: {"description": "No bearer token, or one that is not valid", **PROBLEM},

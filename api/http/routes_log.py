@@ -19,7 +19,7 @@ from fastapi.responses import PlainTextResponse
 
 from api.http.auth import AccessLogDep, ReaderDep, log_read
 from api.http.deps import LedgerDep
-from api.http.errors import PROBLEM_JSON
+from api.http.errors import PROBLEM
 from ledger.application import Ledger
 from ledger.export import TILE_HEIGHT, TILE_WIDTH, tile_path
 from projections.access import FULL_READERS
@@ -37,9 +37,11 @@ TILE = re.compile(
     r"(?P<level>entries|[0-9]{1,2})/(?P<index>(?:x[0-9]{3}/){0,4}[0-9]{3})"
     r"(?:\.p/(?P<width>[0-9]{1,3}))?"
 )
-PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such tile (yet)", **PROBLEM}
+}
+LOG_RANGE: dict[int | str, dict[str, Any]] = {
+    400: {"description": "An index or tree size outside the log (`log-range`)", **PROBLEM}
 }
 
 Index = Annotated[int, Path(ge=0, le=MAX_INDEX, description="0-based log index")]
@@ -130,6 +132,7 @@ def _receipt(ledger: Ledger, index: int, size: int | None) -> PlainTextResponse:
     "/receipts/{index}",
     response_class=PlainTextResponse,
     summary="The c2sp.org/tlog-proof@v1 receipt of entry INDEX",
+    responses=LOG_RANGE,
 )
 def get_receipt(index: Index, ledger: LedgerDep, size: Size = None) -> PlainTextResponse:
     return _receipt(ledger, index, size)
@@ -139,6 +142,7 @@ def get_receipt(index: Index, ledger: LedgerDep, size: Size = None) -> PlainText
     "/proofs/inclusion/{index}",
     response_class=PlainTextResponse,
     summary="Inclusion proof of entry INDEX, as a c2sp.org/tlog-proof@v1 receipt",
+    responses=LOG_RANGE,
 )
 def get_inclusion(index: Index, ledger: LedgerDep, size: Size = None) -> PlainTextResponse:
     return _receipt(ledger, index, size)
@@ -148,6 +152,7 @@ def get_inclusion(index: Index, ledger: LedgerDep, size: Size = None) -> PlainTe
     "/proofs/consistency",
     response_class=PlainTextResponse,
     summary="RFC 9162 consistency proof from tree OLD to NEW: base64 hashes, one a line",
+    responses=LOG_RANGE,
 )
 def get_consistency(
     ledger: LedgerDep,

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.http.auth import AccessLogDep, ReaderDep, log_read
 from api.http.deps import LedgerDep
-from api.http.errors import PROBLEM_JSON
+from api.http.errors import PROBLEM
 from ledger.application import Ledger
 from projections.access import Reader
 from projections.changes import diff as diff_query
@@ -29,7 +29,6 @@ from projections.exports import changes_frame, history_frame, scores_frame, visi
 from projections.timetravel import scores as scores_query
 
 router = APIRouter(tags=["scores"])
-PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"description": "A query that names nothing or is out of range", **PROBLEM},
     401: {"description": "A bearer token that is not valid", **PROBLEM},

@@ -17,7 +17,11 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from api.http.deps import LedgerDep
-from api.http.errors import PROBLEM_JSON, RequestTooLargeError, UnsupportedMediaTypeError
+from api.http.errors import (
+    PROBLEM,
+    RequestTooLargeError,
+    UnsupportedMediaTypeError,
+)
 from verify.statement import MAX_STATEMENT_BYTES
 
 # The statement limit, plus the newline ``pmm sign`` ends its output with.
@@ -53,8 +57,6 @@ SIGNED_STATEMENT_SCHEMA: dict[str, Any] = {
     },
     "description": "RFC 8785 canonical JSON bytes, exactly as `pmm sign` prints them",
 }
-
-PROBLEM: dict[str, Any] = {"content": {PROBLEM_JSON: {}}}
 
 
 async def read_body(request: Request, limit: int) -> bytes:

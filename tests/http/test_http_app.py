@@ -5,7 +5,7 @@ see public rows only, the ledger opens and closes with the app, OpenAPI loads,
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -73,7 +73,7 @@ def test_anonymous_scores_show_public_rows_only(world: World, client: TestClient
     ],
 )
 def test_score_queries_name_what_is_wrong(
-    client: TestClient, params: dict[str, object], status: int
+    client: TestClient, params: dict[str, Any], status: int
 ) -> None:
     response = client.get("/scores", params=params)
     assert response.status_code == status, response.text

@@ -22,7 +22,7 @@ from projections import audit
 if TYPE_CHECKING:
     from tests.conftest import World
 
-Q = {"member": "KEN", "year": 2022}
+Q: dict[str, Any] = {"member": "KEN", "year": 2022}
 
 
 @pytest.fixture
@@ -150,13 +150,14 @@ def test_events_filters_and_withheld_values(world: World, client: TestClient) ->
     assert types == ["kpi.defined", "value.submitted"]
     assert by_kpi["events"][1]["entry"] is not None  # the signed bytes, to verify
     assert access_records(client, world)[-1]["shown"] == [f"entry {indexes['restricted']}"]
-    for params, count in (
+    cases: list[tuple[dict[str, Any], int]] = [
         ({"principal": "ncp-ken"}, 3),
         ({"principal": "ncp-ken", "year": 2021}, 0),
         ({"type": "assessment.opened", "year": 2022}, 2),
         ({"member": "BRA"}, 2),  # the NCP's registration and the assessment
         ({"since": "2000-01-01", "until": "2000-12-31"}, 0),
-    ):
+    ]
+    for params, count in cases:
         answer = client.get("/events", params=params, headers=officer).json()
         assert len(answer["events"]) == count, (params, answer["events"])
     bad = client.get("/events", params={"since": "last week"}, headers=officer)
