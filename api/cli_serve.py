@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -9,21 +10,42 @@ import typer
 from api.cli_common import Home, fail, settings_for
 from ledger.errors import ConfigurationError
 from ledger.home import read_config
+from ledger.persistence import DATABASE_URL_VAR, HOME_VAR
 
 
 def serve(
     home: Home = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes, each with its own open ledger (writers are "
+            "serialised across processes).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the HTTP API: signed statements in, receipts, tiles, proofs, scores."""
     import uvicorn
-
-    from api.http import create_app
 
     settings = settings_for(home)
     try:
         read_config(settings)  # a clear error now rather than at startup
     except ConfigurationError as exc:
         fail(str(exc), 2)
-    uvicorn.run(create_app(settings), host=host, port=port)
+    if workers == 1:
+        from api.http import create_app
+
+        uvicorn.run(create_app(settings), host=host, port=port)
+        return
+    from api.http.factory import FACTORY
+
+    # Each worker is a new process that builds the app from the environment
+    # (api.http.factory); an absolute home so that it does not depend on cwd.
+    os.environ[HOME_VAR] = str(settings.home.resolve())
+    if settings.database_url:
+        os.environ[DATABASE_URL_VAR] = settings.database_url
+    else:
+        os.environ.pop(DATABASE_URL_VAR, None)
+    uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port)
