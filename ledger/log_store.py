@@ -233,6 +233,20 @@ class LogStore:
             ).all()
         return [(int(i), bytes(state)) for i, state in rows]
 
+    def last_index(self, streams: Sequence[str], stop: int) -> int:
+        """The log index of the last entry of ``streams`` below ``stop`` (-1 if
+        none): with ``stop`` it names exactly which entries a replay reads."""
+        rowid = "notification_id" if self.postgres else "rowid"
+        marks = ", ".join(["%s"] * len(streams))
+        with self.read() as cur:
+            row = cur.execute(
+                f"SELECT MAX(l.log_index) FROM {self.events_table} e "
+                f"JOIN {{p}}pmm_log_leaves l ON l.notification_id = e.{rowid} "
+                f"WHERE e.originator_id IN ({marks}) AND l.log_index < %s",
+                (*streams, stop),
+            ).one()
+        return -1 if row is None or row[0] is None else int(row[0])
+
     def opened(self, prefix: str) -> list[tuple[str, bytes]]:
         """(stream, first entry) of every stream whose id starts with ``prefix``
         (a non-empty prefix such as ``assessment/KEN/``)."""

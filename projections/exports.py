@@ -37,10 +37,10 @@ def check_audience(audience: str) -> None:
         raise QueryError(f"audience {audience!r}: choose one of {', '.join(AUDIENCES)}")
 
 
-def scores_frame(table: ScoreTable, where: Position, audience: str) -> pd.DataFrame:
-    """One row per visible score, with its provenance and record-time position."""
+def score_rows(table: ScoreTable, where: Position, audience: str) -> list[dict[str, Any]]:
+    """One dict per visible score, with its provenance and record-time position."""
     check_audience(audience)
-    rows = [
+    return [
         {
             "member": table.member,
             "cycle": table.cycle,
@@ -61,10 +61,14 @@ def scores_frame(table: ScoreTable, where: Position, audience: str) -> pd.DataFr
         for row in table.rows
         if visible(row.disclosure, audience)
     ]
-    return pd.DataFrame(rows, columns=_SCORE_COLUMNS)
 
 
-_SCORE_COLUMNS = [
+def scores_frame(table: ScoreTable, where: Position, audience: str) -> pd.DataFrame:
+    """``score_rows`` as a frame, for files and the command line."""
+    return pd.DataFrame(score_rows(table, where, audience), columns=SCORE_COLUMNS)
+
+
+SCORE_COLUMNS = [
     *("member", "cycle", "reference_year", "level", "code", "score", "status", "grade"),
     *("method", "method_version", "sources", "excluded", "restated_by", "disclosure"),
     "log_size",

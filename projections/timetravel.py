@@ -10,11 +10,15 @@ are read, so one Member's query costs its own entries, not the whole log.
 
 from __future__ import annotations
 
+import threading
+import weakref
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ledger.application import Ledger
+from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.errors import NotFoundError
 from ledger.log_store import LogStore
 from ledger.scores import replay_board, stream_entries
@@ -133,12 +137,55 @@ def scores(
         return _published(ledger, member, year, published)
     stream = find_assessment(store, member, year, cycle)
     where = position(ledger, as_of=as_of, at_size=at_size)
-    board = replay_board(store, [stream], where.size)
-    if stream not in board.assessments:
-        raise NoSuchAssessmentError(
-            f"{stream} was not yet opened {where.label} (log size {where.size})"
-        )
-    return Scores(board.table(stream, year), where)
+    return Scores(_table(store, stream, year, where), where)
+
+
+class _Tables:
+    """Replayed score tables, most recently used first, per log store.
+
+    A table depends only on the framework's and its assessment's entries below
+    the log size asked for, and entries below an index never change (the log
+    is append-only): so ``(stream, year, last such index)`` names a table
+    exactly, whatever the log size, and a read that nothing relevant has
+    changed since is answered without replaying (issue 6, score reads).
+    """
+
+    SIZE = 256
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.found: OrderedDict[tuple[str, int, int], ScoreTable] = OrderedDict()
+
+    def get(self, key: tuple[str, int, int]) -> ScoreTable | None:
+        with self.lock:
+            table = self.found.get(key)
+            if table is not None:
+                self.found.move_to_end(key)
+            return table
+
+    def put(self, key: tuple[str, int, int], table: ScoreTable) -> None:
+        with self.lock:
+            self.found[key] = table
+            while len(self.found) > self.SIZE:
+                self.found.popitem(last=False)
+
+
+_TABLES: weakref.WeakKeyDictionary[LogStore, _Tables] = weakref.WeakKeyDictionary()
+
+
+def _table(store: LogStore, stream: str, year: int, where: Position) -> ScoreTable:
+    tables = _TABLES.setdefault(store, _Tables())
+    key = (stream, year, store.last_index([FRAMEWORK_STREAM, stream], where.size))
+    table = tables.get(key)
+    if table is None:
+        board = replay_board(store, [stream], where.size)
+        if stream not in board.assessments:
+            raise NoSuchAssessmentError(
+                f"{stream} was not yet opened {where.label} (log size {where.size})"
+            )
+        table = board.table(stream, year)
+        tables.put(key, table)
+    return table
 
 
 def _published(ledger: Ledger, member: str, year: int, cycle: str) -> Scores:

@@ -25,7 +25,13 @@ from ledger.application import Ledger
 from projections.access import Reader
 from projections.changes import diff as diff_query
 from projections.errors import QueryError
-from projections.exports import changes_frame, history_frame, scores_frame, visible
+from projections.exports import (
+    SCORE_COLUMNS,
+    changes_frame,
+    history_frame,
+    score_rows,
+    visible,
+)
 from projections.timetravel import scores as scores_query
 
 router = APIRouter(tags=["scores"])
@@ -62,10 +68,12 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 def scores_read(
     ledger: Ledger, reader: Reader, member: str, year: int, **when: Any
-) -> tuple[dict[str, Any], pd.DataFrame]:
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The answer's header and the rows the reader may see (no pandas: this is
+    the hot path of the API)."""
     found = scores_query(ledger, member, year, **when)
     audience = reader.audience(found.table.member)
-    frame = scores_frame(found.table, found.position, audience)
+    rows = score_rows(found.table, found.position, audience)
     answer = {
         "stream": found.table.stream,
         "member": found.table.member,
@@ -77,16 +85,16 @@ def scores_read(
             "recorded_at": found.position.recorded_at,
         },
         "audience": audience,
-        "withheld": len(found.table.rows) - len(frame),
+        "withheld": len(found.table.rows) - len(rows),
     }
-    return answer, frame
+    return answer, rows
 
 
-def _score_rows(frame: pd.DataFrame) -> list[str]:
-    rows = frame[frame["disclosure"] == "restricted"] if not frame.empty else frame
+def _score_rows(rows: list[dict[str, Any]]) -> list[str]:
     return [
-        f"score {level} {code}"
-        for level, code in zip(rows["level"], rows["code"], strict=True)
+        f"score {row['level']} {row['code']}"
+        for row in rows
+        if row["disclosure"] == "restricted"
     ]
 
 
@@ -109,7 +117,7 @@ def get_scores(
 ) -> dict[str, Any]:
     """Score rows with provenance (method, version, sources) and the log position:
     now, ``as_of`` a time, ``at_size`` a log size, or as ``published``."""
-    answer, frame = scores_read(
+    answer, rows = scores_read(
         ledger,
         reader,
         member,
@@ -119,8 +127,8 @@ def get_scores(
         at_size=at_size,
         published=published,
     )
-    log_read(access, reader, request, answer["member"], _score_rows(frame))
-    return {**answer, "rows": _records(frame)}
+    log_read(access, reader, request, answer["member"], _score_rows(rows))
+    return {**answer, "rows": rows}
 
 
 def history_read(
@@ -252,7 +260,7 @@ def get_export(
 ) -> Response:
     """A file of the rows the reader may see, honouring disclosure like the JSON reads."""
     if kind == "scores":
-        _, frame = scores_read(
+        _, rows = scores_read(
             ledger,
             reader,
             member,
@@ -262,7 +270,8 @@ def get_export(
             at_size=at_size,
             published=published,
         )
-        shown = _score_rows(frame)
+        frame = pd.DataFrame(rows, columns=SCORE_COLUMNS)
+        shown = _score_rows(rows)
     elif kind == "history":
         frame, _ = history_read(ledger, reader, member, year, cycle)
         shown = _restricted(frame, "entry")

@@ -111,7 +111,7 @@ def scores(
         text(published, "published"),
     )
     size = size_number(at_size, "at_size")
-    answer, frame = scores_read(
+    answer, rows = scores_read(
         ledger,
         ANONYMOUS,
         code,
@@ -157,7 +157,7 @@ def scores(
     return {
         **answer,
         "name": member_name(code),
-        "rows": records(frame),
+        "rows": rows,
         "switches": switches,
         "changes": changes,
         "as_of": as_of,
