@@ -17,9 +17,11 @@ from typing import Annotated, cast
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.http.deps import LedgerDep
 from ledger.access_log import AccessLog
+from ledger.application import Ledger
 from ledger.errors import InvalidTokenError
 from ledger.tokens import check_token
 from projections.access import ANONYMOUS, Reader, log_restricted_read
@@ -34,12 +36,15 @@ bearer = HTTPBearer(
 )
 
 
-def get_reader(
+async def get_reader(
     request: Request,
     ledger: LedgerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Reader:
-    """The principal the request's bearer token speaks for, or ``ANONYMOUS``."""
+    """The principal the request's bearer token speaks for, or ``ANONYMOUS``.
+
+    ``async``: an anonymous request costs nothing; a token is checked in the
+    thread pool, because it reads the principal registry from the database."""
     header = request.headers.get("authorization")
     if credentials is None:
         if header:  # present but not "Bearer <token>": refuse, never downgrade
@@ -47,7 +52,11 @@ def get_reader(
                 "the Authorization header must be 'Bearer <token>' (pmm token --as KEY)"
             )
         return ANONYMOUS
-    holder = check_token(ledger.registry(), ledger.origin, credentials.credentials)
+    return await run_in_threadpool(_holder, ledger, credentials.credentials)
+
+
+def _holder(ledger: Ledger, token: str) -> Reader:
+    holder = check_token(ledger.registry(), ledger.origin, token)
     principal = holder.principal
     return Reader(principal.id, principal.role, principal.member, holder.token_id)
 
@@ -55,7 +64,7 @@ def get_reader(
 ReaderDep = Annotated[Reader, Depends(get_reader)]
 
 
-def get_access_log(request: Request) -> AccessLog:
+async def get_access_log(request: Request) -> AccessLog:
     """The application's access log, opened by its lifespan."""
     found = getattr(request.app.state, "access_log", None)
     if found is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 
 from api.http.auth import AccessLogDep, ReaderDep, log_read
 from api.http.deps import LedgerDep
@@ -63,7 +64,10 @@ def whoami(reader: ReaderDep) -> dict[str, Any]:
 
 
 @router.get(
-    "/events", summary="Log entries filtered, with a stable cursor", responses=AUTH_ERRORS
+    "/events",
+    response_class=JSONResponse,
+    summary="Log entries filtered, with a stable cursor",
+    responses=AUTH_ERRORS,
 )
 def get_events(
     request: Request,
@@ -81,7 +85,7 @@ def get_events(
     until: Moment = None,
     cursor: Cursor = 0,
     limit: Annotated[int, Query(ge=1, le=PAGE_LIMIT)] = 100,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Entries from log index ``cursor`` on that match every filter, in log order;
     each with the statement as signed, the value withheld if the reader's audience
     is narrower than its disclosure. Continue with ``next_cursor``."""
@@ -91,12 +95,14 @@ def get_events(
     flt = EventFilter(member, kpi, principal, type, year, since, until)
     page = audit_events(ledger, reader, flt, cursor, limit)
     log_read(access, reader, request, member, page.restricted_shown)
-    return {
-        "events": page.events,
-        "next_cursor": page.next_cursor,
-        "complete": page.complete,
-        "log_size": page.log_size,
-    }
+    return JSONResponse(
+        {
+            "events": page.events,
+            "next_cursor": page.next_cursor,
+            "complete": page.complete,
+            "log_size": page.log_size,
+        }
+    )
 
 
 @router.get(

@@ -6,6 +6,9 @@ rows the reader's audience for that Member allows (``projections/access.py``):
 anonymous readers see ``public`` rows; ``withheld`` counts what is left out.
 A read that shows a ``restricted`` row is written to the access log first.
 ``/exports/{scores,history,diff}.{csv,parquet}`` give the same rows as files.
+
+The JSON reads answer a ``JSONResponse`` of plain dicts and lists directly:
+FastAPI's ``jsonable_encoder`` walk would cost twice the query itself.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Annotated, Any, Literal
 
 import pandas as pd
 from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from api.http.auth import AccessLogDep, ReaderDep, log_read
 from api.http.deps import LedgerDep
@@ -100,6 +104,7 @@ def _score_rows(rows: list[dict[str, Any]]) -> list[str]:
 
 @router.get(
     "/scores",
+    response_class=JSONResponse,
     summary="A Member's scores for reference year T, at a record time",
     responses=READ_ERRORS,
 )
@@ -114,7 +119,7 @@ def get_scores(
     as_of: AsOf = None,
     at_size: AtSize = None,
     published: Published = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Score rows with provenance (method, version, sources) and the log position:
     now, ``as_of`` a time, ``at_size`` a log size, or as ``published``."""
     answer, rows = scores_read(
@@ -128,7 +133,7 @@ def get_scores(
         published=published,
     )
     log_read(access, reader, request, answer["member"], _score_rows(rows))
-    return {**answer, "rows": rows}
+    return JSONResponse({**answer, "rows": rows})
 
 
 def history_read(
@@ -144,6 +149,7 @@ def history_read(
 
 @router.get(
     "/history",
+    response_class=JSONResponse,
     summary="Every value recorded in an assessment, superseded ones included",
     responses=READ_ERRORS,
 )
@@ -155,17 +161,19 @@ def get_history(
     member: Member,
     year: Year,
     cycle: Cycle = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Values in log order with who recorded them, why and on what evidence."""
     frame, withheld = history_read(ledger, reader, member, year, cycle)
     log_read(access, reader, request, member, _restricted(frame, "entry"))
-    return {
-        "member": member,
-        "reference_year": year,
-        "audience": reader.audience(member),
-        "withheld": withheld,
-        "rows": _records(frame),
-    }
+    return JSONResponse(
+        {
+            "member": member,
+            "reference_year": year,
+            "audience": reader.audience(member),
+            "withheld": withheld,
+            "rows": _records(frame),
+        }
+    )
 
 
 def diff_read(
@@ -209,6 +217,7 @@ def _diff_shown(frame: pd.DataFrame) -> list[str]:
 
 @router.get(
     "/diff",
+    response_class=JSONResponse,
     summary="What changed in an assessment between two record times",
     responses=READ_ERRORS,
 )
@@ -224,12 +233,12 @@ def get_diff(
         str | None, Query(alias="to", max_length=64, description="R2 (default now)")
     ] = None,
     cycle: Cycle = None,
-) -> dict[str, Any]:
+) -> JSONResponse:
     """Every entry between R1 and R2 that can move a score (who, why, evidence),
     then every score that moved and the entries that moved it."""
     answer, frame = diff_read(ledger, reader, member, year, start, end, cycle)
     log_read(access, reader, request, member, _diff_shown(frame))
-    return answer
+    return JSONResponse(answer)
 
 
 @router.get(
