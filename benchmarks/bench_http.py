@@ -8,10 +8,10 @@ subprocess, its own loopback port), a bare FastAPI app defined here
 scores answer, ``POST /bare`` reads the body and answers 201 with a small JSON.
 
 A load generator in this process (asyncio, C concurrent keep-alive
-connections; a minimal HTTP/1.1 client on asyncio streams, or
-``httpx.AsyncClient`` with ``--client httpx``) runs each measurement for D
-seconds (or a fixed request count) and records every request's latency and
-status, and the CPU time the server's processes and the generator spent:
+connections through aiohttp, or ``httpx.AsyncClient`` with ``--client httpx``)
+runs each measurement for D seconds (or a fixed request count) and records
+every request's latency and status, and the CPU time the server's processes
+and the generator spent:
 
 * reads: anonymous ``GET /scores?member=KEN&year=2022`` against ``GET /bare``;
 * writes: ``POST /statements`` of pre-signed canonical statements (signing is
@@ -29,7 +29,7 @@ temporary folder and the PostgreSQL schema dropped).
 
     python benchmarks/bench_http.py [--backend sqlite|postgresql]
         [--database-url URL] [--workers W] [--concurrency C] [--duration D]
-        [--requests N] [--repeat R] [--client raw|httpx] [--pool P] [--quick]
+        [--requests N] [--repeat R] [--client aiohttp|httpx] [--pool P] [--quick]
         [--profile]
 
 See benchmarks/README.md.
@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import cProfile
 import io
 import json
@@ -69,6 +68,7 @@ from time import monotonic, perf_counter, process_time, sleep
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import aiohttp
 import httpx
 import psycopg
 from fastapi import FastAPI, Request
@@ -395,7 +395,7 @@ class Measured:
 
 
 JSON_HEADERS = {"Content-Type": "application/json"}
-TRANSPORT_ERRORS = (httpx.HTTPError, OSError, asyncio.IncompleteReadError, ValueError)
+TRANSPORT_ERRORS = (httpx.HTTPError, aiohttp.ClientError, OSError, asyncio.TimeoutError)
 
 
 class HttpxConnection:
@@ -417,50 +417,32 @@ class HttpxConnection:
         pass
 
 
-class RawConnection:
-    """A minimal HTTP/1.1 keep-alive client on asyncio streams: the same requests
-    for a fraction of httpx's CPU (``--client raw``). It reads ``Content-Length``
-    bodies only, which is all both servers send here."""
+class AiohttpConnection:
+    """One keep-alive connection through aiohttp (``--client aiohttp``, the
+    default): the same requests for a fraction of httpx's CPU."""
 
     def __init__(self, base_url: str) -> None:
-        parts = urlsplit(base_url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+        self.base_url = base_url
+        self.session: aiohttp.ClientSession | None = None
 
     async def request(
         self, method: str, path: str, body: bytes | None
     ) -> tuple[int, bytes]:
-        if self.streams is None:
-            self.streams = await asyncio.open_connection(self.host, self.port)
-        reader, writer = self.streams
-        head = f"{method} {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
-        if body is not None:
-            head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
-        writer.write(head.encode("ascii") + b"\r\n" + (body or b""))
-        try:
-            lines = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
-            status = int(lines[0].split(" ", 2)[1])
-            headers = dict(
-                (name.strip().lower(), value.strip())
-                for name, _, value in (line.partition(":") for line in lines[1:] if line)
+        if self.session is None:
+            self.session = aiohttp.ClientSession(
+                self.base_url,
+                connector=aiohttp.TCPConnector(limit=1),
+                timeout=aiohttp.ClientTimeout(total=120),
             )
-            if "content-length" not in headers:
-                raise ValueError(f"an answer without Content-Length: {lines[0]}")
-            content = await reader.readexactly(int(headers["content-length"]))
-        except BaseException:
-            await self.close()
-            raise
-        if headers.get("connection", "").lower() == "close":
-            await self.close()
-        return status, content
+        async with self.session.request(
+            method, path, data=body, headers=JSON_HEADERS if body else None
+        ) as answer:
+            return answer.status, await answer.read()
 
     async def close(self) -> None:
-        if self.streams is not None:
-            writer = self.streams[1]
-            self.streams = None
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
+        if self.session is not None:
+            session, self.session = self.session, None
+            await session.close()
 
 
 async def _drive(
@@ -481,10 +463,10 @@ async def _drive(
         deadline = start + duration if duration is not None else math.inf
 
         async def connection(job: Iterator[Call]) -> None:
-            client: HttpxConnection | RawConnection = (
+            client: HttpxConnection | AiohttpConnection = (
                 HttpxConnection(shared)
                 if client_kind == "httpx"
-                else RawConnection(base_url)
+                else AiohttpConnection(base_url)
             )
             try:
                 while perf_counter() < deadline and left[0] != 0:
@@ -835,7 +817,7 @@ def report(
     client = (
         f"httpx {package_version('httpx')} AsyncClient"
         if options.client == "httpx"
-        else "a raw keep-alive HTTP/1.1 client (asyncio streams)"
+        else f"aiohttp {package_version('aiohttp')}, one keep-alive connection each"
     )
     print()
     print(
@@ -984,11 +966,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--client",
-        choices=("httpx", "raw"),
-        default="raw",
-        help="the generator's HTTP client: a minimal keep-alive HTTP/1.1 client on "
-        "asyncio streams (default), or httpx.AsyncClient (several times the CPU a "
-        "request, which the servers then lack)",
+        choices=("aiohttp", "httpx"),
+        default="aiohttp",
+        help="the generator's HTTP client: aiohttp (default), or httpx.AsyncClient "
+        "(several times the CPU a request, which the servers then lack)",
     )
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--serve-bare", action="store_true", help=argparse.SUPPRESS)
