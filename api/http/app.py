@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
+from fastapi.openapi.utils import get_openapi
 
 from api.http import errors
 from api.http.auth import get_reader
@@ -20,6 +22,7 @@ from api.http.routes_audit import router as audit_router
 from api.http.routes_log import router as log_router
 from api.http.routes_scores import router as scores_router
 from api.http.routes_statements import router as statements_router
+from api.http.statement_schemas import statement_schemas
 from api.web.pages import router as web_router
 from ledger.access_log import AccessLog
 from ledger.application import Ledger
@@ -70,4 +73,21 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
     app.include_router(scores_router)
     app.include_router(audit_router)
     app.include_router(web_router)
+
+    def openapi() -> dict[str, Any]:
+        """FastAPI's schema, plus one component per statement type."""
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(
+                statement_schemas()
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app

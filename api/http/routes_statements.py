@@ -22,6 +22,7 @@ from api.http.errors import (
     RequestTooLargeError,
     UnsupportedMediaTypeError,
 )
+from api.http.statement_schemas import signed_statement_schema
 from verify.statement import MAX_STATEMENT_BYTES
 
 # The statement limit, plus the newline ``pmm sign`` ends its output with.
@@ -46,17 +47,6 @@ class RecordedOut(BaseModel):
         description="base64 of the log entry's exact bytes: the receipt's leaf is "
         "SHA-256(0x00 || entry), so the submitter can verify it offline"
     )
-
-
-SIGNED_STATEMENT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "required": ["signature", "statement"],
-    "properties": {
-        "signature": {"type": "string", "description": "base64 Ed25519 signature"},
-        "statement": {"type": "object", "description": "see docs/statements.md"},
-    },
-    "description": "RFC 8785 canonical JSON bytes, exactly as `pmm sign` prints them",
-}
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -100,7 +90,7 @@ def require_json(request: Request) -> None:
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": SIGNED_STATEMENT_SCHEMA}},
+            "content": {"application/json": {"schema": signed_statement_schema()}},
         }
     },
 )

@@ -15,6 +15,7 @@ from api.cli import app as cli_app
 from api.http import create_app
 from ledger.home import init_ledger
 from ledger.persistence import Settings
+from verify.schema import STATEMENT_TYPES
 
 if TYPE_CHECKING:
     from tests.conftest import World
@@ -114,3 +115,17 @@ def test_pmm_serve_is_a_command(settings: Settings) -> None:
     assert result.exit_code == 0 and "--port" in result.output
     missing = runner.invoke(cli_app, ["serve", "--home", str(settings.home / "none")])
     assert missing.exit_code == 2 and "no ledger" in missing.output
+
+
+def test_openapi_has_a_schema_for_every_statement_type(client: TestClient) -> None:
+    """Derived from verify.schema.STATEMENT_TYPES: a new type appears by itself."""
+    schema = client.get("/openapi.json").json()
+    components = schema["components"]["schemas"]
+    body = schema["paths"]["/statements"]["post"]["requestBody"]["content"]
+    choices = body["application/json"]["schema"]["properties"]["statement"]["oneOf"]
+    assert len(choices) == len(STATEMENT_TYPES)
+    for name, kind in STATEMENT_TYPES.items():
+        found = components["Statement_" + name.replace(".", "_")]
+        assert found["properties"]["type"] == {"const": name}
+        assert set(found["properties"]["body"]["properties"]) == set(kind.fields)
+        assert all(role in found["description"] for role in kind.roles)
