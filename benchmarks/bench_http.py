@@ -583,24 +583,23 @@ def _cpu_ms(action: Callable[[], object]) -> tuple[float, float]:
 
 def in_process(settings: Settings, statements: list[bytes], profile: bool) -> InProcess:
     """The servers' work without the network and uvicorn, on the same home:
-    the score query, plus what ``GET /scores`` adds to it (the public frame and
-    its JSON rows), the whole app in-process (``TestClient``, one request at a
+    the score query, plus what ``GET /scores`` adds to it (the public rows and
+    their JSON), the whole app in-process (``TestClient``, one request at a
     time); ``Ledger.record`` of wire bytes and ``POST /statements`` likewise."""
     with warnings.catch_warnings():  # starlette's note about httpx versions
         warnings.simplefilter("ignore")
         from fastapi.testclient import TestClient
 
     from api.http import create_app
-    from projections.exports import scores_frame
+    from projections.exports import score_rows
     from projections.timetravel import scores as scores_query
 
     def query() -> object:
         return scores_query(ledger, READ_MEMBER, READ_YEAR)
 
-    def framed() -> object:
+    def framed() -> object:  # what GET /scores does: public rows, one json.dumps
         found = scores_query(ledger, READ_MEMBER, READ_YEAR)
-        frame = scores_frame(found.table, found.position, "public")
-        return json.dumps(json.loads(frame.to_json(orient="records")))
+        return json.dumps(score_rows(found.table, found.position, "public"))
 
     quarter = len(statements) // 4
     direct, through_app, profiled = (
@@ -903,7 +902,7 @@ def report(
     print(f"  {'':<48} {'CPU ms':>8} {'wall ms':>8}")
     for what, calls in (
         ("GET /scores  timetravel.scores (the query)", inside.query),
-        ("             + public frame and JSON rows", inside.frame),
+        ("             + public rows and their JSON", inside.frame),
         ("             the app through ASGI (TestClient)", inside.asgi_read),
         ("POST         Ledger.record of the wire bytes", inside.record),
         ("             the app through ASGI (TestClient)", inside.asgi_write),
