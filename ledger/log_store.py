@@ -198,24 +198,8 @@ class LogStore:
             ).all()
         return [(int(i), bytes(state)) for i, state in rows]
 
-    def stream_entries(self, streams: Sequence[str], stop: int) -> list[tuple[int, bytes]]:
-        """(log index, entry bytes) of the entries of ``streams`` below index ``stop``."""
-        if not streams:
-            return []
-        rowid = "notification_id" if self.postgres else "rowid"
-        marks = ", ".join(["%s"] * len(streams))
-        with self.read() as cur:
-            rows = cur.execute(
-                f"SELECT l.log_index, e.state FROM {self.events_table} e "
-                f"JOIN {{p}}pmm_log_leaves l ON l.notification_id = e.{rowid} "
-                f"WHERE e.originator_id IN ({marks}) AND l.log_index < %s "
-                "ORDER BY l.log_index",
-                (*streams, stop),
-            ).all()
-        return [(int(i), bytes(state)) for i, state in rows]
-
-    def stream_entries_between(
-        self, streams: Sequence[str], start: int, stop: int
+    def stream_entries(
+        self, streams: Sequence[str], stop: int, start: int = 0
     ) -> list[tuple[int, bytes]]:
         """(log index, entry bytes) of the entries of ``streams`` with
         ``start <= index < stop``, in log order."""

@@ -189,9 +189,7 @@ def audit_events(
         if streams is None:
             chunk = store.entries(position, chunk_stop)
         else:  # only the Member's assessments, plus entries naming the Member
-            chunk = store.stream_entries_between(
-                [*streams, "registry"], position, chunk_stop
-            )
+            chunk = store.stream_entries([*streams, "registry"], chunk_stop, position)
         for index, raw in chunk:
             entry = parse_entry(raw)
             if not _matches(ctx, entry, flt):

@@ -174,7 +174,9 @@ _TABLES: weakref.WeakKeyDictionary[LogStore, _Tables] = weakref.WeakKeyDictionar
 
 
 def _table(store: LogStore, stream: str, year: int, where: Position) -> ScoreTable:
-    tables = _TABLES.setdefault(store, _Tables())
+    tables = _TABLES.get(store)
+    if tables is None:
+        tables = _TABLES.setdefault(store, _Tables())
     key = (stream, year, store.last_index([FRAMEWORK_STREAM, stream], where.size))
     table = tables.get(key)
     if table is None:

@@ -21,7 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger.errors import LedgerError
+from ledger.errors import InvalidTokenError, LedgerError
 from projections.errors import ProjectionError
 from verify.errors import BadSignatureError, StatementTooLargeError, VerifyError
 
@@ -127,11 +127,7 @@ def install(app: FastAPI) -> None:
             return problem(request, status, "the server failed; nothing was recorded")
         response = problem(request, status, str(exc), type(exc).__name__)
         if status == 401:  # RFC 9110 §11.6.1, RFC 6750 §3
-            error = (
-                ', error="invalid_token"'
-                if type(exc).__name__ == "InvalidTokenError"
-                else ""
-            )
+            error = ', error="invalid_token"' if isinstance(exc, InvalidTokenError) else ""
             response.headers["WWW-Authenticate"] = f'Bearer realm="pmm"{error}'
         return response
 

@@ -58,12 +58,12 @@ From = Annotated[
 To = Annotated[str | None, Query(max_length=64, description="R2 (default now)")]
 
 
-def _restricted(frame: pd.DataFrame, label: str) -> list[str]:
-    """What a frame shows of restricted rows, named for the access log."""
-    if frame.empty or "disclosure" not in frame:
+def _history_shown(frame: pd.DataFrame) -> list[str]:
+    """The restricted values a history frame shows, named for the access log."""
+    if frame.empty:
         return []
     rows = frame[frame["disclosure"] == "restricted"]
-    return [f"{label} {value}" for value in rows[rows.columns[0]].astype(str)]
+    return [f"entry {int(index)}" for index in rows["log_index"]]
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -164,7 +164,7 @@ def get_history(
 ) -> JSONResponse:
     """Values in log order with who recorded them, why and on what evidence."""
     frame, withheld = history_read(ledger, reader, member, year, cycle)
-    log_read(access, reader, request, member, _restricted(frame, "entry"))
+    log_read(access, reader, request, member, _history_shown(frame))
     return JSONResponse(
         {
             "member": member,
@@ -283,7 +283,7 @@ def get_export(
         shown = _score_rows(rows)
     elif kind == "history":
         frame, _ = history_read(ledger, reader, member, year, cycle)
-        shown = _restricted(frame, "entry")
+        shown = _history_shown(frame)
     else:
         if start is None:
             raise QueryError("a diff export needs from=R1 (a time, date or size:N)")
