@@ -26,6 +26,7 @@ from ledger.home import init_ledger, resolve_key
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
 from ledger.scores import replay_table
+from ledger.tokens import issue_token
 from verify.statement import SignedStatement, signing_input
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -270,6 +271,29 @@ class World:
     def hours(self, key: KeyPair, stream: str, amount: str, **options: Any) -> Recorded:
         """Submit the hours KPI (the most common case in these tests)."""
         return self.submit(key, stream, KPI_HOURS, {"amount": amount}, "hours", **options)
+
+    def bearer(self, key: KeyPair) -> dict[str, str]:
+        """Request headers carrying a fresh token of ``key``'s principal."""
+        return {"Authorization": f"Bearer {issue_token(key, self.ledger.origin)}"}
+
+    def one_of_each_disclosure(self) -> dict[str, Recorded]:
+        """Kenya's NCP records hours (public), a percentage (wco) and a ratio
+        (restricted): the three audiences' reads then differ."""
+        ncp = self.ncp_ken
+        return {
+            "public": self.hours(ncp, KEN, "12"),
+            "wco": self.submit(
+                ncp, KEN, KPI_PERCENT, {"amount": "80"}, "percent", disclosure="wco"
+            ),
+            "restricted": self.submit(
+                ncp,
+                KEN,
+                KPI_RATIO,
+                {"denominator": "4", "numerator": "3"},
+                "ratio",
+                disclosure="restricted",
+            ),
+        }
 
     def state(self, *streams: str) -> tuple[int, dict[str, int]]:
         """The log size and the version of the world's streams (and ``streams``)."""

@@ -4,7 +4,6 @@ see public rows only, the ledger opens and closes with the app, OpenAPI loads,
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -21,26 +20,8 @@ if TYPE_CHECKING:
     from tests.conftest import World
 
 
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    with TestClient(create_app(world.ledger.settings, ledger=world.ledger)) as client:
-        yield client
-
-
 def test_anonymous_scores_show_public_rows_only(world: World, client: TestClient) -> None:
-    ncp = world.ncp_ken
-    world.hours(ncp, world.KEN, "12")
-    world.submit(
-        ncp, world.KEN, world.KPI_PERCENT, {"amount": "80"}, "percent", disclosure="wco"
-    )
-    world.submit(
-        ncp,
-        world.KEN,
-        world.KPI_RATIO,
-        {"denominator": "4", "numerator": "3"},
-        "ratio",
-        disclosure="restricted",
-    )
+    world.one_of_each_disclosure()
     size = world.ledger.log_size()
     response = client.get("/scores", params={"member": "KEN", "year": 2022})
     assert response.status_code == 200, response.text

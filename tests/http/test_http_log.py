@@ -51,14 +51,14 @@ def grow(ledger: Ledger, admin_key: KeyPair, count: int) -> list[KeyPair]:
     return keys
 
 
-def bearer(ledger: Ledger, key: KeyPair) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(key, ledger.origin)}"}
+def bearer(key: KeyPair, origin: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(key, origin)}"}
 
 
 def test_every_exported_file_is_served_at_its_path(
     ledger: Ledger, admin_key: KeyPair, client: TestClient, tmp_path: Path
 ) -> None:
-    officer = bearer(ledger, grow(ledger, admin_key, PRINCIPALS)[0])
+    officer = bearer(grow(ledger, admin_key, PRINCIPALS)[0], ledger.origin)
     out = tmp_path / "export"
     summary = export(ledger, out)
     assert summary["size"] == PRINCIPALS + 1
@@ -104,7 +104,7 @@ def test_every_exported_file_is_served_at_its_path(
 def test_paths_outside_the_log_are_404_problems(
     ledger: Ledger, admin_key: KeyPair, client: TestClient, path: str
 ) -> None:
-    officer = bearer(ledger, grow(ledger, admin_key, 1)[0])
+    officer = bearer(grow(ledger, admin_key, 1)[0], ledger.origin)
     response = client.get(path, headers=officer)
     assert response.status_code == 404, response.text
     assert response.headers["content-type"] == "application/problem+json"

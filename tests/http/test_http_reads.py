@@ -7,16 +7,13 @@ past record time."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
-from api.http import create_app
 from ledger.keys import KeyPair
-from ledger.tokens import issue_token
 from projections import audit
 
 if TYPE_CHECKING:
@@ -25,33 +22,13 @@ if TYPE_CHECKING:
 Q: dict[str, Any] = {"member": "KEN", "year": 2022}
 
 
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    with TestClient(create_app(world.ledger.settings, ledger=world.ledger)) as client:
-        yield client
-
-
 def auth(world: World, key: KeyPair) -> dict[str, str]:
-    return {"Authorization": f"Bearer {issue_token(key, world.ledger.origin)}"}
+    return world.bearer(key)
 
 
 def seed(world: World) -> dict[str, int]:
     """Kenya: a public hours value, a wco percentage, a restricted ratio."""
-    ncp = world.ncp_ken
-    return {
-        "public": world.hours(ncp, world.KEN, "12").log_index,
-        "wco": world.submit(
-            ncp, world.KEN, world.KPI_PERCENT, {"amount": "80"}, "percent", disclosure="wco"
-        ).log_index,
-        "restricted": world.submit(
-            ncp,
-            world.KEN,
-            world.KPI_RATIO,
-            {"denominator": "4", "numerator": "3"},
-            "ratio",
-            disclosure="restricted",
-        ).log_index,
-    }
+    return {k: r.log_index for k, r in world.one_of_each_disclosure().items()}
 
 
 def access_records(client: TestClient, world: World, **params: Any) -> list[dict[str, Any]]:

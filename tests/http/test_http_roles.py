@@ -13,15 +13,12 @@ value statement signed by each role is accepted only from the Member's NCP.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from api.http import create_app
 from ledger.keys import KeyPair
-from ledger.tokens import issue_token
 
 if TYPE_CHECKING:
     from tests.conftest import World
@@ -106,14 +103,13 @@ def headers(world: World) -> dict[str, dict[str, str]]:
             "role": "integrity_officer",
         },
     )
-    origin = world.ledger.origin
     found: dict[str, dict[str, str]] = {"anonymous": {}}
     for role in ROLES[1:7]:
         key = getattr(world, role)
-        found[role] = {"Authorization": f"Bearer {issue_token(key, origin)}"}
+        found[role] = world.bearer(key)
     stranger = KeyPair.generate("integrity")  # names the officer, wrong key
-    found["bad_token"] = {"Authorization": f"Bearer {issue_token(stranger, origin)}"}
-    found["revoked"] = {"Authorization": f"Bearer {issue_token(leaving, origin)}"}
+    found["bad_token"] = world.bearer(stranger)
+    found["revoked"] = world.bearer(leaving)
     world.record(
         world.admin,
         "registry",
@@ -121,12 +117,6 @@ def headers(world: World) -> dict[str, dict[str, str]]:
         {"principal": "leaving", "reason": "left the organisation"},
     )
     return found
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    with TestClient(create_app(world.ledger.settings, ledger=world.ledger)) as client:
-        yield client
 
 
 def test_every_role_against_every_endpoint(

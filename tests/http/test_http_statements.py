@@ -10,10 +10,8 @@ import json
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import pytest
 from fastapi.testclient import TestClient
 
-from api.http import create_app
 from ledger.keys import KeyPair
 from verify.merkle import leaf_hash
 from verify.policy_text import parse_policy
@@ -24,13 +22,6 @@ if TYPE_CHECKING:
     from tests.conftest import World
 
 JSON = {"Content-Type": "application/json"}
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    app = create_app(world.ledger.settings, ledger=world.ledger)
-    with TestClient(app) as test_client:
-        yield test_client
 
 
 def post(client: TestClient, data: bytes | Iterator[bytes], **headers: str) -> Any:

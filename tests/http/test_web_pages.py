@@ -6,32 +6,16 @@ refusal as an HTML page with the error's status, and escapes every value."""
 from __future__ import annotations
 
 import html
-from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.routing import NoMatchFound
-
-from api.http import create_app
-from api.web import router
 
 if TYPE_CHECKING:
     from tests.conftest import World
 
 HOSTILE = "<script>alert('pmm')</script> hours were counted in days"
 KEN = {"member": "KEN", "year": "2022"}
-
-
-@pytest.fixture
-def client(world: World) -> Iterator[TestClient]:
-    app = create_app(world.ledger.settings, ledger=world.ledger)
-    try:
-        app.url_path_for("home_page")
-    except NoMatchFound:  # until api/http/app.py includes the pages itself
-        app.include_router(router)
-    with TestClient(app) as client:
-        yield client
 
 
 def page(client: TestClient, path: str, status: int = 200, /, **params: Any) -> str:
@@ -52,18 +36,7 @@ def published_then_corrected(world: World) -> dict[str, Any]:
     """KEN submits hours 12 (public), a percentage (wco) and a ratio (restricted),
     is published, reopened, and corrects the hours to 80 with a hostile reason."""
     ncp = world.ncp_ken
-    hours = world.hours(ncp, world.KEN, "12")
-    world.submit(
-        ncp, world.KEN, world.KPI_PERCENT, {"amount": "80"}, "percent", disclosure="wco"
-    )
-    world.submit(
-        ncp,
-        world.KEN,
-        world.KPI_RATIO,
-        {"denominator": "4", "numerator": "3"},
-        "ratio",
-        disclosure="restricted",
-    )
+    hours = world.one_of_each_disclosure()["public"]
     world.record(ncp, world.KEN, "submission.completed", {"note": "done"})
     published = world.record(
         world.sec, world.KEN, "assessment.published", world.publication(world.KEN)
