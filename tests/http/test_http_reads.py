@@ -218,3 +218,16 @@ def test_whoami_names_the_principal(world: World, client: TestClient) -> None:
         "audience": "restricted",
         "audience_elsewhere": "wco",
     }
+
+
+def test_access_log_time_filters(world: World, client: TestClient) -> None:
+    seed(world)
+    client.get("/scores", params=Q, headers=auth(world, world.sec))
+    officer = auth(world, world.officer)
+    today = client.get("/access-log", params={"since": "2000-01-01"}, headers=officer)
+    assert len(today.json()["records"]) == 1
+    for params in ({"until": "2000-01-01"}, {"since": "2999-01-01T00:00:00Z"}):
+        answer = client.get("/access-log", params=params, headers=officer)
+        assert answer.json()["records"] == [], params
+    bad = client.get("/access-log", params={"since": "yesterday"}, headers=officer)
+    assert bad.status_code == 400 and "not a time" in bad.json()["detail"]
