@@ -11,7 +11,7 @@ import json
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.progress import Progress
@@ -32,25 +32,29 @@ from api.cli_common import (
 from api.cli_framework import framework_app
 from api.cli_import import import_app
 from api.cli_log import add_log_commands
+from api.cli_principal import principal_app
 from api.cli_scores import add_score_commands
 from api.cli_serve import serve
+from api.cli_statements import (
+    Approval,
+    Approve,
+    draft_statement,
+    load_json,
+    record,
+    sign_draft,
+)
 from api.cli_witness import witness_app
 from api.demo import STEPS, run_demo
-from ledger.application import Ledger, Recorded
 from ledger.errors import ConfigurationError, LedgerError
-from ledger.home import CONFIG_FILE, init_ledger
+from ledger.home import CONFIG_FILE, admin_names, init_ledger
 from ledger.keys import KeyPair
-from verify.canonical import parse_json
 from verify.errors import VerifyError
-from verify.statement import SignedStatement, parse_signed_statement
+from verify.statement import parse_signed_statement
 
 app = typer.Typer(
     help="PMM assessment ledger: signed, verifiable PMM data.",
     no_args_is_help=True,
     add_completion=False,
-)
-principal_app = typer.Typer(
-    help="Register, rotate and revoke principals.", no_args_is_help=True
 )
 app.add_typer(principal_app, name="principal")
 add_log_commands(app)
@@ -64,72 +68,37 @@ app.add_typer(access_app, name="access-log")
 DEMO_MARKER = "demo.json"
 
 
-def _print_recorded(recorded: Recorded, as_json: bool) -> None:
-    """The receipt (c2sp.org/tlog-proof@v1) on stdout, verbatim, so it can be
-    saved as a .tlog-proof file; a one-line summary on stderr."""
-    if as_json:
-        out.print_json(json.dumps(recorded.__dict__))
-        return
-    err.print(
-        f"recorded {recorded.entry_type} as {recorded.stream} version "
-        f"{recorded.stream_version}, log index {recorded.log_index}, entry sha256 "
-        f"{recorded.entry_sha256}; receipt follows",
-        highlight=False,
-    )
-    sys.stdout.write(recorded.receipt or "")
-
-
-def _record(ledger: Ledger, signed: SignedStatement, as_json: bool) -> None:
-    try:
-        _print_recorded(ledger.record(signed), as_json)
-    except (LedgerError, VerifyError) as exc:
-        fail(f"refused ({type(exc).__name__}): {exc}", 1)
-    finally:
-        ledger.close()
-
-
-def _load_json(path: Path) -> Any:
-    try:
-        return parse_json(path.read_bytes())
-    except OSError as exc:
-        fail(f"cannot read {path}: {exc.strerror}", 2)
-    except VerifyError as exc:
-        fail(f"{path}: {exc}", 2)
-
-
-def _draft_signed(ledger: Ledger, key: KeyPair, draft: Any, path: Path) -> SignedStatement:
-    """Sign a draft ``{"type", "stream", "body"[, "expected_version"]}``."""
-    if not isinstance(draft, dict) or not {"type", "stream", "body"} <= set(draft):
-        fail(f"{path}: a draft needs 'type', 'stream' and 'body'", 2)
-    version = draft.get("expected_version", ledger.stream_version(str(draft["stream"])))
-    statement = key.statement(
-        ledger.origin, draft["stream"], draft["type"], draft["body"], version
-    )
-    try:
-        return key.sign(statement)
-    except VerifyError as exc:
-        fail(f"{path}: {exc}", 2)
-
-
 @app.command()
 def init(
     home: Home = None,
     origin: Annotated[
         str, typer.Option(help="The log's origin line.")
     ] = "pmm.example.org/ledger",
-    admin: Annotated[str, typer.Option(help="Genesis admin principal.")] = "admin",
+    admin: Annotated[str, typer.Option(help="The first genesis admin's id.")] = "admin",
+    admins: Annotated[
+        int, typer.Option(min=1, max=100, help="Genesis admins (ADMIN, ADMIN-2, ...).")
+    ] = 3,
+    threshold: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Admins who must agree to register, revoke or recover a principal."
+        ),
+    ] = 2,
     as_json: Json = False,
 ) -> None:
-    """Create a new ledger: genesis admin key, log key, origin, genesis entry."""
+    """Create a new ledger: genesis admins' keys and threshold, the ledger's own
+    key, the log key, the origin and the genesis entry."""
     settings = settings_for(home)
     try:
-        init_ledger(settings, origin, admin).close()
+        init_ledger(settings, origin, admin, admins=admins, threshold=threshold).close()
     except ConfigurationError as exc:
         fail(str(exc), 2)
+    names = admin_names(admin, admins)
     result = {
         "home": str(settings.home),
         "origin": origin,
-        "admin": admin,
+        "admins": names,
+        "threshold": threshold,
         "backend": settings.backend,
     }
     if as_json:
@@ -137,7 +106,8 @@ def init(
     else:
         out.print(
             f"new ledger {origin} in {settings.home} ({settings.backend}); "
-            f"genesis admin key in {settings.home}/keys/{admin}.key",
+            f"{threshold} of {admins} genesis admins ({', '.join(names)}) change the "
+            f"registry; their keys are in {settings.home}/keys/",
             highlight=False,
         )
 
@@ -156,130 +126,48 @@ def keygen(name: str, out_file: Annotated[Path, typer.Option("--out")]) -> None:
     )
 
 
-def _public_key(value: str) -> str:
-    path = Path(value)
-    return KeyPair.load(path).public_key if path.exists() else value
-
-
-def _registry_statement(
-    home: Path | None, as_key: str, kind: str, body: dict[str, Any], as_json: bool
-) -> None:
-    ledger = open_home(home)
-    key = key_for(home, as_key)
-    statement = key.statement(
-        ledger.origin, "registry", kind, body, ledger.stream_version("registry")
-    )
-    try:
-        signed = key.sign(statement)
-    except VerifyError as exc:
-        ledger.close()
-        fail(str(exc), 2)
-    _record(ledger, signed, as_json)
-
-
-@principal_app.command("add")
-def principal_add(
-    principal: str,
-    as_key: As,
-    role: Annotated[
-        str, typer.Option(help="admin|secretariat|ncp|peer_reviewer|integrity_officer")
-    ],
-    public_key: Annotated[str, typer.Option(help="Key file or base64 public key.")],
-    name: Annotated[str, typer.Option(help="Display name.")] = "",
-    member: Annotated[str | None, typer.Option(help="ISO alpha-3, NCPs only.")] = None,
-    home: Home = None,
-    as_json: Json = False,
-) -> None:
-    """Register PRINCIPAL with a role (and Member, for an NCP)."""
-    _registry_statement(
-        home,
-        as_key,
-        "principal.registered",
-        {
-            "member": member,
-            "name": name or principal,
-            "principal": principal,
-            "public_key": _public_key(public_key),
-            "role": role,
-        },
-        as_json,
-    )
-
-
-@principal_app.command("rotate")
-def principal_rotate(
-    principal: str,
-    as_key: As,
-    public_key: Annotated[str, typer.Option(help="Key file or base64 public key.")],
-    reason: Annotated[str, typer.Option()],
-    home: Home = None,
-    as_json: Json = False,
-) -> None:
-    """Replace PRINCIPAL's key; the old key signs nothing from now on."""
-    _registry_statement(
-        home,
-        as_key,
-        "principal.key_rotated",
-        {"principal": principal, "public_key": _public_key(public_key), "reason": reason},
-        as_json,
-    )
-
-
-@principal_app.command("revoke")
-def principal_revoke(
-    principal: str,
-    as_key: As,
-    reason: Annotated[str, typer.Option()],
-    home: Home = None,
-    as_json: Json = False,
-) -> None:
-    """Revoke PRINCIPAL: none of its keys sign anything from now on."""
-    _registry_statement(
-        home,
-        as_key,
-        "principal.revoked",
-        {"principal": principal, "reason": reason},
-        as_json,
-    )
-
-
-@principal_app.command("list")
-def principal_list(home: Home = None, as_json: Json = False) -> None:
-    """List registered principals."""
-    ledger = open_home(home)
-    registry = ledger.registry()
-    ledger.close()
-    rows = [p.__dict__ for p in (registry.principals.values() if registry else [])]
-    if as_json:
-        out.print_json(json.dumps(rows))
-        return
-    table = Table("principal", "role", "member", "status", "name")
-    for row in rows:
-        table.add_row(
-            row["id"],
-            row["role"],
-            row["member"] or "",
-            "revoked" if row["revoked"] else "active",
-            row["name"],
-        )
-    out.print(table)
-
-
 @app.command()
-def sign(file: Path, as_key: As, home: Home = None) -> None:
+def sign(
+    file: Path,
+    as_key: As,
+    approve: Approve = None,
+    approval: Approval = None,
+    home: Home = None,
+) -> None:
     """Sign a draft statement FILE; print the signed statement (canonical JSON)."""
     ledger = open_home(home)
     try:
-        signed = _draft_signed(ledger, key_for(home, as_key), _load_json(file), file)
+        key = key_for(home, as_key)
+        signed = sign_draft(ledger, home, key, load_json(file), file, approve, approval)
     finally:
         ledger.close()
     sys.stdout.write(signed.to_bytes().decode("utf-8") + "\n")
 
 
 @app.command()
+def approve(file: Path, as_key: As, home: Home = None) -> None:
+    """Approve a draft registry change FILE as another admin; print the approval.
+
+    The draft must name its expected_version (pmm principal add|revoke|recover
+    --draft prints one); the signer attaches approvals with --approval FILE."""
+    ledger = open_home(home)
+    try:
+        draft = load_json(file)
+        if not isinstance(draft, dict) or "expected_version" not in draft:
+            fail(f"{file}: approve a draft that names its expected_version", 2)
+        key = key_for(home, as_key)
+        statement = draft_statement(ledger, key, draft, file)
+    finally:
+        ledger.close()
+    out.print_json(json.dumps(key.approve(statement)))
+
+
+@app.command()
 def submit(
     file: Path,
     as_key: Annotated[str | None, typer.Option("--as")] = None,
+    approve: Approve = None,
+    approval: Approval = None,
     home: Home = None,
     as_json: Json = False,
 ) -> None:
@@ -297,8 +185,9 @@ def submit(
             ledger.close()
             fail(f"refused ({type(exc).__name__}): {exc}", 1)
     else:
-        signed = _draft_signed(ledger, key_for(home, as_key), _load_json(file), file)
-    _record(ledger, signed, as_json)
+        key = key_for(home, as_key)
+        signed = sign_draft(ledger, home, key, load_json(file), file, approve, approval)
+    record(ledger, signed, as_json)
 
 
 @app.command()

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from api import demo_data
-from api.demo_kit import ORIGIN, Demo
+from api.demo_kit import ADMINS, ORIGIN, Demo
 from api.demo_steps import (
     corrections_and_review,
     external_value,
@@ -49,9 +49,9 @@ def run_demo(
     ``step`` is called before each of ``STEPS`` (a progress bar hooks in here).
     """
     rng = random.Random(seed)
-    ledger = init_ledger(settings, ORIGIN)
+    ledger = init_ledger(settings, ORIGIN, admins=len(ADMINS), threshold=2)
     try:
-        demo = Demo(ledger, keys={"admin": resolve_key(settings, "admin")})
+        demo = Demo(ledger, keys={a: resolve_key(settings, a) for a in ADMINS})
         demo.counts["registry.genesis"] = 1
         step(STEPS[0])
         principals(demo, settings)

@@ -14,13 +14,16 @@ from typing import Any
 from api import demo_data
 from ledger.application import Ledger, Recorded
 from ledger.errors import LedgerError
-from ledger.keys import KeyPair
+from ledger.keys import KeyPair, with_approvals
+from verify.rules.registry import THRESHOLD_TYPES
 from verify.statement import SignedStatement
 
 ORIGIN = "pmm.wcoomd.example/ledger"
 CYCLE = "1"
 YEAR = 2022
 SEC, VALIDATOR, REVIEWER, OFFICER = "wco-sec", "wco-validator", "peer-1", "integrity-1"
+# The genesis admins: 2 of the 3 must agree to change the registry (decision 15).
+ADMINS = ("admin", "admin-2", "admin-3")
 # The value the Secretariat records from an external source: Member, KPI, year.
 EXTERNAL = (
     demo_data.MEMBERS[1],
@@ -40,15 +43,23 @@ class Demo:
     refused: list[str] = field(default_factory=list)
 
     def sign(
-        self, who: str, stream: str, kind: str, body: dict[str, Any]
+        self,
+        who: str,
+        stream: str,
+        kind: str,
+        body: dict[str, Any],
+        approvers: tuple[str, ...] = (),
     ) -> SignedStatement:
-        """Sign the next statement of ``stream`` (versions tracked locally)."""
+        """Sign the next statement of ``stream`` (versions tracked locally), with
+        the approvals of ``approvers`` (other admins) where it needs them."""
         if stream not in self.versions:
             self.versions[stream] = self.ledger.stream_version(stream)
         key = self.keys[who]
         statement = key.statement(
             self.ledger.origin, stream, kind, body, self.versions[stream]
         )
+        if kind in THRESHOLD_TYPES:
+            statement = with_approvals(statement, [self.keys[a] for a in approvers])
         self.versions[stream] += 1
         return key.sign(statement)
 
@@ -57,13 +68,27 @@ class Demo:
         self.counts.update(r.entry_type for r in recorded)
         return recorded
 
-    def one(self, who: str, stream: str, kind: str, body: dict[str, Any]) -> Recorded:
-        return self.record([self.sign(who, stream, kind, body)])[0]
+    def one(
+        self,
+        who: str,
+        stream: str,
+        kind: str,
+        body: dict[str, Any],
+        approvers: tuple[str, ...] = (),
+    ) -> Recorded:
+        return self.record([self.sign(who, stream, kind, body, approvers)])[0]
 
-    def attempt(self, who: str, stream: str, kind: str, body: dict[str, Any]) -> None:
+    def attempt(
+        self,
+        who: str,
+        stream: str,
+        kind: str,
+        body: dict[str, Any],
+        approvers: tuple[str, ...] = (),
+    ) -> None:
         """Try a statement the ledger must refuse, and note the refusal."""
         try:
-            self.one(who, stream, kind, body)
+            self.one(who, stream, kind, body, approvers)
         except LedgerError as exc:
             self.versions.pop(stream, None)
             self.refused.append(f"{type(exc).__name__}: {exc}")

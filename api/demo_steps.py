@@ -56,9 +56,27 @@ def principals(demo: Demo, settings: Settings) -> None:
                     "public_key": key.public_key,
                     "role": role,
                 },
+                approvers=("admin-2",),
             )
         )
     demo.record(statements)
+    # Nobody signs for another (decision 15): one admin alone registers nobody,
+    # and no admin moves an NCP to a key it holds.
+    spare = KeyPair.generate("shadow-reader")
+    reader = {
+        "member": None,
+        "name": "Reader the admin holds the key of",
+        "principal": spare.principal,
+        "public_key": spare.public_key,
+        "role": "secretariat",
+    }
+    demo.attempt("admin", "registry", "principal.registered", reader)
+    takeover = {
+        "principal": people[4][0],
+        "public_key": spare.public_key,
+        "reason": "Key replaced at the NCP's request.",
+    }
+    demo.attempt("admin", "registry", "principal.key_rotated", takeover)
 
 
 def framework(demo: Demo) -> None:

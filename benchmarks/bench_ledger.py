@@ -186,7 +186,8 @@ def _record_in_batches(ledger: Ledger, statements: list[SignedStatement]) -> Non
 
 def prepare_ledger(settings: Settings, plans: list[StreamPlan]) -> LedgerFixture:
     """Genesis, a secretariat and an NCP for KEN, the framework, the streams."""
-    ledger = init_ledger(settings, ORIGIN)
+    # One admin, threshold 1: registrations are set-up here, not what is measured.
+    ledger = init_ledger(settings, ORIGIN, admins=1, threshold=1)
     admin = resolve_key(settings, "admin")
     secretariat = KeyPair.generate("secretariat")
     ncp = KeyPair.generate("ncp.ken")
@@ -202,6 +203,7 @@ def prepare_ledger(settings: Settings, plans: list[StreamPlan]) -> LedgerFixture
                     "role": role,
                     "member": member,
                     "public_key": key.public_key,
+                    "approvals": [],
                 },
                 version,
             )

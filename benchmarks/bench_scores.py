@@ -281,7 +281,7 @@ def build_ledger(settings: Settings, shape: Shape, seed: int) -> Built:
     """N entries through ``Ledger.record_batch``, every statement signed."""
     started = datetime.now().astimezone()
     start = perf_counter()
-    ledger = init_ledger(settings, ORIGIN)
+    ledger = init_ledger(settings, ORIGIN, admins=1, threshold=1)
     try:
         admin = resolve_key(settings, "admin")
         keys = {"secretariat": KeyPair.generate("secretariat")}
@@ -301,6 +301,7 @@ def build_ledger(settings: Settings, shape: Shape, seed: int) -> Built:
                         "role": "secretariat" if who == "secretariat" else "ncp",
                         "member": None if who == "secretariat" else who,
                         "public_key": key.public_key,
+                        "approvals": [],
                     },
                     version,
                 )

@@ -182,8 +182,13 @@ def signed_entry(index: int) -> tuple[SignedStatement, int]:
     if index < len(registry):
         name, role, member = registry[index]
         if index == 0:
-            body: dict[str, Any] = {"name": "Ledger administrator", "principal": name}
-            body["public_key"] = _b64(public_key(name))
+            admin = {"name": "Ledger administrator", "principal": name}
+            ledger = {"name": "The ledger", "principal": "ledger"}
+            body: dict[str, Any] = {
+                "admins": [{**admin, "public_key": _b64(public_key(name))}],
+                "ledger": {**ledger, "public_key": _b64(public_key("ledger"))},
+                "threshold": 1,
+            }
             return _statement(index, name, "registry", "registry.genesis", body, 0), 1
         body = {
             "member": member,
@@ -191,6 +196,7 @@ def signed_entry(index: int) -> tuple[SignedStatement, int]:
             "principal": name,
             "public_key": _b64(public_key(name)),
             "role": role,
+            "approvals": [],
         }
         kind = "principal.registered"
         return _statement(index, ADMIN, "registry", kind, body, index), index + 1

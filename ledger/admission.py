@@ -3,19 +3,21 @@
 The checks every write passes before any domain rule runs (issue 2, DESIGN.md
 §3): size and canonical form, known type and schema, this ledger's origin, a
 registered principal whose current key signed it and which is not revoked, a
-valid signature, a role allowed to sign the type, an NCP acting for its own
+valid signature, the approvals of other admins where the registry's threshold
+asks for them, a role allowed to sign the type, an NCP acting for its own
 Member, and an issue time not in the future. Each refusal is its own error.
 """
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ledger.domain.registry import PrincipalRegistry
 from ledger.errors import (
+    ApprovalError,
     ClockError,
+    LedgerError,
     MemberScopeError,
     RevokedPrincipalError,
     RoleNotPermittedError,
@@ -26,10 +28,11 @@ from ledger.errors import (
 )
 from verify.errors import BadSignatureError
 from verify.policy import refusal
+from verify.rules import Refusal
+from verify.rules.signer import approvers_of, signer_of
 from verify.schema import StatementType, statement_type
 from verify.statement import (
     SignedStatement,
-    key_id,
     parse_signed_statement,
     parse_timestamp,
     verify_signature,
@@ -46,6 +49,7 @@ class Admitted:
     kind: StatementType
     role: str
     member: str | None
+    approvers: tuple[str, ...] = ()
 
 
 def read_statement(statement: bytes | SignedStatement) -> SignedStatement:
@@ -62,45 +66,30 @@ def admit(
     origin: str,
     now: datetime,
 ) -> Admitted:
-    """Check origin, signer, signature, role, Member scope and clock."""
+    """Check origin, signer, signature, approvals, role, Member scope and clock.
+
+    Who may sign at all, and whose approvals count, is ``verify.rules.signer``:
+    the very functions the offline verifier replays (docs/decisions.md, 15)."""
     statement = signed.statement
     if statement["origin"] != origin:
         raise WrongOriginError(
             f"statement is for ledger {statement['origin']!r}, this ledger is {origin!r}"
         )
     kind = statement_type(signed.type)
-    if kind.name == "registry.genesis":
-        # The genesis entry is self-signed by the key it names (DESIGN.md §3).
-        public_key = signed.body["public_key"]
-        if signed.body["principal"] != signed.principal:
-            raise SignatureError(
-                "the genesis statement must be signed by the admin it names"
-            )
-        role, member = "admin", None
-    else:
-        principal = registry.get(signed.principal) if registry else None
-        if principal is None:
-            raise UnknownPrincipalError(
-                f"principal {signed.principal!r} is not registered in this ledger"
-            )
-        if principal.revoked:
-            raise RevokedPrincipalError(
-                f"principal {principal.id!r} was revoked ({principal.revoked_reason}); "
-                "its keys sign nothing any more"
-            )
-        public_key, role, member = principal.public_key, principal.role, principal.member
-    raw_key = base64.b64decode(public_key)
-    if statement["key_id"] != key_id(raw_key):
-        raise UnknownKeyError(
-            f"key {statement['key_id']!r} is not the current key of principal "
-            f"{signed.principal!r} (current key id {key_id(raw_key)!r}); a rotated "
-            "key signs nothing after its rotation"
-        )
+    state = registry.state if registry is not None else None
+    signer = signer_of(state, signed)
+    if isinstance(signer, Refusal):
+        raise _SIGNER_ERRORS[signer.kind](signer.reason)
     try:
-        verify_signature(signed, raw_key)
+        verify_signature(signed, signer.key)
     except BadSignatureError as exc:
         raise SignatureError(str(exc)) from None
-    refused = refusal(kind, signed.principal, role, member, signed.stream, signed.body)
+    approvers = approvers_of(state, signed)
+    if isinstance(approvers, Refusal):
+        raise ApprovalError(approvers.reason)
+    refused = refusal(
+        kind, signed.principal, signer.role, signer.member, signed.stream, signed.body
+    )
     if refused is not None:
         error = MemberScopeError if refused.rule == "member" else RoleNotPermittedError
         raise error(refused.reason)
@@ -110,4 +99,12 @@ def admit(
             f"statement issued at {statement['issued_at']}, in the future of the "
             f"ledger's clock by more than {CLOCK_SKEW}; check the signer's clock"
         )
-    return Admitted(signed, kind, role, member)
+    return Admitted(signed, kind, signer.role, signer.member, tuple(approvers))
+
+
+_SIGNER_ERRORS: dict[str, type[LedgerError]] = {
+    "genesis": SignatureError,
+    "unknown_principal": UnknownPrincipalError,
+    "revoked": RevokedPrincipalError,
+    "key": UnknownKeyError,
+}

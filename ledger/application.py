@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -322,11 +322,9 @@ class Ledger(Application[str]):
             recorded_at,
             signed.principal,
             admitted.role,
+            admitted.approvers,
         )
-        handler: Callable[[Ledger, UnitOfWork, Signed], None] = use_cases.HANDLERS[
-            signed.type
-        ]
-        handler(self, work, event)
+        use_cases.run(self, work, event)
         return event
 
     def _check_version(self, work: UnitOfWork, statement: dict[str, Any]) -> None:

@@ -110,6 +110,19 @@ class SelfValidationError(DomainRuleError):
     status = 403
 
 
+class ApprovalError(LedgerError):
+    """A registry statement lacks the admins' threshold, or an approval in it
+    does not verify (decision 15)."""
+
+    status = 403
+
+
+class ConsentError(LedgerError):
+    """A principal's key is rotated only by the principal itself (decision 15)."""
+
+    status = 403
+
+
 class InvalidTokenError(LedgerError):
     """A bearer token that is malformed, expired, for another ledger, not signed
     by the principal's current key, or of a revoked principal."""

@@ -5,6 +5,7 @@ Layout (DESIGN.md §8)::
     HOME/ledger.json      origin, genesis principal and public key
     HOME/keys/NAME.key    key files made by init and demo (mode 0600)
     HOME/keys/log.key     the log's signing key (used by the integrity log)
+    HOME/keys/ledger.key  the ledger principal's key (signs access-log seals)
     HOME/ledger.sqlite    the entries, unless PMM_DATABASE_URL is set
 """
 
@@ -25,6 +26,7 @@ CONFIG_FILE = "ledger.json"
 POLICY_FILE = "witness-policy.txt"
 KEYS_DIR = "keys"
 LOG_KEY = "log"
+LEDGER_PRINCIPAL = "ledger"  # the ledger's own principal; it seals the access log
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ def key_path(settings: Settings, name: str) -> Path:
 def resolve_key(settings: Settings, name_or_path: str) -> KeyPair:
     """``--as KEY``: a key file path, or the name of a key in the home folder."""
     path = Path(name_or_path)
-    if not path.exists() and key_path(settings, name_or_path).exists():
+    if not path.is_file() and key_path(settings, name_or_path).exists():
         path = key_path(settings, name_or_path)
     return KeyPair.load(path)
 
@@ -99,32 +101,60 @@ def open_ledger(settings: Settings) -> Ledger:
     return Ledger(settings, config.origin, log_key, read_policy(settings))
 
 
-def init_ledger(settings: Settings, origin: str, admin: str = "admin") -> Ledger:
-    """A new ledger: genesis admin key, log key, origin, and the genesis entry."""
+def admin_names(first: str, count: int) -> list[str]:
+    """The genesis admins' principal ids: ``admin``, ``admin-2``, ``admin-3``..."""
+    return [first, *(f"{first}-{n}" for n in range(2, count + 1))]
+
+
+def init_ledger(
+    settings: Settings,
+    origin: str,
+    admin: str = "admin",
+    *,
+    admins: int = 3,
+    threshold: int = 2,
+) -> Ledger:
+    """A new ledger: the genesis admins' keys (``admins`` of them, ``threshold``
+    of whom must agree to change the registry), the ledger's own key, the log
+    key, the origin, and the genesis entry (docs/decisions.md, decision 15)."""
     if (settings.home / CONFIG_FILE).exists():
         raise ConfigurationError(f"{settings.home} already holds a ledger")
-    admin_key = KeyPair.generate(admin)
+    if not 1 <= threshold <= admins:
+        raise ConfigurationError(
+            f"--threshold {threshold} must be between 1 and --admins {admins}"
+        )
+    admin_keys = [KeyPair.generate(name) for name in admin_names(admin, admins)]
+    ledger_key = KeyPair.generate(LEDGER_PRINCIPAL)
     log_key = KeyPair.generate(LOG_KEY)
     settings.home.mkdir(parents=True, exist_ok=True)
     ledger = Ledger(settings, origin, log_key)
     if ledger.log_size():
+        ledger.close()
         raise ConfigurationError(
             "the database already holds entries; point PMM_DATABASE_URL at an empty "
             "database (or schema) for a new ledger"
         )
-    admin_key.save(key_path(settings, admin))
-    log_key.save(key_path(settings, LOG_KEY))
-    write_config(settings, HomeConfig(origin, admin, admin_key.public_key))
-    statement = admin_key.statement(
-        origin,
-        "registry",
-        "registry.genesis",
+    for key in [*admin_keys, ledger_key, log_key]:
+        key.save(key_path(settings, key.principal))
+    first = admin_keys[0]
+    write_config(settings, HomeConfig(origin, first.principal, first.public_key))
+    named = [
         {
-            "name": "Genesis administrator",
-            "principal": admin,
-            "public_key": admin_key.public_key,
+            "name": "Genesis administrator" if n == 0 else f"Genesis administrator {n + 1}",
+            "principal": key.principal,
+            "public_key": key.public_key,
+        }
+        for n, key in enumerate(admin_keys)
+    ]
+    body = {
+        "admins": named,
+        "ledger": {
+            "name": "The ledger (seals the access log)",
+            "principal": LEDGER_PRINCIPAL,
+            "public_key": ledger_key.public_key,
         },
-        0,
-    )
-    ledger.genesis(admin_key.sign(statement))
+        "threshold": threshold,
+    }
+    statement = first.statement(origin, "registry", "registry.genesis", body, 0)
+    ledger.genesis(first.sign(statement))
     return ledger

@@ -24,6 +24,7 @@ from ledger.errors import ConfigurationError
 from verify.statement import (
     STATEMENT_FORMAT,
     SignedStatement,
+    approval_input,
     format_timestamp,
     key_id,
     sign,
@@ -86,6 +87,15 @@ class KeyPair:
     def sign(self, statement: dict[str, Any]) -> SignedStatement:
         return sign(statement, self.private_key)
 
+    def approve(self, statement: dict[str, Any]) -> dict[str, str]:
+        """This admin's approval of ``statement`` (docs/statements.md, approvals)."""
+        signature = self.private_key.sign(approval_input(statement))
+        return {
+            "key_id": self.key_id,
+            "principal": self.principal,
+            "signature": base64.b64encode(signature).decode("ascii"),
+        }
+
     def save(self, path: Path) -> None:
         """Write the key file, readable by its owner only; never overwrite."""
         data = {
@@ -121,3 +131,12 @@ class KeyPair:
         if data.get("public_key") not in (None, pair.public_key):
             raise ConfigurationError(f"{path}: public_key does not match private_key")
         return pair
+
+
+def with_approvals(statement: dict[str, Any], approvers: list[KeyPair]) -> dict[str, Any]:
+    """``statement`` with ``body.approvals`` by each of ``approvers`` (the other
+    admins a registry change needs, docs/decisions.md decision 15)."""
+    body = {**statement["body"], "approvals": []}
+    draft = {**statement, "body": body}
+    body["approvals"] = [key.approve(draft) for key in approvers]
+    return draft

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import psycopg
 import pytest
@@ -23,10 +23,11 @@ import pytest
 from ledger.application import Ledger, Recorded, Statement
 from ledger.errors import NotFoundError
 from ledger.home import init_ledger, resolve_key
-from ledger.keys import KeyPair
+from ledger.keys import KeyPair, with_approvals
 from ledger.persistence import Settings
 from ledger.scores import replay_table
 from ledger.tokens import issue_token
+from verify.rules.registry import THRESHOLD_TYPES
 from verify.statement import SignedStatement, signing_input
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -84,6 +85,33 @@ def admin_key(ledger: Ledger) -> KeyPair:
     return resolve_key(ledger.settings, "admin")
 
 
+class Registration(Protocol):
+    def __call__(
+        self, ledger: Ledger, body: dict[str, Any], version: int | None = None
+    ) -> SignedStatement: ...
+
+
+@pytest.fixture
+def registration() -> Registration:
+    """Signs a ``principal.registered`` body for ``ledger`` at registry
+    ``version`` (default: the current one) by the home's genesis admin, approved
+    by its second genesis admin: the 2-of-3 threshold ``init_ledger`` sets by
+    default (decision 15)."""
+
+    def make(
+        ledger: Ledger, body: dict[str, Any], version: int | None = None
+    ) -> SignedStatement:
+        admin = resolve_key(ledger.settings, "admin")
+        other = resolve_key(ledger.settings, "admin-2")
+        at = ledger.stream_version("registry") if version is None else version
+        statement = admin.statement(
+            ledger.origin, "registry", "principal.registered", body, at
+        )
+        return admin.sign(with_approvals(statement, [other]))
+
+    return make
+
+
 # -- a small realistic PMM setup, built through signed statements only -------
 
 KEN = "assessment/KEN/1"
@@ -93,20 +121,6 @@ KPI_HOURS = "TF.1.1"  # number, in hours
 KPI_PERCENT = "TF.1.2"  # percentage
 KPI_RATIO = "TF.1.3"  # ratio (numerator / denominator)
 KPI_YES_NO = "TF.1.4"  # yes / no
-
-
-def record_as(
-    ledger: Ledger,
-    key: KeyPair,
-    stream: str,
-    statement_type: str,
-    body: dict[str, Any],
-) -> Recorded:
-    """Sign a statement with ``key`` at the stream's current version, record it."""
-    statement = key.statement(
-        ledger.origin, stream, statement_type, body, ledger.stream_version(stream)
-    )
-    return ledger.record(key.sign(statement))
 
 
 def value_body(
@@ -182,6 +196,7 @@ class World:
 
     ledger: Ledger
     admin: KeyPair
+    admin2: KeyPair  # the second of the genesis's 2-of-3 admins
     sec: KeyPair
     sec2: KeyPair
     ncp_ken: KeyPair
@@ -199,12 +214,20 @@ class World:
         expected_version: int | None = None,
         issued_at: datetime | None = None,
     ) -> dict[str, Any]:
-        """An unsigned statement; the version defaults to the stream's current one."""
+        """An unsigned statement; the version defaults to the stream's current one.
+
+        A registry change that needs the admins' threshold, signed by one admin
+        and without ``approvals``, gets the other genesis admin's approval: the
+        suites' common case. Tests of the threshold itself pass ``approvals``."""
         if expected_version is None:
             expected_version = self.ledger.stream_version(stream)
-        return key.statement(
+        statement = key.statement(
             self.ledger.origin, stream, statement_type, body, expected_version, issued_at
         )
+        if statement_type in THRESHOLD_TYPES and "approvals" not in body:
+            other = self.admin2 if key.principal != self.admin2.principal else self.admin
+            statement = with_approvals(statement, [other])
+        return statement
 
     def sign(
         self,
@@ -241,7 +264,7 @@ class World:
     def record(
         self, key: KeyPair, stream: str, statement_type: str, body: dict[str, Any]
     ) -> Recorded:
-        return record_as(self.ledger, key, stream, statement_type, body)
+        return self.ledger.record(self.sign(key, stream, statement_type, body))
 
     def submit(
         self,
@@ -328,6 +351,7 @@ def build_world(ledger: Ledger) -> World:
     world = World(
         ledger,
         admin,
+        resolve_key(ledger.settings, "admin-2"),
         sec=KeyPair.generate("sec"),
         sec2=KeyPair.generate("sec2"),
         ncp_ken=KeyPair.generate("ncp-ken"),

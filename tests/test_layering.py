@@ -43,7 +43,21 @@ FORBIDDEN_IN_VERIFY = (
 )
 # What ``verify`` may use besides the standard library.
 VERIFY_THIRD_PARTY = ("cryptography", "rfc8785")
-DOMAIN_ALLOWED = ("eventsourcing.domain", "eventsourcing.utils", "ledger.errors")
+DOMAIN_ALLOWED = (
+    "eventsourcing.domain",
+    "eventsourcing.utils",
+    "ledger.errors",
+    # The rules, defined once and replayed by the verifier (docs/decisions.md,
+    # decision 14): pure standard library, which the test below proves.
+    "verify.rules.workflow",
+    "verify.rules.framework",
+    "verify.rules.registry",
+    "verify.rules.seals",
+)
+# Allowed as themselves only, not their submodules (verify.rules.signer needs
+# cryptography, so the domain may not import it).
+DOMAIN_EXACT = ("verify.rules",)
+PURE_RULES = (*DOMAIN_ALLOWED[3:], *DOMAIN_EXACT)
 
 
 # -- run time -------------------------------------------------------------------------
@@ -88,6 +102,16 @@ def test_importing_verify_loads_nothing_of_the_ledger() -> None:
     assert set(VERIFY_MODULES) <= set(modules)
     loaded = sorted(top_level & set(FORBIDDEN_IN_VERIFY))
     assert loaded == [], f"importing verify loaded {loaded}"
+
+
+def test_the_rules_the_domain_imports_load_only_the_standard_library() -> None:
+    """The domain stays pure although it calls the verifier's rules."""
+    _, modules = _fresh_import(PURE_RULES)
+    new = {name.split(".")[0] for name in set(modules) - _baseline_modules()}
+    extra = sorted(n for n in new if n not in sys.stdlib_module_names and n != "verify")
+    assert extra == [], f"importing the domain's rules loaded {extra}"
+    ours = sorted(m for m in modules if m.startswith("verify."))
+    assert "verify.statement" not in ours and "verify.rules.signer" not in ours, ours
 
 
 def test_verify_uses_only_stdlib_cryptography_and_rfc8785_at_run_time() -> None:
@@ -217,8 +241,14 @@ def _domain_allows(name: str) -> bool:
     top = _top(name)
     if top == "__future__" or (top in sys.stdlib_module_names and top not in OURS):
         return True
+    if ":" in name and name.split(":")[0] in DOMAIN_EXACT:
+        module, item = name.split(":", 1)
+        submodule = ROOT.joinpath(*module.split("."), f"{item}.py").exists()
+        # ``from verify.rules import Refusal`` is the package; ``import signer`` is not.
+        return not submodule or f"{module}.{item}" in DOMAIN_ALLOWED
     return any(
         candidate in DOMAIN_ALLOWED
+        or candidate in DOMAIN_EXACT
         or any(_within(candidate, allowed) for allowed in DOMAIN_ALLOWED)
         or _within(candidate, "ledger.domain")
         for candidate in _candidates(name)
@@ -289,6 +319,10 @@ def test_imports_of_reads_every_form() -> None:
         ("ledger:persistence", False),
         ("ledger.errorsx", False),
         ("verify.statement:SignedStatement", False),
+        ("verify.rules:Refusal", True),
+        ("verify.rules.workflow:Workflow", True),
+        ("verify.rules.signer:signer_of", False),
+        ("verify.rules:signer", False),
         ("sqlalchemy", False),
         ("pydantic:BaseModel", False),
     ],

@@ -95,6 +95,15 @@ def result_json(result: VerifyResult) -> dict[str, Any]:
             "checkpoints_seen": result.checkpoints_seen,
             "updated": result.state_updated,
         },
+        "recoveries": [
+            {
+                "index": r.index,
+                "principal": r.principal,
+                "signer": r.signer,
+                "approvers": list(r.approvers),
+            }
+            for r in result.recoveries
+        ],
     }
 
 
@@ -124,6 +133,12 @@ def plain_report(result: VerifyResult) -> str:
         lines.append(
             f"state: {result.checkpoints_seen} checkpoint(s) seen before; "
             f"{result.state_file} {verdict}"
+        )
+    for r in result.recoveries:
+        approvals = f" with the approval of {', '.join(r.approvers)}" if r.approvers else ""
+        lines.append(
+            f"key recovered: entry {r.index}, principal {r.principal!r}, by {r.signer}"
+            f"{approvals}"
         )
     if not result.verified:
         total = len(result.findings) + result.findings_omitted

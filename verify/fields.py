@@ -15,7 +15,9 @@ from typing import Any
 
 from verify.scoring import AGGREGATIONS, DECIMAL_RE, decimal_of
 
-ROLES = ("admin", "secretariat", "ncp", "peer_reviewer", "integrity_officer")
+# ``ledger`` is the ledger's own principal, named by the genesis: it signs the
+# access log's seals and nothing else (docs/decisions.md, 16).
+ROLES = ("admin", "secretariat", "ncp", "peer_reviewer", "integrity_officer", "ledger")
 DISCLOSURES = ("public", "wco", "restricted")
 VALUE_KINDS = ("number", "ratio", "percentage", "yes_no", "grade", "text")
 VALUE_STATUSES = ("value", "not_applicable", "insufficient_information")
@@ -197,3 +199,36 @@ def value_problem(value_kind: str, status: str, value: Any) -> str | None:
     if value_kind == "ratio" and Decimal(value["denominator"]) == 0:
         return "value.denominator must not be zero"
     return None
+
+
+KEY_ID = _pattern(re.compile(r"[0-9a-f]{16}"), "a key id (16 lowercase hex digits)")
+
+
+def _signature(value: Any) -> str | None:
+    try:
+        raw = base64.b64decode(value, validate=True) if isinstance(value, str) else b""
+    except (binascii.Error, ValueError):
+        raw = b""
+    return None if len(raw) == 64 else "must be base64 of a 64-byte Ed25519 signature"
+
+
+def _fields(**checks: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    """An object with exactly the fields of ``checks``, each passing its check."""
+
+    def check(value: Any) -> str | None:
+        if not isinstance(value, dict) or set(value) != set(checks):
+            return f"must be an object with exactly: {', '.join(sorted(checks))}"
+        for name, inner in checks.items():
+            problem = inner(value[name])
+            if problem:
+                return f"{name} {problem}"
+        return None
+
+    return check
+
+
+# A principal the genesis names: an admin, or the ledger's own principal.
+NAMED_PRINCIPAL = _fields(name=NAME, principal=PRINCIPAL, public_key=_public_key)
+# Another admin's signature over a statement that needs the admins' threshold
+# (``verify.statement.approval_input``).
+APPROVAL = _fields(principal=PRINCIPAL, key_id=KEY_ID, signature=_signature)

@@ -42,7 +42,9 @@ def refusal(
             f"{kind.name}; allowed role(s): {', '.join(kind.roles)}",
         )
     target = stream_member(stream)
-    if role == "ncp" and target != member:
+    # An NCP writes assessment data for its own Member only; in the registry it
+    # may only rotate its own key (verify.rules.registry, consent).
+    if role == "ncp" and kind.stream == "assessment" and target != member:
         return Refusal(
             "member",
             f"principal {principal!r} is the NCP for {member}, and may act only "

@@ -1,66 +1,70 @@
-"""Replaying the log entry by entry: who could sign what, at each position.
+"""Replaying the log entry by entry: every rule the ledger enforces, again.
 
-DESIGN.md §5 items 1 and 4. The principal registry is rebuilt from the
-entries themselves, rooted in the genesis entry the trust file pins:
+DESIGN.md §5 items 1 and 4, docs/verifier.md. The verifier keeps the same
+state the ledger's aggregates keep — the principal registry, the framework,
+each assessment's workflow, the access log's seals — and checks every entry
+with the very rules the ledger's command methods call (``verify/rules/``,
+docs/decisions.md decision 14), so an operator who runs modified ledger code
+and records a forbidden transition is named at exactly that entry:
 
-* entry 0 is ``registry.genesis``, self-signed by the admin key in its body;
-* ``principal.registered`` adds a principal with a role (an NCP with its one
-  Member) and a key no principal ever had;
-* ``principal.key_rotated`` replaces the key: the old one signs nothing after;
-* ``principal.revoked``: none of the principal's keys sign anything after.
+* the entry and its statement are canonical and well formed, for this origin;
+  entry 0 is the genesis the trust file pins;
+* it is signed by the key its principal has at that position
+  (``verify.rules.signer``); registry changes carry the admins' threshold of
+  approvals; the role may sign the type, an NCP only for its own Member
+  (``verify.policy``);
+* the registry, framework, workflow and seal rules allow it;
+* stream versions run 1, 2, 3... per stream, record time never decreases, and
+  no statement was issued after it was recorded (beyond the clock skew).
 
-Every entry must be canonical and well formed, its statement well formed and
-for this ledger's origin, signed under its principal's key *at that position*
-(key id included), by a role allowed the action for its own Member
-(``verify.policy``); stream versions run 1, 2, 3... per stream, record time
-never decreases, and no statement was issued after it was recorded (beyond
-the ledger's five-minute clock skew). Registry entries are signature-checked
-here, before they change who may sign; other entries' signatures may be
-deferred as a ``SignatureJob`` and checked in parallel.
+Registry entries are signature-checked here, before they change who may
+sign; other entries' signatures may be deferred as a ``SignatureJob``.
 """
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from verify.errors import VerifyError
 from verify.findings import Finding
 from verify.policy import refusal
-from verify.schema import STATEMENT_TYPES
+from verify.rules import Refusal
+from verify.rules.framework import FrameworkState
+from verify.rules.registry import GENESIS, RegistryState
+from verify.rules.seals import SealState
+from verify.rules.signer import approvers_of, signer_of
+from verify.rules.workflow import Context, Workflow, opening_refusal
+from verify.schema import STATEMENT_TYPES, StatementType
 from verify.signatures import SignatureJob, signature_failure
-from verify.statement import (
-    SignedStatement,
-    check_statement,
-    key_id,
-    parse_entry,
-    parse_timestamp,
-)
+from verify.statement import SignedStatement, check_statement, parse_entry, parse_timestamp
 
-GENESIS = "registry.genesis"
 CLOCK_SKEW = timedelta(minutes=5)  # what the ledger allows (ledger admission)
-# Checks after which a registry entry may not change who signs what.
+# Checks after which an entry may not change the replayed state: its signer
+# is not who it claims, or it is not this log's.
 _AUTHORITY = (
     *("entry", "statement", "origin", "genesis", "principal", "key", "signature"),
-    *("role", "member", "source", "registry"),
+    *("approval", "role", "member", "source"),
 )
+_SIGNER_CHECKS = {
+    "genesis": "genesis",
+    "unknown_principal": "principal",
+    "revoked": "principal",
+    "key": "key",
+}
 
 
-@dataclass
-class Principal:
-    """A principal as of the current position of the replay."""
+@dataclass(frozen=True)
+class Recovery:
+    """A principal's key replaced by the admins (always reported)."""
 
-    id: str
-    role: str
-    member: str | None
-    key: bytes
-    registered_at: int
-    retired: dict[str, int] = field(default_factory=dict)  # key id -> rotation index
-    revoked_at: int | None = None
+    index: int
+    principal: str
+    signer: str
+    approvers: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -74,16 +78,23 @@ class Checked:
 
 
 class Replay:
-    """The registry, stream versions and record time, entry after entry."""
+    """The ledger's state, entry after entry, and what each entry breaks."""
 
     def __init__(self, origin: str, genesis_sha256: str) -> None:
         self.origin = origin
         self.genesis_sha256 = genesis_sha256
-        self.principals: dict[str, Principal] = {}
-        self.keys: dict[bytes, str] = {}  # every key ever registered -> principal
+        self.registry = RegistryState(position="entry")
+        self.framework = FrameworkState()
+        self.assessments: dict[str, Workflow] = {}
+        self.seals = SealState()
         self.versions: dict[str, int] = {}
         self.by_type: Counter[str] = Counter()
         self.last_recorded: tuple[int, datetime] | None = None
+        self.recoveries: list[Recovery] = []
+
+    @property
+    def principals(self) -> int:
+        return len(self.registry.principals)
 
     def check(self, index: int, raw: bytes, *, defer: bool = False) -> Checked:
         """Check entry ``index``; with ``defer``, a non-registry signature is
@@ -115,37 +126,10 @@ class Replay:
                 )
             )
         problems += self._genesis_problems(index, raw, kind.name)
-        key, role, member = self._signer(index, signed, problems)
-        job = None
-        if key is not None:
-            job = SignatureJob(
-                index,
-                entry.stream,
-                kind.name,
-                signed.principal,
-                str(signed.statement["key_id"]),
-                key,
-                signed.signature,
-                signed.canonical(),
-            )
-            if not defer or kind.stream == "registry":
-                failed = signature_failure(job)
-                if failed is not None:
-                    problems.append(("signature", failed.reason))
-                job = None
-        if role is not None:
-            refused = refusal(
-                kind, signed.principal, role, member, entry.stream, signed.body
-            )
-            if refused is not None:
-                problems.append((refused.rule, refused.reason))
-        if kind.stream == "registry" and kind.name != GENESIS and not problems:
-            problem = self._registry_problem(kind.name, signed.body)
-            if problem:
-                problems.append(("registry", problem))
-        if kind.stream == "registry" and not any(c in _AUTHORITY for c, _ in problems):
-            self._apply(index, kind.name, signed.body)
-        problems += self._order_problems(index, entry.stream, entry.stream_version, signed)
+        job, approvers = self._authority(index, entry.stream, kind, signed, defer, problems)
+        if not any(check in _AUTHORITY for check, _ in problems):
+            problems += self._rules(index, entry.stream, kind, signed, approvers)
+        problems += self._order_problems(entry.stream, entry.stream_version, signed)
         problems += self._time_problems(index, entry.recorded_at, signed.statement)
         return Checked(
             tuple(Finding(c, r, index, entry.stream, kind.name) for c, r in problems),
@@ -175,105 +159,100 @@ class Replay:
             return [("genesis", "a second genesis entry: only entry 0 may be the genesis")]
         return []
 
-    def _signer(
-        self, index: int, signed: SignedStatement, problems: list[tuple[str, str]]
-    ) -> tuple[bytes | None, str | None, str | None]:
-        """The key that must have signed, with its role and Member, or Nones."""
-        if signed.type == GENESIS:
-            if signed.body["principal"] != signed.principal:
-                problems.append(
-                    ("genesis", "the genesis entry must be signed by the admin it names")
-                )
-                return None, None, None
-            key, role, member = _b64(signed.body["public_key"]), "admin", None
-            retired: dict[str, int] = {}
-        else:
-            principal = self.principals.get(signed.principal)
-            if principal is None:
-                problems.append(
-                    (
-                        "principal",
-                        f"principal {signed.principal!r} is not registered (at entry "
-                        f"{index})",
+    def _authority(
+        self,
+        index: int,
+        stream: str,
+        kind: StatementType,
+        signed: SignedStatement,
+        defer: bool,
+        problems: list[tuple[str, str]],
+    ) -> tuple[SignatureJob | None, tuple[str, ...]]:
+        """The signer, its signature, approvals and role: a deferred signature job,
+        and the admins whose approvals verified."""
+        signer = signer_of(self.registry, signed)
+        if isinstance(signer, Refusal):
+            problems.append((_SIGNER_CHECKS[signer.kind], signer.reason))
+            return None, ()
+        job = SignatureJob(
+            index,
+            stream,
+            kind.name,
+            signed.principal,
+            str(signed.statement["key_id"]),
+            signer.key,
+            signed.signature,
+            signed.canonical(),
+        )
+        deferred: SignatureJob | None = job
+        if not defer or kind.stream == "registry":
+            failed = signature_failure(job)
+            if failed is not None:
+                problems.append(("signature", failed.reason))
+            deferred = None
+        approvers = approvers_of(self.registry, signed)
+        if isinstance(approvers, Refusal):
+            problems.append(("approval", approvers.reason))
+        refused = refusal(
+            kind, signed.principal, signer.role, signer.member, stream, signed.body
+        )
+        if refused is not None:
+            problems.append((refused.rule, refused.reason))
+        return deferred, () if isinstance(approvers, Refusal) else tuple(approvers)
+
+    # -- the rules, then the state ---------------------------------------------
+
+    def _rules(
+        self,
+        index: int,
+        stream: str,
+        kind: StatementType,
+        signed: SignedStatement,
+        approvers: tuple[str, ...],
+    ) -> list[tuple[str, str]]:
+        """The registry, framework, seal and workflow rules; then apply the entry."""
+        body, who, name = signed.body, signed.principal, kind.name
+        version = signed.expected_version + 1
+        found: Refusal | None = None
+        check = "workflow"
+        if kind.stream == "registry":
+            check = "registry"
+            found = self.registry.refusal(name, who, body, approvers)
+            if found is None:  # a refused registry entry never changes who signs
+                self.registry.apply(name, body, index)
+                if name == "principal.key_recovered":
+                    self.recoveries.append(
+                        Recovery(index, body["principal"], who, approvers)
                     )
-                )
-                return None, None, None
-            if principal.revoked_at is not None:
-                problems.append(
-                    (
-                        "principal",
-                        f"principal {principal.id!r} was revoked at entry "
-                        f"{principal.revoked_at}; its keys sign nothing after that",
-                    )
-                )
-                return None, None, None
-            key, role, member = principal.key, principal.role, principal.member
-            retired = principal.retired
-        claimed, current = signed.statement["key_id"], key_id(key)
-        if claimed != current:
-            if claimed in retired:
-                reason = (
-                    f"key {claimed!r} of principal {signed.principal!r} was rotated out "
-                    f"at entry {retired[claimed]}; a rotated key signs nothing after"
-                )
-            else:
-                reason = (
-                    f"key {claimed!r} is not the key of principal {signed.principal!r} "
-                    f"at this position (key id {current!r})"
-                )
-            problems.append(("key", reason))
-            return None, role, member
-        return key, role, member
+        elif kind.stream == "framework":
+            found = self.framework.refusal(name, body)
+            self.framework.apply(name, body, version)
+        elif kind.stream == "access-log":
+            found = self.seals.refusal(body)
+            self.seals.apply(body, index)
+        elif name == "assessment.opened":
+            found = opening_refusal(stream, body)
+            if stream not in self.assessments:
+                self.assessments[stream] = Workflow(stream)
+                self.assessments[stream].apply(name, who, body, version)
+        elif (workflow := self.assessments.get(stream)) is not None:
+            found = workflow.refusal(name, who, body, self._context(index))
+            if _applies(workflow, name, body):
+                workflow.apply(name, who, body, version)
+        return [] if found is None else [(check, found.reason)]
 
-    # -- the registry ------------------------------------------------------------
+    def _context(self, index: int) -> Context:
+        def role_of(principal: str) -> str | None:
+            found = self.registry.get(principal)
+            return found.role if found is not None else None
 
-    def _registry_problem(self, kind: str, body: dict[str, Any]) -> str | None:
-        target = self.principals.get(body["principal"])
-        if kind == "principal.registered":
-            if target is not None:
-                return (
-                    f"principal {target.id!r} is already registered (entry "
-                    f"{target.registered_at})"
-                )
-            if (body["role"] == "ncp") != (body["member"] is not None):
-                return (
-                    "body.member names the Member of an NCP, and only of an NCP: "
-                    f"role {body['role']!r} with member {body['member']!r}"
-                )
-        elif target is None:
-            return f"principal {body['principal']!r} is not registered"
-        elif target.revoked_at is not None:
-            return (
-                f"principal {target.id!r} was already revoked at entry {target.revoked_at}"
-            )
-        if "public_key" in body:
-            owner = self.keys.get(_b64(body["public_key"]))
-            if owner is not None:
-                return (
-                    f"that public key already belongs to principal {owner!r}; every "
-                    "principal signs with its own key"
-                )
-        return None
-
-    def _apply(self, index: int, kind: str, body: dict[str, Any]) -> None:
-        name = body["principal"]
-        if kind in (GENESIS, "principal.registered"):
-            role = body.get("role", "admin")
-            key = _b64(body["public_key"])
-            self.principals[name] = Principal(name, role, body.get("member"), key, index)
-            self.keys[key] = name
-        elif kind == "principal.key_rotated":
-            principal = self.principals[name]
-            principal.retired[key_id(principal.key)] = index
-            principal.key = _b64(body["public_key"])
-            self.keys[principal.key] = name
-        elif kind == "principal.revoked":
-            self.principals[name].revoked_at = index
+        # A publication's cut lies within the log before the publication itself.
+        return Context(self.framework, role_of, index)
 
     # -- versions and time -------------------------------------------------------------
 
     def _order_problems(
-        self, index: int, stream: str, version: int, signed: SignedStatement
+        self, stream: str, version: int, signed: SignedStatement
     ) -> list[tuple[str, str]]:
         problems = []
         if version != signed.expected_version + 1:
@@ -326,8 +305,11 @@ class Replay:
         return problems
 
 
-def _b64(text: str) -> bytes:
-    return base64.b64decode(text, validate=True)
+def _applies(workflow: Workflow, kind: str, body: dict[str, Any]) -> bool:
+    """Whether a (possibly refused) entry can be applied: the value it names exists."""
+    if "entry" in body and kind != "integrity.flag_raised":
+        return body["entry"] in workflow.values
+    return True
 
 
 def _stamp(moment: datetime) -> str:

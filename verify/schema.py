@@ -17,6 +17,7 @@ from typing import Any
 from verify.errors import MalformedStatementError, UnknownStatementTypeError
 from verify.fields import (
     AGGREGATION,
+    APPROVAL,
     ASSESSMENT_STREAM_RE,
     CODE,
     CORRECTION_KINDS,
@@ -26,6 +27,7 @@ from verify.fields import (
     MEMBER,
     MEMBER_RE,
     NAME,
+    NAMED_PRINCIPAL,
     NOTE,
     PRINCIPAL,
     ROLES,
@@ -75,10 +77,12 @@ class Field:
 @dataclass(frozen=True)
 class StatementType:
     name: str
-    stream: str  # "registry" | "framework" | "assessment"
+    stream: str  # "registry" | "framework" | "assessment" | "access-log"
     roles: tuple[str, ...]
     fields: Mapping[str, Field]
-    creates: bool = False
+    # True: starts its stream (expected_version 0); False: extends it; None:
+    # either, by the version it expects (the access log's seals).
+    creates: bool | None = False
     # A rule across fields: why the body is wrong as a whole, or None.
     across: Callable[[dict[str, Any]], str | None] | None = None
 
@@ -126,6 +130,7 @@ def _kpi_method(body: dict[str, Any]) -> str | None:
     return f"body.scoring_method {problem}" if problem else None
 
 
+_APPROVALS = _list_of(APPROVAL, 0)
 _SEC = ("secretariat",)
 _ADMIN = ("admin",)
 _NCP = ("ncp",)
@@ -135,7 +140,9 @@ def _t(
     type_name: str,
     stream: str,
     roles: tuple[str, ...],
-    creates: bool = False,
+    # True: starts its stream (expected_version 0); False: extends it; None:
+    # either, by the version it expects (the access log's seals).
+    creates: bool | None = False,
     /,
     **fields: Field,
 ) -> StatementType:
@@ -158,9 +165,9 @@ STATEMENT_TYPES: Mapping[str, StatementType] = {
             "registry",
             _ADMIN,
             True,
-            principal=Field(PRINCIPAL),
-            name=Field(NAME),
-            public_key=Field(_public_key),
+            admins=Field(_list_of(NAMED_PRINCIPAL, 1)),
+            threshold=Field(_int(1, 100)),
+            ledger=Field(NAMED_PRINCIPAL),
         ),
         _t(
             "principal.registered",
@@ -171,14 +178,24 @@ STATEMENT_TYPES: Mapping[str, StatementType] = {
             role=Field(_enum(ROLES)),
             member=Field(MEMBER, nullable=True),
             public_key=Field(_public_key),
+            approvals=Field(_APPROVALS),
         ),
         _t(
             "principal.key_rotated",
+            "registry",
+            ROLES,
+            principal=Field(PRINCIPAL),
+            public_key=Field(_public_key),
+            reason=Field(NOTE),
+        ),
+        _t(
+            "principal.key_recovered",
             "registry",
             _ADMIN,
             principal=Field(PRINCIPAL),
             public_key=Field(_public_key),
             reason=Field(NOTE),
+            approvals=Field(_APPROVALS),
         ),
         _t(
             "principal.revoked",
@@ -186,6 +203,15 @@ STATEMENT_TYPES: Mapping[str, StatementType] = {
             _ADMIN,
             principal=Field(PRINCIPAL),
             reason=Field(NOTE),
+            approvals=Field(_APPROVALS),
+        ),
+        _t(
+            "access_log.sealed",
+            "access-log",
+            ("ledger",),
+            None,
+            size=Field(_int(0, 2**53 - 1)),
+            head=Field(SHA256),
         ),
         _t(
             "framework.created",
@@ -318,8 +344,9 @@ def check_body(kind: StatementType, body: Any) -> None:
 
 
 def stream_kind(stream: str) -> str | None:
-    """'registry', 'framework', 'assessment' or None for an unknown stream name."""
-    if stream in ("registry", "framework"):
+    """'registry', 'framework', 'access-log', 'assessment' or None for an unknown
+    stream name."""
+    if stream in ("registry", "framework", "access-log"):
         return stream
     return "assessment" if ASSESSMENT_STREAM_RE.fullmatch(stream) else None
 

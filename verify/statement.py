@@ -38,6 +38,7 @@ STATEMENT_FORMAT = "pmm-statement/v1"
 ENTRY_FORMAT = "pmm-entry/v1"
 STATEMENT_CONTEXT = b"pmm-statement/v1\n"
 KEY_ID_CONTEXT = b"pmm-key/v1\n"
+APPROVAL_CONTEXT = b"pmm-approval/v1\n"
 # tlog-tiles entry bundles prefix each entry with a uint16 length (FORMATS.md
 # §2.5), so an entry can never exceed 65,535 bytes; statements are capped well
 # below that to leave room for what the ledger adds.
@@ -153,6 +154,22 @@ def signing_input(statement: dict[str, Any] | SignedStatement) -> bytes:
     return STATEMENT_CONTEXT + canonical_bytes(statement)
 
 
+def approval_input(statement: dict[str, Any]) -> bytes:
+    """What an admin's approval signs: the context prefix and the JCS bytes of the
+    statement's action — origin, stream, the version it expects, type and body
+    without its ``approvals`` (docs/statements.md). The expected version binds an
+    approval to one position of the registry, so it is never good twice."""
+    body = {k: v for k, v in statement["body"].items() if k != "approvals"}
+    action = {
+        "body": body,
+        "expected_version": statement["expected_version"],
+        "origin": statement["origin"],
+        "stream": statement["stream"],
+        "type": statement["type"],
+    }
+    return APPROVAL_CONTEXT + canonical_bytes(action)
+
+
 def sign(statement: dict[str, Any], private_key: Ed25519PrivateKey) -> SignedStatement:
     """Check the statement's shape, then sign it."""
     check_statement(statement)
@@ -214,7 +231,7 @@ def check_statement(statement: Any) -> None:
             f"statement.stream {stream!r} is not {article} {kind.stream!r} stream, "
             f"which {kind.name} requires"
         )
-    if kind.creates != (version == 0):
+    if kind.creates is not None and kind.creates != (version == 0):
         raise MalformedStatementError(
             f"{kind.name} {'creates' if kind.creates else 'extends'} its stream, so "
             f"statement.expected_version must be {'0' if kind.creates else '>= 1'}"

@@ -37,7 +37,7 @@ from verify.findings import Finding, Findings
 from verify.frontier import Frontier
 from verify.merkle import leaf_hash
 from verify.publications import PUBLISHED, Publications
-from verify.replay import Checked, Replay
+from verify.replay import Checked, Recovery, Replay
 from verify.signatures import SignaturePool, pool_size
 from verify.state import Seen, VerifierState, load_state, prefix_findings, save_state
 from verify.state import size_findings as state_size_findings
@@ -71,6 +71,9 @@ class VerifyResult:
     state_file: str | None
     checkpoints_seen: int
     state_updated: bool
+    # Keys the admins replaced for principals that lost their own: always
+    # reported, verified or not (docs/decisions.md, decision 15).
+    recoveries: tuple[Recovery, ...] = ()
 
     @property
     def verified(self) -> bool:
@@ -205,7 +208,7 @@ def verify_export(
         Counts(
             read,
             len(replay.versions),
-            len(replay.principals),
+            replay.principals,
             tuple(sorted(replay.by_type.items())),
         ),
         findings.ordered(),
@@ -213,6 +216,7 @@ def verify_export(
         str(state_file) if state_file else None,
         len(state.checkpoints),
         updated,
+        tuple(replay.recoveries),
     )
 
 

@@ -23,7 +23,8 @@ from eventsourcing.utils import register_topic
 @dataclass(frozen=True)
 class Signed:
     """What the application hands a command method: a checked statement, the
-    entry bytes it will be stored as, when, and who signed it with which role."""
+    entry bytes it will be stored as, when, who signed it with which role, and
+    the admins whose approvals of it verified (``ledger/admission.py``)."""
 
     statement: dict[str, Any]
     signature: str
@@ -31,6 +32,7 @@ class Signed:
     recorded_at: datetime
     principal: str
     role: str
+    approvers: tuple[str, ...] = ()
 
     @property
     def body(self) -> dict[str, Any]:

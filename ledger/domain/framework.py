@@ -2,12 +2,13 @@
 
 One stream (``framework``). KPI definitions are versioned: ``kpi.revised``
 adds a version that applies from a stated reference year, and earlier
-versions stay in the stream so old scores remain reproducible.
+versions stay in the stream so old scores remain reproducible. The rules are
+``verify.rules.framework`` (defined once, replayed by the verifier); the
+aggregate's state is its ``FrameworkState``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.domain import BaseAggregate
@@ -19,64 +20,21 @@ from ledger.domain.events import (
     event_kwargs,
     registered,
 )
-from ledger.errors import ConflictError, DomainRuleError, NotFoundError
+from ledger.domain.refusals import refuse
+from ledger.errors import DomainRuleError, NotFoundError
+from verify.rules import Refusal
+from verify.rules.framework import UNITS_BY_KIND, FrameworkState, KpiVersion
+
+__all__ = ["FRAMEWORK_STREAM", "UNITS_BY_KIND", "Framework", "KpiVersion"]
 
 FRAMEWORK_STREAM = "framework"
-
-# Which units a value kind may be measured in (DESIGN.md §1 value kinds).
-UNITS_BY_KIND = {
-    "number": None,  # any unit: hours, days, count, a currency code...
-    "ratio": ("ratio",),
-    "percentage": ("percent",),
-    "yes_no": ("yes_no",),
-    "grade": ("grade",),
-    "text": ("text",),
-}
-
-
-@dataclass(frozen=True)
-class KpiVersion:
-    """One version of a KPI definition, as recorded at ``entry`` (stream version)."""
-
-    code: str
-    version: int
-    outcome: str
-    name: str
-    unit: str
-    value_kind: str
-    direction: str
-    disclosure: str
-    scoring_method: dict[str, Any]
-    applies_from: int
-    illustrative: bool
-    entry: int
 
 
 class Framework(BaseAggregate[str]):
     TOPIC = "pmm.framework"
 
     def __init__(self) -> None:
-        self.title = ""
-        self.aggregation = "mean"
-        self.dimensions: dict[str, str] = {}
-        self.outcomes: dict[str, tuple[str, str]] = {}
-        self.kpis: dict[str, list[KpiVersion]] = {}
-        # The reference year the latest revision of a dimension or outcome
-        # applies from (0: as first defined).
-        self.revised_from: dict[str, int] = {}
-
-    def kpi_for(self, code: str, reference_year: int) -> KpiVersion:
-        """The version of KPI ``code`` that applies to ``reference_year``."""
-        versions = self.kpis.get(code)
-        if not versions:
-            raise NotFoundError(f"KPI {code!r} is not defined in the framework")
-        applicable = [v for v in versions if v.applies_from <= reference_year]
-        if not applicable:
-            raise DomainRuleError(
-                f"KPI {code!r} applies only from reference year "
-                f"{versions[0].applies_from}, not to {reference_year}"
-            )
-        return max(applicable, key=lambda v: (v.applies_from, v.version))
+        self.state = FrameworkState()
 
     @classmethod
     def create(cls, signed: Signed) -> Framework:
@@ -88,160 +46,88 @@ class Framework(BaseAggregate[str]):
         framework.pending_events.append(event)
         return framework
 
-    def define_dimension(self, signed: Signed) -> None:
-        if signed.body["code"] in self.dimensions:
-            raise ConflictError(f"dimension {signed.body['code']!r} is already defined")
-        self.trigger_event(DimensionDefined, **event_kwargs(signed))
+    def record(self, signed: Signed) -> None:
+        """Check a definition statement against the framework rules, then record it."""
+        refuse(self.state.refusal(signed.type, signed.body))
+        self.trigger_event(EVENTS[signed.type], **event_kwargs(signed))
 
-    def define_outcome(self, signed: Signed) -> None:
-        body = signed.body
-        if body["code"] in self.outcomes:
-            raise ConflictError(f"expected outcome {body['code']!r} is already defined")
-        if body["dimension"] not in self.dimensions:
-            raise NotFoundError(
-                f"expected outcome {body['code']!r} names dimension "
-                f"{body['dimension']!r}, which is not defined"
-            )
-        self.trigger_event(OutcomeDefined, **event_kwargs(signed))
+    # -- the state, read -----------------------------------------------------
 
-    def revise_dimension(self, signed: Signed) -> None:
-        code = signed.body["code"]
-        if code not in self.dimensions:
-            raise NotFoundError(f"dimension {code!r} is not defined; use dimension.defined")
-        self._check_revision_year("dimension", signed.body)
-        self.trigger_event(DimensionRevised, **event_kwargs(signed))
+    def kpi_for(self, code: str, reference_year: int) -> KpiVersion:
+        """The version of KPI ``code`` that applies to ``reference_year``."""
+        found = self.state.kpi_for(code, reference_year)
+        if isinstance(found, Refusal):
+            error = NotFoundError if found.kind == "not_found" else DomainRuleError
+            raise error(found.reason)
+        return found
 
-    def revise_outcome(self, signed: Signed) -> None:
-        body = signed.body
-        if body["code"] not in self.outcomes:
-            raise NotFoundError(
-                f"expected outcome {body['code']!r} is not defined; use outcome.defined"
-            )
-        if body["dimension"] not in self.dimensions:
-            raise NotFoundError(
-                f"expected outcome {body['code']!r} names dimension "
-                f"{body['dimension']!r}, which is not defined"
-            )
-        self._check_revision_year("outcome", body)
-        self.trigger_event(OutcomeRevised, **event_kwargs(signed))
+    @property
+    def title(self) -> str:
+        return self.state.title
 
-    def _check_revision_year(self, what: str, body: dict[str, Any]) -> None:
-        last = self.revised_from.get(f"{what}:{body['code']}", 0)
-        if body["applies_from"] < last:
-            raise DomainRuleError(
-                f"a new version of {what} {body['code']!r} must apply from reference "
-                f"year {last} or later, not {body['applies_from']}"
-            )
+    @property
+    def aggregation(self) -> str:
+        return self.state.aggregation
 
-    def define_kpi(self, signed: Signed) -> None:
-        code = signed.body["code"]
-        if code in self.kpis:
-            raise ConflictError(
-                f"KPI {code!r} is already defined; use kpi.revised for a new version"
-            )
-        self._check_kpi(signed.body)
-        self.trigger_event(KpiDefined, **event_kwargs(signed))
+    @property
+    def dimensions(self) -> dict[str, str]:
+        return self.state.dimensions
 
-    def revise_kpi(self, signed: Signed) -> None:
-        body = signed.body
-        versions = self.kpis.get(body["code"])
-        if not versions:
-            raise NotFoundError(f"KPI {body['code']!r} is not defined; use kpi.defined")
-        if body["applies_from"] < versions[-1].applies_from:
-            raise DomainRuleError(
-                f"a new version of KPI {body['code']!r} must apply from reference "
-                f"year {versions[-1].applies_from} or later, not {body['applies_from']}"
-            )
-        self._check_kpi(body)
-        self.trigger_event(KpiRevised, **event_kwargs(signed))
+    @property
+    def outcomes(self) -> dict[str, tuple[str, str]]:
+        return self.state.outcomes
 
-    def _check_kpi(self, body: dict[str, Any]) -> None:
-        if body["outcome"] not in self.outcomes:
-            raise NotFoundError(
-                f"KPI {body['code']!r} names expected outcome {body['outcome']!r}, "
-                "which is not defined"
-            )
-        units = UNITS_BY_KIND[body["value_kind"]]
-        if units is not None and body["unit"] not in units:
-            raise DomainRuleError(
-                f"KPI {body['code']!r}: a {body['value_kind']} value is measured in "
-                f"{' or '.join(units)}, not {body['unit']!r}"
-            )
+    @property
+    def kpis(self) -> dict[str, list[KpiVersion]]:
+        return self.state.kpis
 
 
-class FrameworkCreated(LedgerCreated):
+class FrameworkEvent(LedgerEvent):
+    """A framework entry: it applies itself to the aggregate's ``FrameworkState``."""
+
+    def apply(self, aggregate: Any) -> None:
+        state: FrameworkState = aggregate.state
+        state.apply(self.TOPIC, self.body, self.originator_version)
+
+
+class FrameworkCreated(LedgerCreated, FrameworkEvent):
     TOPIC = "framework.created"
     AGGREGATE_TOPIC = Framework.TOPIC
 
-    def apply(self, aggregate: Any) -> None:
-        aggregate.title = self.body["title"]
-        aggregate.aggregation = self.body.get("aggregation", "mean")
 
-
-class DimensionDefined(LedgerEvent):
+class DimensionDefined(FrameworkEvent):
     TOPIC = "dimension.defined"
 
-    def apply(self, aggregate: Any) -> None:
-        aggregate.dimensions[self.body["code"]] = self.body["name"]
 
-
-class OutcomeDefined(LedgerEvent):
-    TOPIC = "outcome.defined"
-
-    def apply(self, aggregate: Any) -> None:
-        aggregate.outcomes[self.body["code"]] = (self.body["dimension"], self.body["name"])
-
-
-class DimensionRevised(DimensionDefined):
+class DimensionRevised(FrameworkEvent):
     TOPIC = "dimension.revised"
 
-    def apply(self, aggregate: Any) -> None:
-        super().apply(aggregate)
-        aggregate.revised_from[f"dimension:{self.body['code']}"] = self.body["applies_from"]
+
+class OutcomeDefined(FrameworkEvent):
+    TOPIC = "outcome.defined"
 
 
-class OutcomeRevised(OutcomeDefined):
+class OutcomeRevised(FrameworkEvent):
     TOPIC = "outcome.revised"
 
-    def apply(self, aggregate: Any) -> None:
-        super().apply(aggregate)
-        aggregate.revised_from[f"outcome:{self.body['code']}"] = self.body["applies_from"]
 
-
-class KpiDefined(LedgerEvent):
+class KpiDefined(FrameworkEvent):
     TOPIC = "kpi.defined"
 
-    def apply(self, aggregate: Any) -> None:
-        versions = aggregate.kpis.setdefault(self.body["code"], [])
-        body = self.body
-        versions.append(
-            KpiVersion(
-                body["code"],
-                len(versions) + 1,
-                body["outcome"],
-                body["name"],
-                body["unit"],
-                body["value_kind"],
-                body["direction"],
-                body["disclosure"],
-                body["scoring_method"],
-                body["applies_from"],
-                bool(body.get("illustrative", False)),
-                self.originator_version,
-            )
-        )
 
-
-class KpiRevised(KpiDefined):
+class KpiRevised(FrameworkEvent):
     TOPIC = "kpi.revised"
 
 
-registered(
-    FrameworkCreated,
-    DimensionDefined,
-    DimensionRevised,
-    OutcomeDefined,
-    OutcomeRevised,
-    KpiDefined,
-    KpiRevised,
-)
+EVENTS: dict[str, type[FrameworkEvent]] = {
+    cls.TOPIC: cls
+    for cls in (
+        DimensionDefined,
+        DimensionRevised,
+        OutcomeDefined,
+        OutcomeRevised,
+        KpiDefined,
+        KpiRevised,
+    )
+}
+registered(FrameworkCreated, *EVENTS.values())

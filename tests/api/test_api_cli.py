@@ -41,6 +41,8 @@ def test_demo_records_a_realistic_cycle(settings: Settings) -> None:
     assert entries["assessment.published"] >= 20
     assert summary["log_size"] == sum(entries.values())
     assert [r.split(":")[0] for r in summary["refused"]] == [
+        "ApprovalError",
+        "ConsentError",
         "SelfValidationError",
         "MemberScopeError",
     ]
@@ -82,6 +84,8 @@ def test_cli_principals_sign_and_submit(settings: Settings, tmp_path: Path) -> N
         str(key),
         "--as",
         "admin",
+        "--approve",
+        "admin-2",
     )
     assert code == 0 and "principal.registered" in output, output
     draft = tmp_path / "draft.json"
@@ -116,13 +120,19 @@ def test_cli_principals_sign_and_submit(settings: Settings, tmp_path: Path) -> N
     )
     code, output = pmm(settings, "submit", str(draft), "--as", "admin")
     assert code == 1 and "RoleNotPermittedError" in output
-    code, output = pmm(
-        settings, "principal", "revoke", "sec", "--reason", "left", "--as", "admin"
-    )
+    revoke = ("principal", "revoke", "sec", "--reason", "left", "--as", "admin")
+    code, output = pmm(settings, *revoke)
+    assert code == 1 and "ApprovalError" in output and "needs 2 of the 3" in output
+    code, output = pmm(settings, *revoke, "--approve", "admin-3")
     assert code == 0, output
     code, output = pmm(settings, "principal", "list", "--json")
-    assert {p["id"]: p["revoked"] for p in json.loads(output)} == {
+    listed = json.loads(output)
+    assert listed["threshold"] == 2
+    assert {p["id"]: p["revoked"] for p in listed["principals"]} == {
         "admin": False,
+        "admin-2": False,
+        "admin-3": False,
+        "ledger": False,
         "sec": True,
     }
 
@@ -155,6 +165,8 @@ def test_cli_receipts_checkpoint_and_proofs(settings: Settings, tmp_path: Path) 
         str(key),
         "--as",
         "admin",
+        "--approve",
+        "admin-2",
     )
     assert code == 0 and "c2sp.org/tlog-proof@v1\nindex 1\n" in receipt, receipt
     ledger = open_ledger(settings)
@@ -206,6 +218,8 @@ def test_cli_verify_catches_a_row_edited_behind_the_ledger(
             str(key),
             "--as",
             "admin",
+            "--approve",
+            "admin-2",
         )[0]
         == 0
     )

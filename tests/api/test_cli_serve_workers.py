@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from ledger.home import resolve_key
-from ledger.keys import KeyPair
+from ledger.keys import KeyPair, with_approvals
 from ledger.persistence import DATABASE_URL_VAR, Settings
 
 PMM = str(Path(sys.executable).parent / "pmm")
@@ -114,9 +114,8 @@ def test_serve_with_two_workers(served: str, settings: Settings) -> None:
     }
     _, checkpoint = _get(f"{served}/checkpoint")
     origin = checkpoint.decode().splitlines()[0]
-    signed = admin.sign(
-        admin.statement(origin, "registry", "principal.registered", body, 1)
-    )
+    statement = admin.statement(origin, "registry", "principal.registered", body, 1)
+    signed = admin.sign(with_approvals(statement, [resolve_key(settings, "admin-2")]))
     request = urllib.request.Request(
         f"{served}/statements",
         data=signed.to_bytes(),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,6 +21,9 @@ from verify.merkle import leaf_hash
 from verify.policy_text import parse_policy
 from verify.receipt import verify_receipt
 
+if TYPE_CHECKING:
+    from tests.conftest import Registration
+
 PRINCIPALS = 300  # with the genesis entry: a full entry tile, and a level-1 tile
 
 
@@ -29,7 +33,7 @@ def client(ledger: Ledger) -> Iterator[TestClient]:
         yield test_client
 
 
-def grow(ledger: Ledger, admin_key: KeyPair, count: int) -> list[KeyPair]:
+def grow(ledger: Ledger, registration: Registration, count: int) -> list[KeyPair]:
     """``count`` integrity officers registered in one batch (one transaction)."""
     version = ledger.stream_version("registry")
     statements, keys = [], []
@@ -42,10 +46,7 @@ def grow(ledger: Ledger, admin_key: KeyPair, count: int) -> list[KeyPair]:
             "public_key": key.public_key,
             "role": "integrity_officer",
         }
-        statement = admin_key.statement(
-            ledger.origin, "registry", "principal.registered", body, version + i
-        )
-        statements.append(admin_key.sign(statement))
+        statements.append(registration(ledger, body, version + i))
         keys.append(key)
     ledger.record_batch(statements)
     return keys
@@ -56,9 +57,9 @@ def bearer(key: KeyPair, origin: str) -> dict[str, str]:
 
 
 def test_every_exported_file_is_served_at_its_path(
-    ledger: Ledger, admin_key: KeyPair, client: TestClient, tmp_path: Path
+    ledger: Ledger, registration: Registration, client: TestClient, tmp_path: Path
 ) -> None:
-    officer = bearer(grow(ledger, admin_key, PRINCIPALS)[0], ledger.origin)
+    officer = bearer(grow(ledger, registration, PRINCIPALS)[0], ledger.origin)
     out = tmp_path / "export"
     summary = export(ledger, out)
     assert summary["size"] == PRINCIPALS + 1
@@ -102,9 +103,9 @@ def test_every_exported_file_is_served_at_its_path(
     ],
 )
 def test_paths_outside_the_log_are_404_problems(
-    ledger: Ledger, admin_key: KeyPair, client: TestClient, path: str
+    ledger: Ledger, registration: Registration, client: TestClient, path: str
 ) -> None:
-    officer = bearer(grow(ledger, admin_key, 1)[0], ledger.origin)
+    officer = bearer(grow(ledger, registration, 1)[0], ledger.origin)
     response = client.get(path, headers=officer)
     assert response.status_code == 404, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -114,9 +115,9 @@ def test_paths_outside_the_log_are_404_problems(
 
 
 def test_receipts_and_proofs(
-    ledger: Ledger, admin_key: KeyPair, client: TestClient
+    ledger: Ledger, registration: Registration, client: TestClient
 ) -> None:
-    grow(ledger, admin_key, 6)
+    grow(ledger, registration, 6)
     trust = parse_policy(f"log {ledger.log_vkey()}\nquorum none\n")
     entry = ledger.sequencer.store.entries(3, 4)[0][1]
     for url in ("/receipts/3?size=5", "/proofs/inclusion/3?size=5"):

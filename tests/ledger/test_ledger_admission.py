@@ -134,7 +134,7 @@ def test_rotated_key_is_refused_and_new_key_accepted(world: World) -> None:
     signed_before_rotation = signed_hours(world, key=old)
     new = KeyPair.generate("ncp-ken")
     world.record(
-        world.admin,
+        old,
         "registry",
         "principal.key_rotated",
         {"principal": "ncp-ken", "public_key": new.public_key, "reason": "laptop replaced"},

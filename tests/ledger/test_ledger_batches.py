@@ -327,7 +327,7 @@ def test_registry_changes_apply_to_later_statements_of_the_same_batch(world: Wor
     )
     # Rotated earlier in the same batch: the old key is refused.
     rotated = world.sign(
-        world.admin,
+        newcomer,
         "registry",
         "principal.key_rotated",
         {

@@ -735,10 +735,17 @@ def test_registry_rules(world: World) -> None:
         ConflictError,
         "already belongs to principal 'ncp-ken'",
     )
-    last_admin = world.sign(
+    # Three genesis admins, two of whom must agree: one may go, not two.
+    world.record(
+        world.admin,
+        "registry",
+        "principal.revoked",
+        {"principal": "admin-3", "reason": "x"},
+    )
+    below = world.sign(
         world.admin, "registry", "principal.revoked", {"principal": "admin", "reason": "x"}
     )
-    world.refused(last_admin, DomainRuleError, "'admin' is the last active admin")
+    world.refused(below, DomainRuleError, "would leave 1 active admin(s)", "threshold of 2")
     world.record(
         world.admin, "registry", "principal.revoked", {"principal": "sec2", "reason": "x"}
     )

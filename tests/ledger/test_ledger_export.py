@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -16,6 +17,9 @@ from ledger.keys import KeyPair
 from verify.checkpoint import parse_checkpoint
 from verify.note import open_note
 from verify.note_keys import Ed25519Verifier
+
+if TYPE_CHECKING:
+    from tests.conftest import Registration
 
 
 def naive_root(leaves: list[bytes]) -> bytes:
@@ -36,7 +40,7 @@ def read_bundle(data: bytes) -> list[bytes]:
     return entries
 
 
-def grow(ledger: Ledger, admin: KeyPair, count: int) -> None:
+def grow(ledger: Ledger, registration: Registration, count: int) -> None:
     version = ledger.stream_version("registry")
     statements = []
     for n in range(count):
@@ -48,13 +52,7 @@ def grow(ledger: Ledger, admin: KeyPair, count: int) -> None:
             "public_key": key.public_key,
             "role": "peer_reviewer",
         }
-        statements.append(
-            admin.sign(
-                admin.statement(
-                    ledger.origin, "registry", "principal.registered", body, version + n
-                )
-            )
-        )
+        statements.append(registration(ledger, body, version + n))
     ledger.record_batch(statements)
 
 
@@ -66,9 +64,9 @@ def test_tile_paths_follow_tlog_tiles() -> None:
 
 
 def test_export_recomputes_to_the_signed_checkpoint(
-    ledger: Ledger, admin_key: KeyPair, tmp_path: Path
+    ledger: Ledger, registration: Registration, tmp_path: Path
 ) -> None:
-    grow(ledger, admin_key, 300)  # 301 entries: a full tile and a partial one
+    grow(ledger, registration, 300)  # 301 entries: a full tile and a partial one
     out = tmp_path / "export"
     summary = export(ledger, out)
     size = ledger.log_size()

@@ -74,7 +74,7 @@ def populate(world: World) -> list[Recorded]:
 def rotate(world: World, old: KeyPair) -> KeyPair:
     new = KeyPair.generate(old.principal)
     world.record(
-        world.admin,
+        old,
         "registry",
         "principal.key_rotated",
         {"principal": old.principal, "public_key": new.public_key, "reason": "scheduled"},

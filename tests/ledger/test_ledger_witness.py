@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -24,6 +25,9 @@ from verify.merkle import leaf_hash
 from verify.note_keys import Ed25519Signer
 from verify.policy_text import parse_policy
 from verify.receipt import verify_receipt
+
+if TYPE_CHECKING:
+    from tests.conftest import Registration
 
 ORIGIN = "witness.test/log"
 
@@ -145,7 +149,7 @@ def witnessed(
             process.wait(timeout=10)
 
 
-def register(ledger: Ledger, admin: KeyPair, name: str) -> Recorded:
+def register(ledger: Ledger, registration: Registration, name: str) -> Recorded:
     key = KeyPair.generate(name)
     body = {
         "member": None,
@@ -154,26 +158,17 @@ def register(ledger: Ledger, admin: KeyPair, name: str) -> Recorded:
         "public_key": key.public_key,
         "role": "peer_reviewer",
     }
-    return ledger.record(
-        admin.sign(
-            admin.statement(
-                ledger.origin,
-                "registry",
-                "principal.registered",
-                body,
-                ledger.stream_version("registry"),
-            )
-        )
-    )
+    return ledger.record(registration(ledger, body))
 
 
 def test_a_checkpoint_below_quorum_is_reported_not_hidden(
-    witnessed: tuple[Ledger, list[subprocess.Popen[bytes]]], admin_key: KeyPair
+    witnessed: tuple[Ledger, list[subprocess.Popen[bytes]]],
+    registration: Registration,
 ) -> None:
     ledger, processes = witnessed
     processes[1].terminate()
     processes[1].wait(timeout=10)
-    recorded = register(ledger, admin_key, "late")
+    recorded = register(ledger, registration, "late")
     assert ledger.last_witnessed is not None
     assert not ledger.last_witnessed.quorum_met
     assert ledger.last_witnessed.cosigners == {"w1"}
@@ -183,7 +178,8 @@ def test_a_checkpoint_below_quorum_is_reported_not_hidden(
 
 
 def test_two_witness_processes_cosign_to_quorum(
-    witnessed: tuple[Ledger, list[subprocess.Popen[bytes]]], admin_key: KeyPair
+    witnessed: tuple[Ledger, list[subprocess.Popen[bytes]]],
+    registration: Registration,
 ) -> None:
     ledger, _ = witnessed
     policy = parse_policy((ledger.settings.home / POLICY_FILE).read_bytes())
@@ -196,17 +192,7 @@ def test_two_witness_processes_cosign_to_quorum(
             "public_key": key.public_key,
             "role": "peer_reviewer",
         }
-        recorded = ledger.record(
-            admin_key.sign(
-                admin_key.statement(
-                    ledger.origin,
-                    "registry",
-                    "principal.registered",
-                    body,
-                    ledger.stream_version("registry"),
-                )
-            )
-        )
+        recorded = ledger.record(registration(ledger, body))
         assert ledger.last_witnessed is not None
         assert ledger.last_witnessed.quorum_met, ledger.last_witnessed.refusals
         assert recorded.receipt is not None

@@ -260,7 +260,7 @@ def test_token_signed_before_a_key_rotation_stops_working(world: World) -> None:
     assert check(world, before).principal.id == "ncp-ken"
     new = KeyPair.generate("ncp-ken")
     world.record(
-        world.admin,
+        old,  # a principal rotates its own key, signing with its current one
         "registry",
         "principal.key_rotated",
         {"principal": "ncp-ken", "public_key": new.public_key, "reason": "laptop lost"},

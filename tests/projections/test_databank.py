@@ -13,6 +13,7 @@ import io
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from typer.testing import CliRunner
@@ -30,6 +31,9 @@ from projections.errors import ImportFileError
 from projections.framework_file import load_framework
 from verify.statement import parse_entry
 
+if TYPE_CHECKING:
+    from tests.conftest import Registration
+
 ROOT = Path(__file__).resolve().parents[2]
 FRAMEWORK = ROOT / "api" / "frameworks" / "doing-business.toml"
 DATA = ROOT.parent / "shared" / "data" / "worldbank-doing-business"
@@ -46,7 +50,7 @@ needs_data = pytest.mark.skipif(
 runner = CliRunner()
 
 
-def setup(ledger: Ledger, admin: KeyPair) -> tuple[KeyPair, KeyPair]:
+def setup(ledger: Ledger, registration: Registration) -> tuple[KeyPair, KeyPair]:
     """A Secretariat principal and Kenya's NCP, and the Doing Business framework."""
     sec, ncp = KeyPair.generate("wco-sec"), KeyPair.generate("ncp-ken")
     for key, role, member in [(sec, "secretariat", None), (ncp, "ncp", "KEN")]:
@@ -57,14 +61,7 @@ def setup(ledger: Ledger, admin: KeyPair) -> tuple[KeyPair, KeyPair]:
             "public_key": key.public_key,
             "role": role,
         }
-        version = ledger.stream_version("registry")
-        ledger.record(
-            admin.sign(
-                admin.statement(
-                    ledger.origin, "registry", "principal.registered", body, version
-                )
-            )
-        )
+        ledger.record(registration(ledger, body))
     apply_framework(ledger, sec, load_framework(FRAMEWORK))
     return sec, ncp
 
@@ -104,9 +101,9 @@ def expected(members: set[str] | None) -> tuple[int, int, int]:
 
 @needs_data
 def test_import_the_doing_business_file(
-    ledger: Ledger, admin_key: KeyPair, backend: str
+    ledger: Ledger, registration: Registration, backend: str
 ) -> None:
-    sec, _ = setup(ledger, admin_key)
+    sec, _ = setup(ledger, registration)
     members = None if backend == "sqlite" else "AFG,KEN,ZAF"
     chosen = set(members.split(",")) if members else None
     report = run(ledger, sec, CSV_FILE, members)
@@ -156,9 +153,9 @@ def test_import_the_doing_business_file(
 
 @needs_data
 def test_a_changed_value_becomes_a_correction_until_locked(
-    ledger: Ledger, admin_key: KeyPair, tmp_path: Path
+    ledger: Ledger, registration: Registration, tmp_path: Path
 ) -> None:
-    sec, ncp = setup(ledger, admin_key)
+    sec, ncp = setup(ledger, registration)
     first = run(ledger, sec, subset(tmp_path, {"AFG", "KEN"}))
     assert first.counts["submitted"] > 200 and first.exit_code == 0
     afg: Assessment = ledger.aggregate("assessment/AFG/1")
@@ -222,9 +219,9 @@ def test_wrong_header_refuses_the_file(tmp_path: Path) -> None:
 
 
 def test_rows_are_refused_one_by_one(
-    ledger: Ledger, admin_key: KeyPair, tmp_path: Path
+    ledger: Ledger, registration: Registration, tmp_path: Path
 ) -> None:
-    sec, _ = setup(ledger, admin_key)
+    sec, _ = setup(ledger, registration)
     path = tmp_path / "mixed.csv"
     lines = [
         HEADER,
@@ -272,7 +269,8 @@ def test_cli_import(settings: Settings, tmp_path: Path) -> None:
     key = tmp_path / "sec.key"
     assert runner.invoke(app, ["keygen", "wco-sec", "--out", str(key)]).exit_code == 0
     add = ("principal", "add", "wco-sec", "--role", "secretariat")
-    assert pmm(settings, *add, "--public-key", str(key), "--as", "admin")[0] == 0
+    approved = ("--as", "admin", "--approve", "admin-2")
+    assert pmm(settings, *add, "--public-key", str(key), *approved)[0] == 0
     assert pmm(settings, "framework", "apply", str(FRAMEWORK), "--as", str(key))[0] == 0
     args = ("import", "databank", str(CSV_FILE), "--as", str(key), "--cycle", "DB2019")
     code, output = pmm(settings, *args, "--year", "2019", "--members", "KEN", "--json")

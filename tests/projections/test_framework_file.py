@@ -669,6 +669,8 @@ def test_cli_framework_apply(settings: Settings, tmp_path: Path) -> None:
         str(key),
         "--as",
         "admin",
+        "--approve",
+        "admin-2",
     )
     assert code == 0, output
     size = log_size(settings)

@@ -27,6 +27,13 @@ from verify.schema import (
 
 SHA = "ee8250fb76e094b34b471f13a73dbbe51d1ae142e9df59d7c0d31ec20f0a0a8e"
 PUBLIC_KEY = base64.b64encode(bytes(32)).decode("ascii")
+ADMIN = {"name": "Admin", "principal": "admin", "public_key": PUBLIC_KEY}
+LEDGER = {"name": "The ledger", "principal": "ledger", "public_key": PUBLIC_KEY}
+APPROVAL = {
+    "key_id": "0123456789abcdef",
+    "principal": "admin-2",
+    "signature": base64.b64encode(bytes(64)).decode("ascii"),
+}
 
 
 def _refused(type_name: str, body: Any) -> str:
@@ -72,11 +79,14 @@ def kpi_body(**change: Any) -> dict[str, Any]:
 def test_every_type_is_well_formed() -> None:
     for name, kind in STATEMENT_TYPES.items():
         assert kind.name == name
-        assert kind.stream in ("registry", "framework", "assessment")
+        assert kind.stream in ("registry", "framework", "assessment", "access-log")
         assert kind.roles
         assert set(kind.roles) <= set(ROLES), name
     creating = sorted(name for name, kind in STATEMENT_TYPES.items() if kind.creates)
     assert creating == ["assessment.opened", "framework.created", "registry.genesis"]
+    # A seal starts the access-log stream or extends it (creates None: either).
+    either = [name for name, kind in STATEMENT_TYPES.items() if kind.creates is None]
+    assert either == ["access_log.sealed"]
 
 
 def test_statement_type() -> None:
@@ -139,6 +149,7 @@ def test_assessment_stream() -> None:
                 "role": "ncp",
                 "member": "KEN",
                 "public_key": PUBLIC_KEY,
+                "approvals": [],
             },
         ),
         (
@@ -149,8 +160,23 @@ def test_assessment_stream() -> None:
                 "role": "secretariat",
                 "member": None,
                 "public_key": PUBLIC_KEY,
+                "approvals": [APPROVAL],
             },
         ),
+        (
+            "registry.genesis",
+            {"admins": [ADMIN], "ledger": LEDGER, "threshold": 1},
+        ),
+        (
+            "principal.key_recovered",
+            {
+                "principal": "ncp.ken",
+                "public_key": PUBLIC_KEY,
+                "reason": "lost laptop",
+                "approvals": [APPROVAL, {**APPROVAL, "principal": "admin-3"}],
+            },
+        ),
+        ("access_log.sealed", {"size": 0, "head": "0" * 64}),
         (
             "score.revised",
             {"kpi": "K1", "reference_year": 2025, "score": "0", "justification": "x"},
@@ -293,21 +319,63 @@ def test_ill_typed_value_fields(change: dict[str, Any], message: str) -> None:
         (
             "registry.genesis",
             {
-                "principal": "admin",
-                "name": "Admin",
-                "public_key": base64.b64encode(bytes(31)).decode(),
+                "admins": [{**ADMIN, "public_key": base64.b64encode(bytes(31)).decode()}],
+                "ledger": LEDGER,
+                "threshold": 1,
             },
-            "registry.genesis: body.public_key must be a base64 Ed25519 public key",
+            "registry.genesis: body.admins item 0 public_key must be a base64 Ed25519",
         ),
         (
             "registry.genesis",
-            {"principal": "admin", "name": "Admin", "public_key": "!!!"},
-            "registry.genesis: body.public_key must be a base64 Ed25519 public key",
+            {"admins": [ADMIN], "ledger": {**LEDGER, "public_key": "!!!"}, "threshold": 1},
+            "registry.genesis: body.ledger public_key must be a base64 Ed25519 public key",
         ),
         (
             "registry.genesis",
-            {"principal": "Admin", "name": "Admin", "public_key": PUBLIC_KEY},
-            "registry.genesis: body.principal must be a principal id",
+            {"admins": [{**ADMIN, "principal": "Admin"}], "ledger": LEDGER, "threshold": 1},
+            "registry.genesis: body.admins item 0 principal must be a principal id",
+        ),
+        (
+            "registry.genesis",
+            {"admins": [], "ledger": LEDGER, "threshold": 1},
+            "registry.genesis: body.admins must list at least 1 item(s)",
+        ),
+        (
+            "registry.genesis",
+            {"admins": [ADMIN], "ledger": LEDGER, "threshold": 0},
+            "registry.genesis: body.threshold must be between 1 and 100",
+        ),
+        (
+            "principal.revoked",
+            {"principal": "sec-1", "reason": "left", "approvals": [{"principal": "a"}]},
+            "principal.revoked: body.approvals item 0 must be an object with exactly: "
+            "key_id, principal, signature",
+        ),
+        (
+            "principal.revoked",
+            {
+                "principal": "sec-1",
+                "reason": "left",
+                "approvals": [{**APPROVAL, "signature": "AAAA"}],
+            },
+            "principal.revoked: body.approvals item 0 signature must be base64 of a "
+            "64-byte Ed25519 signature",
+        ),
+        (
+            "principal.registered",
+            {
+                "principal": "sec-1",
+                "name": "Secretariat",
+                "role": "secretariat",
+                "member": None,
+                "public_key": PUBLIC_KEY,
+            },
+            "principal.registered: body.approvals is required but missing",
+        ),
+        (
+            "access_log.sealed",
+            {"size": -1, "head": "0" * 64},
+            "access_log.sealed: body.size must be between 0 and",
         ),
         (
             "assessment.reopened",

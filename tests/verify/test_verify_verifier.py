@@ -42,7 +42,7 @@ def populate(world: World) -> KeyPair:
         "public_key": rotated.public_key,
         "reason": "lost laptop",
     }
-    world.record(world.admin, "registry", "principal.key_rotated", body)
+    world.record(world.ncp_ken, "registry", "principal.key_rotated", body)
     world.submit(rotated, world.KEN, world.KPI_PERCENT, {"amount": "87.5"}, "percent")
     body = {"principal": "ncp-bra", "reason": "left the administration"}
     world.record(world.admin, "registry", "principal.revoked", body)
@@ -80,7 +80,8 @@ def test_clean_export_verifies_with_json_report_and_state(
     )
     assert report["counts"]["entries"] == size
     assert report["counts"]["streams"] == 4  # registry, framework, KEN, BRA
-    assert report["counts"]["principals"] == 7
+    # 6 principals of the world, the 3 genesis admins and the ledger's own.
+    assert report["counts"]["principals"] == 10
     by_type = report["counts"]["by_type"]
     assert by_type["registry.genesis"] == 1 and by_type["principal.revoked"] == 1
     assert by_type["value.submitted"] == 4 and sum(by_type.values()) == size

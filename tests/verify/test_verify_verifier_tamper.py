@@ -137,7 +137,7 @@ def log(world: World, tmp_path: Path) -> Log:
     ken_key = KeyPair.generate(w.ncp_ken.principal)
     body = {"principal": "ncp-ken", "public_key": ken_key.public_key, "reason": "rotation"}
     index["rotated"] = w.record(
-        w.admin, "registry", "principal.key_rotated", body
+        w.ncp_ken, "registry", "principal.key_rotated", body
     ).log_index
     pct = {"amount": "87.5"}
     index["ken_pct"] = w.submit(ken_key, w.KEN, w.KPI_PERCENT, pct, "percent").log_index
@@ -329,8 +329,8 @@ def test_statement_signed_by_a_revoked_key(log: Log) -> None:
     result = log.verify()
     assert first(result) == ("principal", len(entries))
     assert result.findings[0].reason == (
-        f"principal 'ncp-bra' was revoked at entry {log.index['revoked']}; its keys sign "
-        "nothing after that"
+        f"principal 'ncp-bra' was revoked at entry {log.index['revoked']} (left the "
+        "administration); its keys sign nothing after that"
     )
     assert result.findings[0].stream == w.BRA
 
@@ -551,17 +551,17 @@ def test_published_table_that_the_entries_do_not_give(log: Log, tmp_path: Path) 
     doctored = json.loads(json.dumps(honest))
     doctored["scores"]["kpis"][w.KPI_HOURS] = "100.00"
     version = w.ledger.stream_version(w.KEN) + 1
+    # The NCP completes its submission first: only then may it be published.
+    done = forge(log, log.ken_key, w.KEN, "submission.completed", {}, version, entries[-1])
     for body in (honest, doctored):
-        forged = forge(
-            log, w.sec, w.KEN, "assessment.published", body, version, entries[-1]
-        )
+        forged = forge(log, w.sec, w.KEN, "assessment.published", body, version + 1, done)
         out = tmp_path / f"operator-{body is doctored}"
-        resign(log, [*entries, forged], out)
+        resign(log, [*entries, done, forged], out)
         result = log.verify(out)
         if body is honest:
             assert result.verified, result.findings
             continue
-        assert first(result) == ("scores", len(entries))
+        assert first(result) == ("scores", len(entries) + 1)
         finding = result.findings[0]
         assert finding.entry_type == "assessment.published"
         assert f"kpis.{w.KPI_HOURS} is 100.00" in finding.reason

@@ -1,0 +1,129 @@
+"""What ``pmm sign``, ``pmm submit``, ``pmm approve`` and the registry commands
+share: reading drafts, attaching admins' approvals, signing, recording.
+
+A **draft** is ``{"type", "stream", "body"[, "expected_version"]}``: the
+statement without what the signer adds (origin, principal, key id, nonce,
+issue time). A registry change that needs the admins' threshold carries
+``body.approvals`` (docs/decisions.md, decision 15): each is another admin's
+signature over the draft at its expected version (``pmm approve``), so the
+admins need not share a machine; ``--approve KEY`` signs one on the spot.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from api.cli_common import err, fail, key_for, out
+from ledger.application import Ledger, Recorded
+from ledger.errors import LedgerError
+from ledger.keys import KeyPair
+from verify.canonical import parse_json
+from verify.errors import VerifyError
+from verify.rules.registry import THRESHOLD_TYPES
+from verify.statement import SignedStatement
+
+Approve = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--approve",
+        help="Another admin's key (file or name in HOME/keys) that approves it; repeat.",
+    ),
+]
+Approval = Annotated[
+    list[Path] | None,
+    typer.Option("--approval", help="An approval file from `pmm approve`; repeat."),
+]
+
+
+def print_recorded(recorded: Recorded, as_json: bool) -> None:
+    """The receipt (c2sp.org/tlog-proof@v1) on stdout, verbatim, so it can be
+    saved as a .tlog-proof file; a one-line summary on stderr."""
+    if as_json:
+        out.print_json(json.dumps(recorded.__dict__))
+        return
+    err.print(
+        f"recorded {recorded.entry_type} as {recorded.stream} version "
+        f"{recorded.stream_version}, log index {recorded.log_index}, entry sha256 "
+        f"{recorded.entry_sha256}; receipt follows",
+        highlight=False,
+    )
+    sys.stdout.write(recorded.receipt or "")
+
+
+def record(ledger: Ledger, signed: SignedStatement, as_json: bool) -> None:
+    """Record ``signed``, print its receipt, close the ledger; exit 1 if refused."""
+    try:
+        print_recorded(ledger.record(signed), as_json)
+    except (LedgerError, VerifyError) as exc:
+        fail(f"refused ({type(exc).__name__}): {exc}", 1)
+    finally:
+        ledger.close()
+
+
+def load_json(path: Path) -> Any:
+    try:
+        return parse_json(path.read_bytes())
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}", 2)
+    except VerifyError as exc:
+        fail(f"{path}: {exc}", 2)
+
+
+def draft_statement(ledger: Ledger, key: KeyPair, draft: Any, path: Path) -> dict[str, Any]:
+    """The statement ``key``'s principal signs for ``draft`` (not yet signed)."""
+    if not isinstance(draft, dict) or not {"type", "stream", "body"} <= set(draft):
+        fail(f"{path}: a draft needs 'type', 'stream' and 'body'", 2)
+    if not isinstance(draft["body"], dict):
+        fail(f"{path}: the draft's body must be a JSON object", 2)
+    version = draft.get("expected_version", ledger.stream_version(str(draft["stream"])))
+    return key.statement(
+        ledger.origin, draft["stream"], draft["type"], draft["body"], version
+    )
+
+
+def approvals_for(
+    home: Path | None,
+    statement: dict[str, Any],
+    keys: list[str] | None,
+    files: list[Path] | None,
+) -> dict[str, Any]:
+    """``statement`` with ``body.approvals``: those in ``files``, then one by each
+    key in ``keys``. A threshold type without any keeps an empty list, which the
+    ledger refuses with the count it needs (unless the threshold is 1)."""
+    body = dict(statement["body"])
+    found = list(body.get("approvals", []))
+    for file in files or []:
+        approval = load_json(file)
+        if not isinstance(approval, dict):
+            fail(f"{file}: an approval is a JSON object (from `pmm approve`)", 2)
+        found.append(approval)
+    if statement["type"] in THRESHOLD_TYPES or found or keys:
+        body["approvals"] = found
+        draft = {**statement, "body": body}
+        body["approvals"] = found + [key_for(home, k).approve(draft) for k in keys or []]
+        return draft
+    return statement
+
+
+def sign_draft(
+    ledger: Ledger,
+    home: Path | None,
+    key: KeyPair,
+    draft: Any,
+    path: Path,
+    approve: list[str] | None = None,
+    approval: list[Path] | None = None,
+) -> SignedStatement:
+    """Sign ``draft`` with ``key``, approvals attached."""
+    statement = approvals_for(
+        home, draft_statement(ledger, key, draft, path), approve, approval
+    )
+    try:
+        return key.sign(statement)
+    except VerifyError as exc:
+        fail(f"{path}: {exc}", 2)
