@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from api.cli_common import As, Home, Json, err, fail, key_for, open_home, out, settings_for
-from ledger.access_log import AccessLog
+from api.cli_statements import print_recorded
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.home import read_config
 from ledger.tokens import DEFAULT_LIFETIME, MAX_LIFETIME, issue_token
@@ -66,7 +66,7 @@ def show(
     """Access records, oldest first, with their hash chain."""
     ledger = open_home(home)
     try:
-        page = AccessLog(ledger.sequencer.store).query(
+        page = ledger.access_log.query(
             principal=principal,
             member=member,
             since=since,
@@ -98,12 +98,30 @@ def show(
         err.print(f"more: --cursor {page.next_cursor}")
 
 
-@access_app.command("verify")
-def verify(home: Home = None, as_json: Json = False) -> None:
-    """Walk the hash chain; exit 1 at the first record that breaks it."""
+@access_app.command("seal")
+def seal(home: Home = None, as_json: Json = False) -> None:
+    """Seal the access log's head into the integrity log now (every write seals
+    it too when restricted reads came before); print the seal's receipt."""
     ledger = open_home(home)
     try:
-        result = AccessLog(ledger.sequencer.store).check()
+        recorded = ledger.seal_access_log()
+    except LedgerError as exc:
+        fail(f"refused ({type(exc).__name__}): {exc}", 1)
+    finally:
+        ledger.close()
+    if recorded is None:
+        out.print("nothing to seal: the last seal names the access log's head")
+    else:
+        print_recorded(recorded, as_json)
+
+
+@access_app.command("verify")
+def verify(home: Home = None, as_json: Json = False) -> None:
+    """Walk the hash chain and hold it to every seal in the integrity log; exit 1
+    at the first record that breaks it, or the first seal it contradicts."""
+    ledger = open_home(home)
+    try:
+        result = ledger.access_log.check()
     finally:
         ledger.close()
     if as_json:
@@ -115,11 +133,15 @@ def verify(home: Home = None, as_json: Json = False) -> None:
                     "verified": result.ok,
                     "broken_at": result.broken_at,
                     "problem": result.problem or None,
+                    "seals": result.seals,
                 }
             )
         )
     elif result.ok:
-        out.print(f"access log verified: {result.size} records, head {result.head}")
+        out.print(
+            f"access log verified: {result.size} records, head {result.head}; "
+            f"consistent with {result.seals} seal(s) in the integrity log"
+        )
     else:
         err.print(
             f"[bold red]access log broken at record {result.broken_at}:[/] "

@@ -12,7 +12,11 @@ three times over (decision 13):
   bypass delete triggers), so a mistaken script fails loudly;
 * each record carries the hash of the one before (``verify/access_chain.py``),
   so an operator who drops the trigger and edits a row is caught by
-  ``check()``, and a head noted once by an officer pins everything before it.
+  ``check()``, and a head noted once by an officer pins everything before it;
+* the ledger seals the head into the integrity log at every write that
+  follows restricted reads (``access_log.sealed``, decision 16), and
+  ``check()`` holds the chain to every seal: deleting records and recomputing
+  the chain contradicts a witnessed checkpoint.
 
 Appends are serialised by a lock row updated first in the transaction (as
 ``pmm_log_lock`` serialises integrators), so ``seq`` is gapless on both
@@ -27,10 +31,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from ledger.domain.seals import SEALS_STREAM
 from ledger.log_store import LogStore
-from verify.access_chain import GENESIS, ChainResult, check_chain, record_hash
+from verify.access_chain import GENESIS, ChainResult, SealMark, check_chain, record_hash
 from verify.canonical import canonical_bytes
-from verify.statement import format_timestamp
+from verify.statement import format_timestamp, parse_entry
 
 PAGE_LIMIT = 1000
 
@@ -209,6 +214,23 @@ class AccessLog:
                 return
             after = int(rows[-1][0]) + 1
 
+    def head(self) -> tuple[int, str]:
+        """(size, head hash) of the chain as stored: what a seal names."""
+        with self.store.read() as cur:
+            last = cur.execute(
+                "SELECT seq, hash FROM {p}pmm_access_log ORDER BY seq DESC LIMIT 1"
+            ).one()
+        return (0, GENESIS) if last is None else (int(last[0]) + 1, str(last[1]))
+
+    def seals(self) -> list[SealMark]:
+        """Every seal the integrity log holds, in log order."""
+        found = []
+        for index, raw in self.store.stream_entries([SEALS_STREAM], self.store.size()):
+            body = parse_entry(raw).signed.body
+            found.append(SealMark(int(body["size"]), str(body["head"]), index))
+        return found
+
     def check(self) -> ChainResult:
-        """Walk the whole chain: its size and head, or the first broken record."""
-        return check_chain(self.records())
+        """Walk the whole chain: its size and head, or the first broken record or
+        seal it contradicts."""
+        return check_chain(self.records(), self.seals())

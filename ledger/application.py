@@ -23,9 +23,11 @@ from eventsourcing.domain import BaseAggregate
 from eventsourcing.persistence import IntegrityError, Mapper
 
 from ledger import use_cases
+from ledger.access_log import AccessLog
 from ledger.admission import admit, read_statement
 from ledger.domain.events import Signed
 from ledger.domain.registry import REGISTRY_STREAM, PrincipalRegistry
+from ledger.domain.seals import SEALS_STREAM, AccessLogSeals
 from ledger.errors import DuplicateStatementError, NotFoundError, StaleVersionError
 from ledger.keys import KeyPair
 from ledger.persistence import EntryMapper, Settings, persistence_env
@@ -34,6 +36,7 @@ from ledger.witnessing import WitnessClient, Witnessed
 from ledger.writer_lock import WriterLock
 from verify.note_keys import Ed25519Signer
 from verify.policy_text import TrustPolicy
+from verify.rules.seals import SealState
 from verify.statement import (
     SignedStatement,
     entry_bytes,
@@ -108,9 +111,13 @@ class Ledger(Application[str]):
         origin: str,
         log_key: KeyPair,
         policy: TrustPolicy | None = None,
+        sealer: KeyPair | None = None,
     ) -> None:
         self.settings = settings
         self.origin = origin
+        # The ledger's own principal (named by the genesis): it seals the access
+        # log's head into the log at every write that follows restricted reads.
+        self.sealer = sealer
         self._lock = threading.Lock()
         self._last_recorded_at = datetime.min.replace(tzinfo=UTC)
         env = persistence_env(settings)
@@ -125,6 +132,7 @@ class Ledger(Application[str]):
         )
         self.last_witnessed: Witnessed | None = None
         self.writer = WriterLock(self.recorder.datastore, env.get("SQLITE_DBNAME"))  # type: ignore[attr-defined]
+        self.access_log = AccessLog(self.sequencer.store)
         # Entries committed before a crash, but not yet in the log, go in first.
         with self.writer.hold():
             self.sequencer.integrate()
@@ -141,6 +149,12 @@ class Ledger(Application[str]):
     def record_batch(self, statements: Iterable[Statement]) -> list[Recorded]:
         """Record several statements in one transaction: all or none."""
         return self._record_all(list(statements), None)
+
+    def seal_access_log(self) -> Recorded | None:
+        """Seal the access log's head now, if it moved since the last seal
+        (decision 16); None when there is nothing new to seal."""
+        recorded = self._record_all([], None)
+        return self._with_receipt(recorded[0]) if recorded else None
 
     def genesis(self, statement: Statement) -> Recorded:
         return self._one(statement, "registry.genesis")
@@ -249,7 +263,7 @@ class Ledger(Application[str]):
         return dataclasses.replace(recorded, receipt=receipt)
 
     def _record_all(self, statements: list[Statement], only: str | None) -> list[Recorded]:
-        if not statements:
+        if not statements and self.sealer is None:
             return []
         with self._lock, self.writer.hold():
             # One record time for the whole batch: the events are stored grouped
@@ -263,6 +277,11 @@ class Ledger(Application[str]):
                 if only is not None and signed.type != only:
                     raise use_cases.wrong_use_case(signed.type, only)
                 signed_events.append(self._apply(work, signed))
+            seal = self._seal(work)
+            if seal is not None:
+                signed_events.append(self._apply(work, seal))
+            if not signed_events:
+                return []
             aggregates = [a for a in work.loaded.values() if a and a.pending_events]
             try:
                 recordings = self.save(*aggregates)
@@ -287,7 +306,7 @@ class Ledger(Application[str]):
             (r.domain_event.originator_id, r.domain_event.originator_version): first + i
             for i, r in enumerate(ordered)
         }
-        return [
+        recorded = [
             Recorded(
                 s.statement["stream"],
                 s.statement["expected_version"] + 1,
@@ -300,6 +319,25 @@ class Ledger(Application[str]):
             )
             for s in signed_events
         ]
+        # A seal the ledger added is not one of the caller's statements.
+        return recorded[: len(statements)] if statements else recorded
+
+    def _seal(self, work: UnitOfWork) -> SignedStatement | None:
+        """A seal of the access log's head, when it moved since the last seal:
+        so every checkpoint that follows restricted reads covers them."""
+        if self.sealer is None:
+            return None
+        size, head = self.access_log.head()
+        seals: AccessLogSeals | None = work.get(SEALS_STREAM)
+        last = (seals.state if seals is not None else SealState()).last
+        if (last.size, last.head) == (size, head):
+            return None
+        version = seals.version if seals is not None else 0
+        body = {"head": head, "size": size}
+        statement = self.sealer.statement(
+            self.origin, SEALS_STREAM, "access_log.sealed", body, version
+        )
+        return self.sealer.sign(statement)
 
     def _tail_recorded_at(self) -> datetime:
         """``recorded_at`` of the newest stored entry: the floor for the next."""

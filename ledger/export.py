@@ -9,7 +9,10 @@ Layout under the output folder, exactly as a tlog-tiles server serves it:
 * ``tile/entries/<N>[.p/<W>]``: entry bundles, each entry as a big-endian
   uint16 length then its exact bytes;
 * ``trust.json``: the roots a verifier pins (DESIGN.md §5): origin, log
-  verifier key, the genesis entry's SHA-256, and the tlog-policy text.
+  verifier key, the genesis entry's SHA-256, and the tlog-policy text;
+* ``access-log.jsonl``: the access log's records, one JSON object a line, as
+  stored, so the verifier holds them to the seals in the log (decision 16).
+  Like the entry bundles it is for entitled auditors, not a public mirror.
 
 Tile contents come from the stored subtree hashes, entries from the stored
 event bytes; nothing is re-serialised.
@@ -30,6 +33,7 @@ from verify.note import parse_note
 TILE_WIDTH = 256
 TILE_HEIGHT = 8
 TRUST_FILE = "trust.json"
+ACCESS_LOG_FILE = "access-log.jsonl"
 
 
 def tile_index_path(index: int) -> str:
@@ -86,6 +90,10 @@ def export(ledger: Ledger, out: Path, policy: str | None = None) -> dict[str, ob
         bundle = b"".join(len(raw).to_bytes(2, "big") + raw for _, raw in entries)
         _write(out / tile_path("entries", start // TILE_WIDTH, len(entries)), bundle)
     _write(out / "checkpoint", note.encode())
+    lines = [
+        json.dumps(record, sort_keys=True) + "\n" for record in ledger.access_log.records()
+    ]
+    _write(out / ACCESS_LOG_FILE, "".join(lines).encode())
     vkey = ledger.log_vkey()
     trust = {
         "format": "pmm-trust/v1",

@@ -98,7 +98,8 @@ def open_ledger(settings: Settings) -> Ledger:
     """The ledger of an initialised home folder."""
     config = read_config(settings)
     log_key = KeyPair.load(key_path(settings, LOG_KEY))
-    return Ledger(settings, config.origin, log_key, read_policy(settings))
+    sealer = KeyPair.load(key_path(settings, LEDGER_PRINCIPAL))
+    return Ledger(settings, config.origin, log_key, read_policy(settings), sealer)
 
 
 def admin_names(first: str, count: int) -> list[str]:
@@ -127,7 +128,7 @@ def init_ledger(
     ledger_key = KeyPair.generate(LEDGER_PRINCIPAL)
     log_key = KeyPair.generate(LOG_KEY)
     settings.home.mkdir(parents=True, exist_ok=True)
-    ledger = Ledger(settings, origin, log_key)
+    ledger = Ledger(settings, origin, log_key, sealer=ledger_key)
     if ledger.log_size():
         ledger.close()
         raise ConfigurationError(

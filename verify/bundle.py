@@ -149,6 +149,10 @@ def split_bundle(data: bytes, path: Path) -> list[bytes]:
     return entries
 
 
+ACCESS_LOG_FILE = "access-log.jsonl"
+MAX_ACCESS_RECORD = 1 << 16
+
+
 class Bundle:
     """An export folder, read one file at a time."""
 
@@ -181,3 +185,22 @@ class Bundle:
                 f"{width * HASH_SIZE} bytes"
             )
         return path, [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
+
+    def access_log(self) -> Iterator[dict[str, Any]] | None:
+        """The access log's records (``access-log.jsonl``), or None if the bundle
+        carries none. An unreadable line is yielded as a malformed record, which
+        the chain check names (``verify/access_chain.py``)."""
+        path = self.directory / ACCESS_LOG_FILE
+        if not path.is_file():
+            return None
+
+        def records() -> Iterator[dict[str, Any]]:
+            with path.open("rb") as handle:
+                for n, line in enumerate(handle):
+                    try:
+                        record = json.loads(line[:MAX_ACCESS_RECORD])
+                    except ValueError:
+                        record = None
+                    yield record if isinstance(record, dict) else {"seq": n, "bad": True}
+
+        return records()

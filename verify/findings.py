@@ -10,7 +10,8 @@ in parallel):
 2. the verifier's state: rollback, fork, rewritten history;
 3. entries, by log index, and within one entry in the order of ``CHECKS``;
 4. the tree as a whole, when no single entry can be blamed: the root, the
-   hash tiles, an entry bundle holding more entries than its name says.
+   hash tiles, an entry bundle holding more entries than its name says; then
+   the access log in the bundle against the seals the log holds.
 
 Only the first ``MAX_FINDINGS`` are kept (the smallest in that order), so a
 badly broken log costs bounded memory; the rest are counted.
@@ -53,6 +54,7 @@ LOG_CHECKS = {
     "root": (3, 0),
     "tiles": (3, 1),
     "extra": (3, 2),
+    "access_log": (3, 3),
 }
 ENTRY_PHASE = 2
 MAX_FINDINGS = 1000

@@ -30,6 +30,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from verify.access_chain import SealMark, check_chain
 from verify.bundle import Bundle, InputError, TrustRoots, load_trust, tiles_of
 from verify.checkpoint import Checkpoint, open_checkpoint
 from verify.errors import VerifyError
@@ -167,6 +168,8 @@ def verify_export(
         entries = lambda stop: _entries(bundle, checkpoint.size, stop)  # noqa: E731
         for finding in publications.check(entries):
             findings.add(finding)
+    for finding in _access_log_findings(bundle, replay):
+        findings.add(finding)
     tiles_ok = tiles_tree.root() == checkpoint.root and not tile_check.mismatches
     entries_ok = entries_tree.size == checkpoint.size == read
     entries_ok = entries_ok and entries_tree.root() == checkpoint.root
@@ -291,6 +294,20 @@ def _walk(
     if first_mismatch is not None and tiles_tree.root() == checkpoint.root:
         findings.add(first_mismatch)
     return read
+
+
+def _access_log_findings(bundle: Bundle, replay: Replay) -> list[Finding]:
+    """The bundle's access log, held to every seal the log holds (decision 16)."""
+    records = bundle.access_log()
+    if records is None:
+        return []
+    marks = [SealMark(s.size, s.head, s.position) for s in replay.seals.seals]
+    result = check_chain(records, marks)
+    if result.ok:
+        return []
+    return [
+        Finding("access_log", f"access log record {result.broken_at}: {result.problem}")
+    ]
 
 
 def _entries(bundle: Bundle, size: int, stop: int) -> Iterator[tuple[int, bytes]]:

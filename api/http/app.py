@@ -24,7 +24,6 @@ from api.http.routes_scores import router as scores_router
 from api.http.routes_statements import router as statements_router
 from api.http.statement_schemas import statement_schemas
 from api.web.pages import router as web_router
-from ledger.access_log import AccessLog
 from ledger.application import Ledger
 from ledger.home import open_ledger
 from ledger.persistence import Settings
@@ -48,7 +47,7 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = ledger is None
         app.state.ledger = open_ledger(settings) if ledger is None else ledger
-        app.state.access_log = AccessLog(app.state.ledger.sequencer.store)
+        app.state.access_log = app.state.ledger.access_log
         try:
             yield
         finally:

@@ -137,7 +137,8 @@ def get_access_log(
     "/access-log/head", summary="Walk the access log's hash chain", responses=AUTH_ERRORS
 )
 def get_access_head(reader: ReaderDep, access: AccessLogDep) -> dict[str, Any]:
-    """The chain's size and head hash if every link holds, else the first break."""
+    """The chain's size and head hash if every link holds and it passes through
+    every seal in the integrity log, else the first break."""
     reader.require(("integrity_officer",), "the access log")
     result = access.check()
     return {
@@ -146,6 +147,7 @@ def get_access_head(reader: ReaderDep, access: AccessLogDep) -> dict[str, Any]:
         "verified": result.ok,
         "broken_at": result.broken_at,
         "problem": result.problem or None,
+        "seals": result.seals,
     }
 
 

@@ -65,6 +65,7 @@ def test_restricted_reads_are_logged_and_public_reads_are_not(
         "verified": True,
         "broken_at": None,
         "problem": None,
+        "seals": 0,  # no write since the read: nothing sealed yet
     }
 
 
