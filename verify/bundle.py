@@ -7,7 +7,9 @@ The folder is the C2SP tlog-tiles layout (FORMATS.md §2.5):
 * ``tile/entries/<N>[.p/<W>]``: entry bundles, each entry a big-endian uint16
   length then its exact bytes.
 
-What is wrong with the folder's files is
+A partial tile ``<N>.p/<W>`` may be absent once the log has grown and the full
+tile ``<N>`` exists: its first W hashes (or entries) are the partial tile
+(C2SP tlog-tiles; docs/verifier.md). What is wrong with the folder's files is
 the bundle's *content*: it is returned, never raised, and the verifier reports
 it as a finding (exit 1), with paths relative to the folder.
 
@@ -176,7 +178,8 @@ def split_bundle(data: bytes, path: Path) -> list[bytes]:
 @dataclass(frozen=True)
 class EntryBundle:
     """Entry bundle N of a tree, as found. ``path`` is the file read, relative
-    to the export folder."""
+    to the export folder: the full bundle when the partial one is absent (its
+    first ``width`` entries are the partial bundle, C2SP tlog-tiles)."""
 
     path: str
     entries: list[bytes]  # at most ``width``: the entries that could be read
@@ -240,17 +243,30 @@ class Bundle:
         """Entry bundle ``n`` of ``width`` entries."""
         path = tile_path("entries", n, width)
         data, problem = self._read(path, MAX_BUNDLE_BYTES)
+        full = False
+        if data is None and problem == MISSING and width < TILE_WIDTH:
+            wider = tile_path("entries", n, TILE_WIDTH)
+            found, _ = self._read(wider, MAX_BUNDLE_BYTES)
+            if found is not None:
+                path, data, full = wider, found, True
         if data is None:
             return EntryBundle(path, [], f"{path} {problem}")
         framing = frame(data[:MAX_BUNDLE_BYTES], width)
-        surplus = _surplus(path, data, width, framing)
+        # A full bundle read for a partial one holds a larger tree's entries too.
+        surplus = None if full else _surplus(path, data, width, framing)
         return EntryBundle(path, framing.entries, None, framing.broken, surplus)
 
     def hashes(self, level: int, n: int, width: int) -> HashTile:
-        """Hash tile ``level``/``n``, which must hold ``width`` hashes."""
+        """Hash tile ``level``/``n``, which must hold ``width`` hashes (or be
+        absent while the full tile, whose first ``width`` hashes it is, exists)."""
         path = tile_path(level, n, width)
         data, problem = self._read(path, TILE_WIDTH * HASH_SIZE)
         expected = width * HASH_SIZE
+        if data is None and problem == MISSING and width < TILE_WIDTH:
+            wider = tile_path(level, n, TILE_WIDTH)
+            found, _ = self._read(wider, TILE_WIDTH * HASH_SIZE)
+            if found is not None:
+                path, data, expected = wider, found, TILE_WIDTH * HASH_SIZE
         if data is None:
             return HashTile(path, None, f"hash tile {path} {problem}")
         if len(data) != expected:

@@ -6,7 +6,8 @@ or in a length prefix, a truncated, padded, emptied or deleted entry bundle, a
 zero-length entry, a deleted or resized hash tile, a garbled or missing
 checkpoint. ``python -m verify`` must answer *failed, at entry K, because…*:
 exit 1 with the first failure's check and index (docs/verifier.md), and
-nothing on standard error.
+nothing on standard error. A grown mirror, whose partial tiles are replaced
+by full ones (C2SP tlog-tiles), still verifies an older checkpoint.
 """
 
 from __future__ import annotations
@@ -347,3 +348,60 @@ def test_later_bundles_are_checked_past_a_broken_one(
     )
     assert ("signature", edited) in found
     assert report["counts"]["entries"] == size - (256 - broken)
+
+
+# -- C2SP tlog-tiles: a grown mirror serves full tiles for older partial ones ----------
+
+
+def test_an_older_checkpoint_verifies_against_a_grown_mirror(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "old"
+    export(world.ledger, old)
+    old_size = world.ledger.log_size()
+    trust = tmp_path / "trust.json"
+    shutil.copy(old / "trust.json", trust)
+    _grow(world, 300)
+    grown = tmp_path / "grown"
+    export(world.ledger, grown)
+    # The grown mirror has full tiles where the old checkpoint names partial ones.
+    for name in (tile_path(0, 0, old_size), tile_path("entries", 0, old_size)):
+        assert (old / name).exists() and not (grown / name).exists()
+    assert (grown / tile_path(0, 0, 256)).exists()
+    mirror = tmp_path / "mirror"
+    shutil.copytree(grown, mirror)
+    shutil.copy(old / "checkpoint", mirror / "checkpoint")
+    code = main([str(mirror), "--trust", str(trust), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 0, report["findings"]
+    assert report["checkpoint"]["size"] == old_size
+    assert report["counts"]["entries"] == old_size
+    # An auditor who saw the grown log: the older checkpoint is a rollback.
+    state = tmp_path / "state.json"
+    assert main([str(grown), "--trust", str(trust), "--state", str(state)]) == 0
+    capsys.readouterr()
+    code = main([str(mirror), "--trust", str(trust), "--state", str(state), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert [(f["check"], f["index"]) for f in report["findings"]] == [("rollback", None)]
+
+
+def test_a_full_tile_that_disagrees_is_still_caught(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = tmp_path / "old"
+    export(world.ledger, old)
+    old_size = world.ledger.log_size()
+    _grow(world, 300)
+    mirror = tmp_path / "mirror"
+    export(world.ledger, mirror)
+    shutil.copy(old / "checkpoint", mirror / "checkpoint")
+    full = mirror / tile_path(0, 0, 256)
+    data = bytearray(full.read_bytes())
+    data[3 * 32] ^= 1  # leaf hash 3, inside the old checkpoint's prefix
+    full.write_bytes(bytes(data))
+    code = main([str(mirror), "--trust", str(old / "trust.json"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1 and report["checkpoint"]["size"] == old_size
+    assert [(f["check"], f["index"]) for f in report["findings"]] == [("tiles", None)]
+    assert "the level-0 hash tiles hash to root" in report["findings"][0]["reason"]
