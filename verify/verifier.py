@@ -143,12 +143,18 @@ def verify_export(
     entries_tree, tiles_tree = walk.entries_tree, walk.tiles_tree
     complete = walk.first_unusable is None
     entries_ok = complete and entries_tree.root() == checkpoint.root
-    if not tiles_authentic and not walk.tile_check.unusable:
+    stand_ins = bool(walk.tile_check.substituted)  # entries' leaves for missing tiles
+    if not tiles_authentic and (not stand_ins or entries_ok):
+        # With stand-ins, only when the entries are the signed ones: then it is
+        # another level-0 tile that is wrong, not a consequence of what is missing.
+        with_stand_ins = (
+            " (the entries' leaf hashes for those missing)" if stand_ins else ""
+        )
         findings.add(
             Finding(
                 "tiles",
-                f"the level-0 hash tiles hash to root {_b64(tiles_tree.root())}, not "
-                f"the checkpoint's {_b64(checkpoint.root)}",
+                f"the level-0 hash tiles{with_stand_ins} hash to root "
+                f"{_b64(tiles_tree.root())}, not the checkpoint's {_b64(checkpoint.root)}",
             )
         )
     if complete and not entries_ok and not tiles_authentic:

@@ -39,8 +39,6 @@ class TileCheck:
     def __init__(self, bundle: Bundle, size: int, findings: Findings) -> None:
         self.bundle, self.size, self.findings = bundle, size, findings
         self.loaded: dict[int, tuple[int, HashTile]] = {}
-        self.unusable = 0  # tiles that are missing or of the wrong length
-        self.mismatches = 0
         self.reported: set[str] = set()
         # Level-0 tiles replaced by the entries' leaf hashes, and the mismatches
         # above them: those blame a tile only if that tree proves authentic.
@@ -48,7 +46,6 @@ class TileCheck:
         self.deferred: dict[str, Finding] = {}
 
     def unusable_tile(self, tile: HashTile) -> None:
-        self.unusable += 1
         self.findings.add(Finding("tiles", f"{tile.problem}"))
 
     def __call__(self, level: int, index: int, node: bytes) -> None:
@@ -62,7 +59,6 @@ class TileCheck:
         tile = self.loaded[level][1]
         if tile.hashes is None or tile.hashes[position] == node:
             return
-        self.mismatches += 1
         finding = Finding(
             "tiles",
             f"hash tile {tile.path} disagrees with the tree recomputed from the "
@@ -87,8 +83,6 @@ class TileCheck:
             if authentic and path not in self.reported:
                 self.reported.add(path)
                 self.findings.add(finding)
-            elif not authentic:
-                self.mismatches -= 1
 
 
 class Walk:

@@ -350,6 +350,31 @@ def test_later_bundles_are_checked_past_a_broken_one(
     assert report["counts"]["entries"] == size - (256 - broken)
 
 
+def test_a_missing_level0_tile_does_not_hide_another_wrong_one(
+    world: World, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _grow(world, 300)
+    out = tmp_path / "export"
+    export(world.ledger, out)
+    width = world.ledger.log_size() - 256
+    (out / tile_path(0, 0, 256)).unlink()
+    wrong = out / tile_path(0, 1, width)
+    data = bytearray(wrong.read_bytes())
+    data[7] ^= 1
+    wrong.write_bytes(bytes(data))
+    code = main([str(out), "--trust", str(out / "trust.json"), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    # The entries are intact (they hash to the signed root), so they stand in
+    # for the missing tile, and the other tile is caught too.
+    assert [(f["check"], f["index"]) for f in report["findings"]] == [("tiles", None)] * 2
+    reasons = [f["reason"] for f in report["findings"]]
+    assert reasons[0] == "hash tile tile/0/000 does not exist"
+    assert reasons[1].startswith(
+        "the level-0 hash tiles (the entries' leaf hashes for those missing) hash to root"
+    )
+
+
 # -- C2SP tlog-tiles: a grown mirror serves full tiles for older partial ones ----------
 
 
