@@ -18,8 +18,25 @@ from api.cli_common import out as out_console
 from ledger.errors import LedgerError
 from ledger.export import TRUST_FILE, export
 from ledger.home import read_policy
-from verify.__main__ import main as verify_main
+from verify.__main__ import run as verify_run
 from verify.errors import VerifyError
+
+LIVE_LABEL = "the ledger's stored entries"
+
+
+def _warn_damage(summary: dict[str, object]) -> None:
+    """Say what the database lacked; the export holds it as missing, not hidden."""
+    entries, tiles = summary["missing_entries"], summary["missing_tiles"]
+    if entries:
+        err.print(
+            f"warning: the database lacks entries {entries} (exported as zero-length)",
+            highlight=False,
+        )
+    if tiles:
+        err.print(
+            f"warning: the database lacks the subtree hashes of {tiles} (not exported)",
+            highlight=False,
+        )
 
 
 def add_log_commands(app: typer.Typer) -> None:
@@ -67,6 +84,7 @@ def add_log_commands(app: typer.Typer) -> None:
                 f"to {out}; pin {out}/trust.json to verify",
                 highlight=False,
             )
+        _warn_damage(summary)
 
     @app.command("verify")
     def verify_log(
@@ -78,15 +96,12 @@ def add_log_commands(app: typer.Typer) -> None:
     ) -> None:
         """Verify an export folder, or (without DIR) the live ledger: its stored
         events are exported as they are now and checked against the signed log,
-        so a row edited behind the ledger's back is caught. Pin --trust with a
-        trust.json kept apart from the server; the default is the ledger's own."""
-        args = ["--json"] if as_json else []
+        so a row edited or deleted behind the ledger's back is caught. Pin
+        --trust with a trust.json kept apart from the server; the default is the
+        ledger's own."""
         if directory is not None:
             pinned = trust or directory / TRUST_FILE
-            args = [str(directory), "--trust", str(pinned), *args]
-            if state is not None:
-                args += ["--state", str(state)]
-            raise typer.Exit(verify_main(args))
+            raise typer.Exit(verify_run(directory, pinned, state, as_json=as_json))
         ledger = open_home(home)
         with tempfile.TemporaryDirectory(prefix="pmm-verify-") as scratch:
             folder = Path(scratch) / "log"
@@ -96,9 +111,8 @@ def add_log_commands(app: typer.Typer) -> None:
                 ledger.close()
             pinned = trust or folder / TRUST_FILE
             state_file = state or ledger.settings.home / "verifier-state.json"
-            code = verify_main(
-                [str(folder), "--trust", str(pinned), "--state", str(state_file), *args]
-            )
+            # The scratch folder is named by what it holds, never by its path.
+            code = verify_run(folder, pinned, state_file, as_json=as_json, label=LIVE_LABEL)
         raise typer.Exit(code)
 
     @prove.command("inclusion")

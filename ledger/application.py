@@ -28,7 +28,12 @@ from ledger.admission import admit, read_statement
 from ledger.domain.events import Signed
 from ledger.domain.registry import REGISTRY_STREAM, PrincipalRegistry
 from ledger.domain.seals import SEALS_STREAM, AccessLogSeals
-from ledger.errors import DuplicateStatementError, NotFoundError, StaleVersionError
+from ledger.errors import (
+    AccessLogIntegrityError,
+    DuplicateStatementError,
+    NotFoundError,
+    StaleVersionError,
+)
 from ledger.keys import KeyPair
 from ledger.persistence import EntryMapper, Settings, persistence_env
 from ledger.sequencer import Sequencer
@@ -329,11 +334,18 @@ class Ledger(Application[str]):
             return None
         size, head = self.access_log.head()
         seals: AccessLogSeals | None = work.get(SEALS_STREAM)
-        last = (seals.state if seals is not None else SealState()).last
-        if (last.size, last.head) == (size, head):
+        state = seals.state if seals is not None else SealState()
+        if (state.last.size, state.last.head) == (size, head):
             return None
-        version = seals.version if seals is not None else 0
         body = {"head": head, "size": size}
+        contradiction = state.refusal(body)
+        if contradiction is not None:
+            raise AccessLogIntegrityError(
+                f"the access log contradicts its last seal: {contradiction.reason}; "
+                "nothing is recorded until an integrity officer has looked "
+                "(pmm access-log verify)"
+            )
+        version = seals.version if seals is not None else 0
         statement = self.sealer.statement(
             self.origin, SEALS_STREAM, "access_log.sealed", body, version
         )

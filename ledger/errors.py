@@ -123,6 +123,13 @@ class ConsentError(LedgerError):
     status = 403
 
 
+class AccessLogIntegrityError(LedgerError):
+    """The access log no longer passes through its last seal: records were
+    deleted or rewritten behind the ledger (decision 16). Writes stop."""
+
+    status = 503
+
+
 class InvalidTokenError(LedgerError):
     """A bearer token that is malformed, expired, for another ledger, not signed
     by the principal's current key, or of a revoked principal."""

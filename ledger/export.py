@@ -15,7 +15,11 @@ Layout under the output folder, exactly as a tlog-tiles server serves it:
   Like the entry bundles it is for entitled auditors, not a public mirror.
 
 Tile contents come from the stored subtree hashes, entries from the stored
-event bytes; nothing is re-serialised.
+event bytes; nothing is re-serialised. Damage in the database is exported as it
+is, never hidden: an entry whose stored event is gone is a zero-length entry
+in a bundle still named by the checkpoint's size, and a tile whose subtree
+hashes are gone is not written (the summary lists both), so the verifier names
+exactly what is missing.
 """
 
 from __future__ import annotations
@@ -73,22 +77,35 @@ def export(ledger: Ledger, out: Path, policy: str | None = None) -> dict[str, ob
     size = parse_checkpoint(parse_note(note).text).size
     store = ledger.sequencer.store
     tiles = 0
+    missing_tiles: list[str] = []
     level = 0
     while size >> (TILE_HEIGHT * level):
         leaves_at_level = size >> (TILE_HEIGHT * level)
         for start in range(0, leaves_at_level, TILE_WIDTH):
             width = min(TILE_WIDTH, leaves_at_level - start)
-            hashes = store.node_range(TILE_HEIGHT * level, start, start + width)
-            _write(out / tile_path(level, start // TILE_WIDTH, width), b"".join(hashes))
+            name = tile_path(level, start // TILE_WIDTH, width)
+            try:
+                hashes = store.node_range(TILE_HEIGHT * level, start, start + width)
+            except LookupError:  # subtree hashes gone: no tile, which the verifier reports
+                missing_tiles.append(name)
+                continue
+            _write(out / name, b"".join(hashes))
             tiles += 1
         level += 1
     genesis = b""
+    missing: list[int] = []
     for start in range(0, size, TILE_WIDTH):
-        entries = store.entries(start, min(size, start + TILE_WIDTH))
-        if start == 0 and entries:
-            genesis = entries[0][1]
-        bundle = b"".join(len(raw).to_bytes(2, "big") + raw for _, raw in entries)
-        _write(out / tile_path("entries", start // TILE_WIDTH, len(entries)), bundle)
+        stop = min(size, start + TILE_WIDTH)
+        found = dict(store.entries(start, stop))
+        if start == 0:
+            genesis = found.get(0, b"")
+        # Named as the checkpoint's size implies; an entry not in the database
+        # (a log index without its stored event) is written as zero bytes,
+        # which the verifier reports as that entry missing (docs/verifier.md).
+        missing += [i for i in range(start, stop) if i not in found]
+        raws = [found.get(i, b"") for i in range(start, stop)]
+        bundle = b"".join(len(raw).to_bytes(2, "big") + raw for raw in raws)
+        _write(out / tile_path("entries", start // TILE_WIDTH, stop - start), bundle)
     _write(out / "checkpoint", note.encode())
     lines = [
         json.dumps(record, sort_keys=True) + "\n" for record in ledger.access_log.records()
@@ -103,4 +120,11 @@ def export(ledger: Ledger, out: Path, policy: str | None = None) -> dict[str, ob
         "policy": policy or f"log {vkey}\nquorum none\n",
     }
     _write(out / TRUST_FILE, (json.dumps(trust, indent=2) + "\n").encode())
-    return {"size": size, "hash_tiles": tiles, "out": str(out), **trust}
+    return {
+        "size": size,
+        "hash_tiles": tiles,
+        "out": str(out),
+        **trust,
+        "missing_entries": missing,
+        "missing_tiles": missing_tiles,
+    }

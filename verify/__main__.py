@@ -2,8 +2,10 @@
 
 Runs ``verify.verifier.verify_export`` on a ``pmm export`` folder with nothing
 of the ledger installed (DESIGN.md §5, §8). Exit codes: 0 verified, 1
-verification failed, 2 usage or input error. ``--json`` prints one stable JSON
-object (documented in docs/verifier.md); otherwise a short plain report.
+verification failed (anything wrong with the bundle's content), 2 unusable
+arguments: a missing folder, an unusable trust or state file. ``--json``
+prints one stable JSON object (documented in docs/verifier.md); otherwise a
+short plain report.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m verify",
         description="Verify a `pmm export` folder offline against pinned trust roots.",
-        epilog="Exit status: 0 verified, 1 verification failed, 2 usage or input error.",
+        epilog="Exit status: 0 verified, 1 verification failed, 2 unusable arguments "
+        "(folder, trust or state file).",
     )
     parser.add_argument("directory", metavar="DIR", type=Path, help="the export folder")
     parser.add_argument(
@@ -80,7 +83,9 @@ def result_json(result: VerifyResult) -> dict[str, Any]:
             "root": base64.b64encode(result.root).decode("ascii"),
             "cosigners": list(result.cosigners),
             "quorum": result.quorum,
-        },
+        }
+        if result.has_checkpoint
+        else None,
         "counts": {
             "entries": result.counts.entries,
             "streams": result.counts.streams,
@@ -126,8 +131,11 @@ def plain_report(result: VerifyResult) -> str:
         )
     else:
         lines.append(f"FAILED {result.origin}: {_line(result.findings[0])}")
-    root = base64.b64encode(result.root).decode("ascii")
-    lines.append(f"checkpoint: size {result.size}, root {root}, {witnesses}")
+    if result.has_checkpoint:
+        root = base64.b64encode(result.root).decode("ascii")
+        lines.append(f"checkpoint: size {result.size}, root {root}, {witnesses}")
+    else:
+        lines.append("checkpoint: none could be read")
     if result.state_file:
         verdict = "updated" if result.state_updated else "not updated"
         lines.append(
@@ -163,20 +171,37 @@ def _input_error(message: str, as_json: bool) -> int:
     return EXIT_INPUT
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+def run(
+    directory: Path,
+    trust: Path,
+    state: Path | None = None,
+    *,
+    as_json: bool = False,
+    workers: int | None = None,
+    label: str | None = None,
+) -> int:
+    """Verify, print the report, and return the exit code. ``label`` names the
+    bundle in the report instead of ``directory`` (``pmm verify`` of a live
+    ledger verifies a scratch export that is nobody's business)."""
     try:
-        result = verify_export(args.directory, args.trust, args.state, workers=args.workers)
+        result = verify_export(directory, trust, state, workers=workers, label=label)
     except InputError as exc:
-        return _input_error(str(exc), args.json)
-    except Exception as exc:  # a bug, or input no check foresaw: still never "verified"
-        where = f"{args.directory}: internal error, nothing verified"
-        return _input_error(f"{where}: {type(exc).__name__}: {exc}", args.json)
-    if args.json:
+        return _input_error(str(exc), as_json)
+    except Exception as exc:  # a bug no check caught: still never "verified"
+        where = f"{label or directory}: internal error, nothing verified"
+        return _input_error(f"{where}: {type(exc).__name__}: {exc}", as_json)
+    if as_json:
         sys.stdout.write(json.dumps(result_json(result), indent=2) + "\n")
     else:
         sys.stdout.write(plain_report(result))
     return EXIT_VERIFIED if result.verified else EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    return run(
+        args.directory, args.trust, args.state, as_json=args.json, workers=args.workers
+    )
 
 
 if __name__ == "__main__":

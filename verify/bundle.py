@@ -7,11 +7,17 @@ The folder is the C2SP tlog-tiles layout (FORMATS.md §2.5):
 * ``tile/entries/<N>[.p/<W>]``: entry bundles, each entry a big-endian uint16
   length then its exact bytes.
 
+A partial tile ``<N>.p/<W>`` may be absent once the log has grown and the full
+tile ``<N>`` exists: its first W hashes (or entries) are the partial tile
+(C2SP tlog-tiles; docs/verifier.md). What is wrong with the folder's files is
+the bundle's *content*: it is returned, never raised, and the verifier reports
+it as a finding (exit 1), with paths relative to the folder.
+
 The trust file (``trust.json``, format ``pmm-trust/v1``) holds the pinned
 roots (DESIGN.md §5): ``origin``, ``log_vkey``, ``genesis_entry_sha256`` and
-``policy`` (C2SP tlog-policy text). Anything missing, truncated or malformed
-here is an ``InputError``: nothing could be verified, so the verifier exits 2
-with a message naming the file.
+``policy`` (C2SP tlog-policy text). A missing export folder, or a trust file
+that is missing, truncated or malformed, is an ``InputError``: nothing could be
+verified, so the verifier exits 2 with a message naming the file.
 """
 
 from __future__ import annotations
@@ -37,6 +43,7 @@ SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 MAX_BUNDLE_BYTES = TILE_WIDTH * (2 + 65_535)
 MAX_NOTE_BYTES = 1 << 20
 MAX_TRUST_BYTES = 1 << 20
+MISSING = "does not exist"
 
 
 class InputError(VerifyError):
@@ -128,25 +135,84 @@ def load_trust(path: Path) -> TrustRoots:
     return TrustRoots(origin, vkey, log, genesis, policy)
 
 
-def split_bundle(data: bytes, path: Path) -> list[bytes]:
-    """The entries of an entry bundle; ``InputError`` if it ends mid-entry."""
+@dataclass(frozen=True)
+class Framing:
+    """The entries of an entry bundle, read until its framing breaks."""
+
+    entries: list[bytes]
+    broken: str | None = None  # why entry len(entries) cannot be read, if it cannot
+    rest: int = 0  # bytes after the entries that were asked for (``frame(..., stop)``)
+
+
+def frame(data: bytes, stop: int | None = None) -> Framing:
+    """Split ``data`` into uint16-length-prefixed entries, up to ``stop`` of them.
+
+    Never raises: a length prefix that is cut short, or that claims more bytes
+    than remain, ends the reading, and ``broken`` says why (FORMATS.md §2.5)."""
     entries: list[bytes] = []
     at = 0
-    while at < len(data):
+    while at < len(data) and (stop is None or len(entries) < stop):
         if at + 2 > len(data):
-            raise InputError(
-                f"{path}: entry bundle is truncated: one byte left where entry "
-                f"{len(entries)}'s 2-byte length should be"
-            )
+            broken = "one byte is left where its 2-byte length should be"
+            return Framing(entries, broken)
         length = int.from_bytes(data[at : at + 2], "big")
         if at + 2 + length > len(data):
-            raise InputError(
-                f"{path}: entry bundle is truncated: entry {len(entries)} needs "
-                f"{length} bytes, {len(data) - at - 2} remain"
-            )
+            broken = f"its length says {length} bytes, {len(data) - at - 2} remain"
+            return Framing(entries, broken)
         entries.append(data[at + 2 : at + 2 + length])
         at += 2 + length
-    return entries
+    return Framing(entries, None, len(data) - at)
+
+
+def split_bundle(data: bytes, path: Path) -> list[bytes]:
+    """The entries of an entry bundle; ``InputError`` if it ends mid-entry."""
+    framing = frame(data)
+    if framing.broken is not None:
+        raise InputError(
+            f"{path}: entry bundle is truncated: entry {len(framing.entries)}: "
+            f"{framing.broken}"
+        )
+    return framing.entries
+
+
+@dataclass(frozen=True)
+class EntryBundle:
+    """Entry bundle N of a tree, as found. ``path`` is the file read, relative
+    to the export folder: the full bundle when the partial one is absent (its
+    first ``width`` entries are the partial bundle, C2SP tlog-tiles)."""
+
+    path: str
+    entries: list[bytes]  # at most ``width``: the entries that could be read
+    absent: str | None = None  # why no file could be read
+    broken: str | None = None  # why entry len(entries) cannot be read
+    surplus: str | None = None  # what the file holds beyond its ``width`` entries
+
+
+@dataclass(frozen=True)
+class HashTile:
+    """Hash tile L/N of a tree: its ``width`` hashes, or why it is unusable."""
+
+    path: str
+    hashes: list[bytes] | None
+    problem: str | None = None
+
+
+def _surplus(path: str, data: bytes, width: int, framing: Framing) -> str | None:
+    """What an entry bundle holds beyond its ``width`` entries, if anything."""
+    if len(data) > MAX_BUNDLE_BYTES:
+        return f"{path} is larger than a full bundle ({MAX_BUNDLE_BYTES} bytes)"
+    if not framing.rest:
+        return None
+    more = frame(data[len(data) - framing.rest :])
+    if more.broken is None:
+        return (
+            f"{path} holds {width + len(more.entries)} entries, more than the {width} "
+            "its name and the checkpoint say: entries were inserted"
+        )
+    return (
+        f"{path} holds {framing.rest} bytes after its {width} entries that are not "
+        "whole entries"
+    )
 
 
 ACCESS_LOG_FILE = "access-log.jsonl"
@@ -154,37 +220,81 @@ MAX_ACCESS_RECORD = 1 << 16
 
 
 class Bundle:
-    """An export folder, read one file at a time."""
+    """An export folder, read one file at a time. What is wrong with a file is
+    returned (and becomes a finding), never raised: only a missing folder is an
+    ``InputError``. Paths in messages are relative to the folder."""
 
     def __init__(self, directory: Path) -> None:
         if not directory.is_dir():
             raise InputError(f"{directory}: no such export folder")
         self.directory = directory
 
-    def checkpoint(self) -> tuple[str, Checkpoint]:
-        """The checkpoint note and its parsed body (signatures not yet checked)."""
-        path = self.directory / "checkpoint"
-        raw = read_input(path, "checkpoint", MAX_NOTE_BYTES)
+    def checkpoint(self) -> tuple[str, Checkpoint] | str:
+        """The checkpoint note and its parsed body (signatures not yet checked),
+        or why there is none."""
+        data, problem = self._read("checkpoint", MAX_NOTE_BYTES)
+        if data is None:
+            return f"the checkpoint file {problem}"
+        if len(data) > MAX_NOTE_BYTES:
+            return f"the checkpoint file is larger than {MAX_NOTE_BYTES} bytes"
         try:
-            note = raw.decode("utf-8")
+            note = data.decode("utf-8")
             return note, parse_checkpoint(parse_note(note).text)
         except (UnicodeDecodeError, VerifyError) as exc:
-            raise InputError(f"{path}: not a signed checkpoint note: {exc}") from None
+            return f"the checkpoint file is not a signed checkpoint note: {exc}"
 
-    def entries(self, n: int, width: int) -> tuple[Path, list[bytes]]:
-        path = self.directory / tile_path("entries", n, width)
-        return path, split_bundle(read_input(path, "entry bundle", MAX_BUNDLE_BYTES), path)
+    def entries(self, n: int, width: int) -> EntryBundle:
+        """Entry bundle ``n`` of ``width`` entries."""
+        path = tile_path("entries", n, width)
+        data, problem = self._read(path, MAX_BUNDLE_BYTES)
+        full = False
+        if data is None and problem == MISSING and width < TILE_WIDTH:
+            wider = tile_path("entries", n, TILE_WIDTH)
+            found, _ = self._read(wider, MAX_BUNDLE_BYTES)
+            if found is not None:
+                path, data, full = wider, found, True
+        if data is None:
+            return EntryBundle(path, [], f"{path} {problem}")
+        framing = frame(data[:MAX_BUNDLE_BYTES], width)
+        # A full bundle read for a partial one holds a larger tree's entries too.
+        surplus = None if full else _surplus(path, data, width, framing)
+        return EntryBundle(path, framing.entries, None, framing.broken, surplus)
 
-    def hashes(self, level: int, n: int, width: int) -> tuple[Path, list[bytes]]:
-        """The hashes of hash tile ``level``/``n``; it must hold ``width``."""
-        path = self.directory / tile_path(level, n, width)
-        data = read_input(path, "hash tile", TILE_WIDTH * HASH_SIZE)
-        if len(data) != width * HASH_SIZE:
-            raise InputError(
-                f"{path}: hash tile is {len(data)} bytes; {width} hashes are "
-                f"{width * HASH_SIZE} bytes"
+    def hashes(self, level: int, n: int, width: int) -> HashTile:
+        """Hash tile ``level``/``n``, which must hold ``width`` hashes (or be
+        absent while the full tile, whose first ``width`` hashes it is, exists)."""
+        path = tile_path(level, n, width)
+        data, problem = self._read(path, TILE_WIDTH * HASH_SIZE)
+        expected = width * HASH_SIZE
+        if data is None and problem == MISSING and width < TILE_WIDTH:
+            wider = tile_path(level, n, TILE_WIDTH)
+            found, _ = self._read(wider, TILE_WIDTH * HASH_SIZE)
+            if found is not None:
+                path, data, expected = wider, found, TILE_WIDTH * HASH_SIZE
+        if data is None:
+            return HashTile(path, None, f"hash tile {path} {problem}")
+        if len(data) != expected:
+            length = len(data) if len(data) <= TILE_WIDTH * HASH_SIZE else "over 8192"
+            return HashTile(
+                path,
+                None,
+                f"hash tile {path} is {length} bytes, not the {expected} bytes of "
+                f"{expected // HASH_SIZE} hashes its name says",
             )
-        return path, [data[i : i + HASH_SIZE] for i in range(0, len(data), HASH_SIZE)]
+        hashes = [data[i : i + HASH_SIZE] for i in range(0, width * HASH_SIZE, HASH_SIZE)]
+        return HashTile(path, hashes)
+
+    def _read(self, name: str, limit: int) -> tuple[bytes | None, str]:
+        """(bytes, "") of ``name``, at most ``limit`` + 1 of them; or (None, why)."""
+        try:
+            with (self.directory / name).open("rb") as handle:
+                return handle.read(limit + 1), ""
+        except FileNotFoundError:
+            return None, MISSING
+        except IsADirectoryError:
+            return None, "is a directory, not a file"
+        except OSError as exc:
+            return None, f"is unreadable: {exc.strerror}"
 
     def access_log(self) -> Iterator[dict[str, Any]] | None:
         """The access log's records (``access-log.jsonl``), or None if the bundle

@@ -10,8 +10,13 @@ in parallel):
 2. the verifier's state: rollback, fork, rewritten history;
 3. entries, by log index, and within one entry in the order of ``CHECKS``;
 4. the tree as a whole, when no single entry can be blamed: the root, the
-   hash tiles, an entry bundle holding more entries than its name says; then
-   the access log in the bundle against the seals the log holds.
+   hash tiles (a tile missing, of the wrong length, or disagreeing with the
+   tree), an entry bundle holding more than its name says.
+
+Damaged content — a missing or garbled checkpoint, a missing, short or
+over-long entry bundle or hash tile, broken framing — is a finding like any
+other, at the first entry it makes unreadable where there is one
+(docs/verifier.md); only an unusable folder, trust or state file is not.
 
 Only the first ``MAX_FINDINGS`` are kept (the smallest in that order), so a
 badly broken log costs bounded memory; the rest are counted.
@@ -41,6 +46,7 @@ CHECKS = (
     "stream_version",
     "recorded_at",
     "issued_at",
+    "error",  # the verifier failed on this entry: it is not verified
     "tree",
     "scores",
 )

@@ -6,7 +6,8 @@ publication (``Publications.note``); afterwards ``check`` streams the entries
 again up to the largest cut — feeding only the framework and the published
 assessments' entries to a ``verify.scoreboard`` — and compares each signed
 table with the replay at its cut. Memory holds the current scores of those
-streams only, and the second pass checks no signatures.
+streams only, and the second pass checks no signatures. Publications cut above
+the first missing or unreadable entry are not compared (docs/verifier.md).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from verify.errors import VerifyError
 from verify.findings import Finding
 from verify.scoreboard import Scoreboard, table_difference
 from verify.statement import parse_entry
@@ -43,14 +43,22 @@ class Publications:
             self.found.append(
                 Publication(index, entry.stream, body["cut_at"], body["scores"])
             )
-        except (VerifyError, KeyError, TypeError):
-            return  # a malformed entry is the replay's finding, not ours
+        except Exception:  # a malformed entry is the replay's finding
+            return
 
-    def check(self, entries: Callable[[int], Iterator[tuple[int, bytes]]]) -> list[Finding]:
-        """Compare every noted table with the replay of ``entries(stop)`` below its cut."""
-        if not self.found:
+    def check(
+        self, entries: Callable[[int], Iterator[tuple[int, bytes]]], usable: int
+    ) -> list[Finding]:
+        """Compare every noted table with the replay of ``entries(stop)`` below its cut.
+
+        Only publications cut at ``usable`` or below are compared: from the first
+        entry that is missing or unreadable (already a finding), the replay below
+        a later cut is incomplete, so no table cut above it can be judged."""
+        pending = sorted(
+            (p for p in self.found if p.cut_at <= usable), key=lambda p: (p.cut_at, p.index)
+        )
+        if not pending:
             return []
-        pending = sorted(self.found, key=lambda p: (p.cut_at, p.index))
         streams = {"framework", *(p.stream for p in pending)}
         markers = [f'"stream":"{s}"'.encode() for s in sorted(streams)]
         board = Scoreboard()
@@ -59,9 +67,16 @@ class Publications:
             while pending and pending[0].cut_at <= index:  # the replay at its cut
                 findings.extend(_compare(board, pending.pop(0)))
             if any(marker in raw for marker in markers):
-                entry = parse_entry(raw)
-                if entry.stream in streams:
-                    board.apply(index, entry)
+                try:
+                    entry = parse_entry(raw)
+                    if entry.stream in streams:
+                        board.apply(index, entry)
+                except Exception as exc:  # a finding, never a crash
+                    reason = (
+                        f"the score replay cannot take this entry ({type(exc).__name__}: "
+                        f"{exc}); tables cut after it are not compared"
+                    )
+                    return [*findings, Finding("error", reason, index)]
         # The rest are cut at the largest size: the whole replay.
         for publication in pending:
             findings.extend(_compare(board, publication))
@@ -69,6 +84,14 @@ class Publications:
 
 
 def _compare(board: Scoreboard, publication: Publication) -> list[Finding]:
+    try:
+        return _differences(board, publication)
+    except Exception as exc:  # a finding at the publication, never a crash
+        reason = f"its table cannot be compared ({type(exc).__name__}: {exc})"
+        return [Finding("error", reason, publication.index, publication.stream, PUBLISHED)]
+
+
+def _differences(board: Scoreboard, publication: Publication) -> list[Finding]:
     stream = publication.stream
     where = (publication.index, stream, PUBLISHED)
     if stream not in board.assessments:

@@ -129,18 +129,19 @@ def save_state(path: Path, state: VerifierState) -> None:
 
 
 def _evidence(
-    seen: Seen, state_path: Path, note: str, bundle: Path
+    seen: Seen, state_path: Path, note: str, presented: str
 ) -> tuple[Evidence, ...]:
     return (
         Evidence(f"seen before ({state_path})", seen.note),
-        Evidence(f"presented now ({bundle / 'checkpoint'})", note),
+        Evidence(f"presented now ({presented})", note),
     )
 
 
 def size_findings(
-    state: VerifierState, new: Seen, state_path: Path, bundle: Path
+    state: VerifierState, new: Seen, state_path: Path, presented: str
 ) -> list[Finding]:
-    """Rollback and fork: checks on the checkpoints alone."""
+    """Rollback and fork: checks on the checkpoints alone. ``presented`` says
+    where the new checkpoint came from (for the evidence)."""
     findings = []
     larger = [c for c in state.checkpoints if c.size > new.size]
     if larger:
@@ -150,7 +151,7 @@ def size_findings(
                 "rollback",
                 f"checkpoint of size {new.size} is older than the checkpoint of size "
                 f"{top.size} seen before: the log was rolled back or truncated",
-                evidence=_evidence(top, state_path, new.note, bundle),
+                evidence=_evidence(top, state_path, new.note, presented),
             )
         )
     for seen in state.checkpoints:
@@ -161,7 +162,7 @@ def size_findings(
                     f"equivocation: two log-signed checkpoints of size {new.size} with "
                     f"different roots ({_b64(seen.root)} seen before, {_b64(new.root)} "
                     "now): the log forked",
-                    evidence=_evidence(seen, state_path, new.note, bundle),
+                    evidence=_evidence(seen, state_path, new.note, presented),
                 )
             )
     return findings
@@ -172,7 +173,7 @@ def prefix_findings(
     new: Seen,
     prefix_root: Callable[[int], bytes | None],
     state_path: Path,
-    bundle: Path,
+    presented: str,
 ) -> list[Finding]:
     """Rewritten history: a seen checkpoint that is not a prefix of this tree.
 
@@ -191,7 +192,7 @@ def prefix_findings(
                     f"equivocation: the checkpoint of size {seen.size} seen before has "
                     f"root {_b64(seen.root)}, but the first {seen.size} entries of this "
                     f"log of size {new.size} hash to {_b64(root)}: history was rewritten",
-                    evidence=_evidence(seen, state_path, new.note, bundle),
+                    evidence=_evidence(seen, state_path, new.note, presented),
                 )
             )
     return findings

@@ -7,41 +7,43 @@ trust roots and the files of a ``pmm export``:
    of the trust file's policy;
 2. it is consistent with every checkpoint accepted before (``--state``): no
    rollback, no fork, no rewritten history (``verify.state``);
-3. every entry, streamed one entry bundle at a time, passes the replay of
-   ``verify.replay`` (well formed, signed by a key registered and not revoked
-   at that position, by a role allowed the action, versions contiguous, record
-   time never decreasing); signatures are checked in parallel processes for
-   large logs, in chunks of one entry bundle;
+3. every entry, streamed one entry bundle at a time (``verify.walk``), passes
+   the replay of ``verify.replay`` (well formed, signed by a key registered and
+   not revoked at that position, by a role allowed the action, versions
+   contiguous, record time never decreasing); signatures are checked in
+   parallel processes for large logs, in chunks of one entry bundle;
 4. the entries hash (RFC 6962) to the checkpoint's root, and the hash tiles
    agree with that tree. When the tiles authenticate against the signed root,
    an entry that differs from the signed one is named by its index;
 5. every published score table equals the replay of the entries below its
-   cut (``verify.publications``; DESIGN.md §5 item 5), in a second pass.
+   cut (``verify.publications``; DESIGN.md §5 item 5), in a second pass;
+6. the access log the bundle carries (``access-log.jsonl``) passes through
+   every seal the log holds (docs/decisions.md, decision 16).
 
 Findings come back in a fixed order (``verify.findings``), so the first
-failure is the same however the work was scheduled. Unreadable inputs raise
-``InputError``. The state file is updated only when everything verified.
+failure is the same however the work was scheduled. Damaged content — a
+missing or garbled checkpoint, missing or broken entry bundles and hash tiles
+— is a finding too, never an exception (docs/verifier.md); only a missing
+folder or an unusable trust or state file raises ``InputError``. The state
+file is updated only when everything verified.
 """
 
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from verify.access_chain import SealMark, check_chain
-from verify.bundle import Bundle, InputError, TrustRoots, load_trust, tiles_of
-from verify.checkpoint import Checkpoint, open_checkpoint
+from verify.bundle import Bundle, InputError, TrustRoots, load_trust
+from verify.checkpoint import open_checkpoint
 from verify.errors import VerifyError
 from verify.findings import Finding, Findings
-from verify.frontier import Frontier
-from verify.merkle import leaf_hash
-from verify.publications import PUBLISHED, Publications
-from verify.replay import Checked, Recovery, Replay
-from verify.signatures import SignaturePool, pool_size
+from verify.publications import Publications
+from verify.replay import Recovery, Replay
 from verify.state import Seen, VerifierState, load_state, prefix_findings, save_state
 from verify.state import size_findings as state_size_findings
+from verify.walk import Walk
 
 __all__ = ["Counts", "InputError", "VerifyResult", "verify_export"]
 
@@ -84,33 +86,10 @@ class VerifyResult:
     def first_failure(self) -> Finding | None:
         return self.findings[0] if self.findings else None
 
-
-class _TileCheck:
-    """Level 1+ hash tiles, compared with the tree built from the level-0 tiles."""
-
-    def __init__(self, bundle: Bundle, size: int, findings: Findings) -> None:
-        self.bundle, self.size, self.findings = bundle, size, findings
-        self.loaded: dict[int, tuple[int, Path, list[bytes]]] = {}
-        self.reported: set[Path] = set()
-        self.mismatches = 0
-
-    def __call__(self, level: int, index: int, node: bytes) -> None:
-        n, position = divmod(index, 256)
-        if self.loaded.get(level, (-1,))[0] != n:
-            width = min(256, (self.size >> (8 * level)) - n * 256)
-            self.loaded[level] = (n, *self.bundle.hashes(level, n, width))
-        _, path, hashes = self.loaded[level]
-        if hashes[position] != node:
-            self.mismatches += 1
-            if path not in self.reported:
-                self.reported.add(path)
-                self.findings.add(
-                    Finding(
-                        "tiles",
-                        f"hash tile {path} disagrees with the tree recomputed from the "
-                        f"level-0 tiles at hash {position}",
-                    )
-                )
+    @property
+    def has_checkpoint(self) -> bool:
+        """False when no checkpoint could be read (``size`` 0, ``root`` empty)."""
+        return bool(self.root)
 
 
 def _check_checkpoint(
@@ -136,76 +115,98 @@ def verify_export(
     state_file: Path | None = None,
     *,
     workers: int | None = None,
+    label: str | None = None,
 ) -> VerifyResult:
-    """Verify the export in ``directory`` against ``trust_file`` (see module doc)."""
+    """Verify the export in ``directory`` against ``trust_file`` (see module doc).
+
+    ``label`` names the bundle in the result and the evidence (default: the
+    folder's path), e.g. "the ledger's stored entries" for a scratch export."""
     roots = load_trust(trust_file)
     bundle = Bundle(directory)
-    note, checkpoint = bundle.checkpoint()
     state = load_state(state_file, roots) if state_file else VerifierState(roots.origin)
+    name = label or str(directory)
     findings = Findings()
+    replay = Replay(roots.origin, roots.genesis_entry_sha256)
+    found = bundle.checkpoint()
+    if isinstance(found, str):  # nothing else can be checked without a tree size
+        findings.add(Finding("checkpoint", found))
+        return _result(name, roots, None, (), 0, replay, findings, state, state_file)
+    note, checkpoint = found
     log_signed, cosigners = _check_checkpoint(roots, note, findings)
     new = Seen(checkpoint.size, checkpoint.root, note)
+    presented = f"{name}/checkpoint" if label is None else f"the checkpoint of {name}"
     if log_signed and state_file:
-        for finding in state_size_findings(state, new, state_file, directory):
+        for finding in state_size_findings(state, new, state_file, presented):
             findings.add(finding)
     prefixes = [c.size for c in state.checkpoints if c.size < checkpoint.size]
-    replay = Replay(roots.origin, roots.genesis_entry_sha256)
-    entries_tree = Frontier(prefixes)
-    tile_check = _TileCheck(bundle, checkpoint.size, findings)
-    tiles_tree = Frontier(prefixes, on_node=tile_check)
     publications = Publications()
-    read = _walk(
-        bundle,
-        checkpoint,
-        replay,
-        entries_tree,
-        tiles_tree,
-        findings,
-        workers,
-        publications,
-    )
-    if read == checkpoint.size:
-        entries = lambda stop: _entries(bundle, checkpoint.size, stop)  # noqa: E731
-        for finding in publications.check(entries):
-            findings.add(finding)
+    walk = Walk(bundle, checkpoint.size, replay, findings, publications, prefixes)
+    walk.run(workers)
+    usable = checkpoint.size if walk.first_unusable is None else walk.first_unusable
+    for finding in publications.check(walk.entries, usable):
+        findings.add(finding)
     for finding in _access_log_findings(bundle, replay):
         findings.add(finding)
-    tiles_ok = tiles_tree.root() == checkpoint.root and not tile_check.mismatches
-    entries_ok = entries_tree.size == checkpoint.size == read
-    entries_ok = entries_ok and entries_tree.root() == checkpoint.root
-    if tiles_tree.root() != checkpoint.root:
+    tiles_authentic = walk.finish(checkpoint.root)
+    entries_tree, tiles_tree = walk.entries_tree, walk.tiles_tree
+    complete = walk.first_unusable is None
+    entries_ok = complete and entries_tree.root() == checkpoint.root
+    stand_ins = bool(walk.tile_check.substituted)  # entries' leaves for missing tiles
+    if not tiles_authentic and (not stand_ins or entries_ok):
+        # With stand-ins, only when the entries are the signed ones: then it is
+        # another level-0 tile that is wrong, not a consequence of what is missing.
+        with_stand_ins = (
+            " (the entries' leaf hashes for those missing)" if stand_ins else ""
+        )
         findings.add(
             Finding(
                 "tiles",
-                f"the level-0 hash tiles hash to root {_b64(tiles_tree.root())}, not "
-                f"the checkpoint's {_b64(checkpoint.root)}",
+                f"the level-0 hash tiles{with_stand_ins} hash to root "
+                f"{_b64(tiles_tree.root())}, not the checkpoint's {_b64(checkpoint.root)}",
             )
         )
-    if not entries_ok and read == checkpoint.size and not tiles_ok:
+    if complete and not entries_ok and not tiles_authentic:
         findings.add(
             Finding(
                 "root",
-                f"the {read} entries hash to root {_b64(entries_tree.root())}, not the "
-                f"checkpoint's {_b64(checkpoint.root)} of size {checkpoint.size}",
+                f"the {walk.read} entries hash to root {_b64(entries_tree.root())}, not "
+                f"the checkpoint's {_b64(checkpoint.root)} of size {checkpoint.size}",
             )
         )
     if log_signed and state_file:
-        tree = tiles_tree if tiles_ok else entries_tree if entries_ok else None
+        tree = tiles_tree if tiles_authentic else entries_tree if entries_ok else None
         roots_of = tree.prefix_roots if tree is not None else {}
-        for finding in prefix_findings(state, new, roots_of.get, state_file, directory):
+        for finding in prefix_findings(state, new, roots_of.get, state_file, presented):
             findings.add(finding)
+    return _result(
+        name, roots, new, cosigners, walk.read, replay, findings, state, state_file
+    )
+
+
+def _result(
+    name: str,
+    roots: TrustRoots,
+    new: Seen | None,
+    cosigners: tuple[str, ...],
+    read: int,
+    replay: Replay,
+    findings: Findings,
+    state: VerifierState,
+    state_file: Path | None,
+) -> VerifyResult:
+    """The result; the state file is written only when everything verified."""
     updated = False
-    if state_file and not findings:
+    if state_file and new is not None and not findings:
         try:
             save_state(state_file, state.with_checkpoint(new))
         except OSError as exc:
             raise InputError(f"{state_file}: cannot write the state file: {exc}") from None
         updated = True
     return VerifyResult(
-        str(directory),
+        name,
         roots.origin,
-        checkpoint.size,
-        checkpoint.root,
+        new.size if new is not None else 0,
+        new.root if new is not None else b"",
         cosigners,
         roots.policy.quorum,
         Counts(
@@ -223,79 +224,6 @@ def verify_export(
     )
 
 
-def _walk(
-    bundle: Bundle,
-    checkpoint: Checkpoint,
-    replay: Replay,
-    entries_tree: Frontier,
-    tiles_tree: Frontier,
-    findings: Findings,
-    workers: int | None,
-    publications: Publications,
-) -> int:
-    """Stream the entries and level-0 tiles; return how many entries were read."""
-    if checkpoint.size == 0:
-        findings.add(
-            Finding("missing", "the log is empty: the genesis entry is missing", 0)
-        )
-        return 0
-    signatures = SignaturePool(pool_size(workers, checkpoint.size), findings.add)
-    read = 0
-    first_mismatch: Finding | None = None
-    try:
-        for n, width in tiles_of(checkpoint.size):
-            start = n * 256
-            path, raws = bundle.entries(n, width)
-            _, leaves = bundle.hashes(0, n, width)
-            for leaf in leaves:
-                tiles_tree.add(leaf)
-            jobs = []
-            for offset, raw in enumerate(raws[:width]):
-                index = start + offset
-                checked = replay.check(index, raw, defer=signatures.parallel)
-                for finding in checked.findings:
-                    findings.add(finding)
-                if checked.job is not None:
-                    jobs.append(checked.job)
-                if checked.entry_type == PUBLISHED:
-                    publications.note(index, raw)
-                entry_leaf = leaf_hash(raw)
-                entries_tree.add(entry_leaf)
-                if entry_leaf != leaves[offset] and first_mismatch is None:
-                    first_mismatch = _tree_finding(index, checked)
-            read += min(width, len(raws))
-            signatures.submit(jobs)
-            if len(raws) < width:
-                gone = start + len(raws), start + width - 1
-                which = (
-                    f"entries {gone[0]} to {gone[1]} are"
-                    if gone[1] > gone[0]
-                    else (f"entry {gone[0]} is")
-                )
-                findings.add(
-                    Finding(
-                        "missing",
-                        f"{path} holds {len(raws)} entries where the checkpoint of size "
-                        f"{checkpoint.size} needs {width}: {which} missing",
-                        gone[0],
-                    )
-                )
-            elif len(raws) > width:
-                findings.add(
-                    Finding(
-                        "extra",
-                        f"{path} holds {len(raws)} entries, more than the {width} its "
-                        "name and the checkpoint say: entries were inserted",
-                    )
-                )
-        signatures.finish()
-    finally:
-        signatures.close()
-    if first_mismatch is not None and tiles_tree.root() == checkpoint.root:
-        findings.add(first_mismatch)
-    return read
-
-
 def _access_log_findings(bundle: Bundle, replay: Replay) -> list[Finding]:
     """The bundle's access log, held to every seal the log holds (decision 16)."""
     records = bundle.access_log()
@@ -308,27 +236,6 @@ def _access_log_findings(bundle: Bundle, replay: Replay) -> list[Finding]:
     return [
         Finding("access_log", f"access log record {result.broken_at}: {result.problem}")
     ]
-
-
-def _entries(bundle: Bundle, size: int, stop: int) -> Iterator[tuple[int, bytes]]:
-    """(index, entry bytes) of the first ``stop`` entries of a log of ``size``,
-    one entry bundle at a time (bundles named as the checkpoint's tree has them)."""
-    for n, width in tiles_of(size):
-        if n * 256 >= stop:
-            return
-        _, raws = bundle.entries(n, width)
-        yield from enumerate(raws[: min(width, stop - n * 256)], start=n * 256)
-
-
-def _tree_finding(index: int, checked: Checked) -> Finding:
-    return Finding(
-        "tree",
-        f"entry {index} is not the entry the signed tree holds at index {index} "
-        f"(its leaf hash differs from the hash tiles, which match the checkpoint)",
-        index,
-        checked.stream,
-        checked.entry_type,
-    )
 
 
 def _b64(raw: bytes) -> str:

@@ -14,10 +14,12 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
 from ledger.access_log import AccessLog
+from ledger.errors import AccessLogIntegrityError
 from ledger.log_store import LogStore
 from verify.access_chain import record_hash
 from verify.statement import parse_entry
@@ -177,3 +179,18 @@ def test_seals_are_verified_offline_with_the_export(world: World, tmp_path: Path
     code, output = pmm(world, "verify")
     assert code == 1, output
     assert "access_log" in output and "deleted after they were sealed" in output
+
+
+def test_writes_stop_when_the_access_log_contradicts_its_seal(world: World) -> None:
+    """Cutting sealed records is not silent: the next write would have to seal a
+    log that went back, so the ledger refuses it and says why."""
+    log = world.ledger.access_log
+    for n in range(3):
+        read(log, n)
+    world.hours(world.ncp_ken, world.KEN, "12")  # seals size 3
+    drop_guards(log.store)
+    execute(log.store, "DELETE FROM {p}pmm_access_log WHERE seq = 2")
+    before = world.ledger.log_size()
+    with pytest.raises(AccessLogIntegrityError, match="contradicts its last seal"):
+        world.hours(world.ncp_bra, world.BRA, "30")
+    assert world.ledger.log_size() == before

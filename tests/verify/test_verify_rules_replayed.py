@@ -249,10 +249,17 @@ def revocation_below_the_threshold(world: World, broken: Broken) -> int:
 
 
 def seal_that_goes_back(world: World, broken: Broken) -> int:
+    for n in range(5):  # restricted reads; the next write seals them (size 5)
+        world.ledger.access_log.append(
+            principal="integrity",
+            role="integrity_officer",
+            member="KEN",
+            request=f"GET /scores?read={n}",
+            shown=["score kpi TF.1.3"],
+            token=f"jti-{n}",
+        )
+    world.hours(world.ncp_ken, world.KEN, "12")
     ledger_key = resolve_key(world.ledger.settings, "ledger")
-    world.record(
-        ledger_key, "access-log", "access_log.sealed", {"size": 5, "head": "a" * 64}
-    )
     body = {"size": 3, "head": "b" * 64}
     return forbidden(world, broken, ledger_key, "access-log", "access_log.sealed", body)
 

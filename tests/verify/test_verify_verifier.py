@@ -3,7 +3,8 @@
 Real ledgers (SQLite and PostgreSQL, the ``world`` fixture) are exported with
 ``pmm export``'s code, then checked by ``verify.verifier`` and its CLI
 (``python -m verify``): exit 0 and a stable JSON report when all is well, exit
-2 with a message naming the file when an input cannot be read.
+2 with a message naming the file when the folder, trust file or state file
+cannot be used, exit 1 (a finding) when the bundle's own files are damaged.
 """
 
 from __future__ import annotations
@@ -235,7 +236,16 @@ def test_trust_file_with_a_policy_without_its_log(
     )
 
 
-def test_truncated_entry_bundle(
+def _failed(capsys: pytest.CaptureFixture[str], *args: str | Path) -> dict[str, Any]:
+    """Damaged bundle content is a verdict: exit 1, a finding, nothing on stderr."""
+    code, text, err = run(capsys, *args, "--json")
+    assert (code, err) == (1, ""), (text, err)
+    report: dict[str, Any] = json.loads(text)
+    assert report["verified"] is False and report["exit_code"] == 1
+    return report
+
+
+def test_truncated_entry_bundle_is_a_finding(
     exported: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     trust = tmp_path / "trust.json"
@@ -245,28 +255,30 @@ def test_truncated_entry_bundle(
         bundle_file = next(bundle_file.iterdir())
     data = bundle_file.read_bytes()
     bundle_file.write_bytes(data[: len(data) - 10])
-    _input_error(
-        capsys, exported, "--trust", trust, names=str(bundle_file), says="truncated"
-    )
+    report = _failed(capsys, exported, "--trust", trust)
+    failure = report["first_failure"]
+    size = report["checkpoint"]["size"]
+    assert (failure["check"], failure["index"]) == ("entry", size - 1)
+    relative = str(bundle_file.relative_to(exported))
+    assert failure["reason"].startswith(f"entry {size - 1} cannot be read from {relative}")
 
 
-def test_missing_checkpoint_and_hash_tile(
+def test_missing_checkpoint_and_hash_tile_are_findings(
     exported: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     trust = tmp_path / "trust.json"
     shutil.copy(exported / "trust.json", trust)
     tile = next(p for p in (exported / "tile" / "0").rglob("*") if p.is_file())
     tile.unlink()
-    _input_error(capsys, exported, "--trust", trust, names=str(tile), says="missing")
-    (exported / "checkpoint").write_text("not a note\n")
-    _input_error(
-        capsys,
-        exported,
-        "--trust",
-        trust,
-        names="checkpoint",
-        says="not a signed checkpoint",
+    report = _failed(capsys, exported, "--trust", trust)
+    assert report["first_failure"]["check"] == "tiles"
+    assert report["first_failure"]["reason"] == (
+        f"hash tile {tile.relative_to(exported)} does not exist"
     )
+    (exported / "checkpoint").write_text("not a note\n")
+    report = _failed(capsys, exported, "--trust", trust)
+    assert [f["check"] for f in report["findings"]] == ["checkpoint"]
+    assert "not a signed checkpoint note" in report["first_failure"]["reason"]
 
 
 @pytest.mark.parametrize(
