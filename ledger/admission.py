@@ -24,7 +24,7 @@ from ledger.errors import (
     UnknownPrincipalError,
     WrongOriginError,
 )
-from verify.errors import BadSignatureError
+from verify.errors import BadSignatureError, quote
 from verify.policy import refusal
 from verify.schema import StatementType, statement_type
 from verify.statement import (
@@ -66,7 +66,8 @@ def admit(
     statement = signed.statement
     if statement["origin"] != origin:
         raise WrongOriginError(
-            f"statement is for ledger {statement['origin']!r}, this ledger is {origin!r}"
+            f"statement is for ledger {quote(statement['origin'])}, this ledger is "
+            f"{origin!r}"
         )
     kind = statement_type(signed.type)
     if kind.name == "registry.genesis":
@@ -81,7 +82,7 @@ def admit(
         principal = registry.get(signed.principal) if registry else None
         if principal is None:
             raise UnknownPrincipalError(
-                f"principal {signed.principal!r} is not registered in this ledger"
+                f"principal {quote(signed.principal)} is not registered in this ledger"
             )
         if principal.revoked:
             raise RevokedPrincipalError(
@@ -92,7 +93,7 @@ def admit(
     raw_key = base64.b64decode(public_key)
     if statement["key_id"] != key_id(raw_key):
         raise UnknownKeyError(
-            f"key {statement['key_id']!r} is not the current key of principal "
+            f"key {quote(statement['key_id'])} is not the current key of principal "
             f"{signed.principal!r} (current key id {key_id(raw_key)!r}); a rotated "
             "key signs nothing after its rotation"
         )

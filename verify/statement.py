@@ -31,7 +31,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from verify.canonical import canonical_bytes, parse_canonical
-from verify.errors import BadSignatureError, MalformedStatementError, StatementTooLargeError
+from verify.errors import (
+    BadSignatureError,
+    MalformedStatementError,
+    StatementTooLargeError,
+    quote,
+    quote_all,
+    shown,
+)
 from verify.schema import check_body, statement_type, stream_kind
 
 STATEMENT_FORMAT = "pmm-statement/v1"
@@ -136,13 +143,13 @@ def format_timestamp(moment: datetime) -> str:
 def parse_timestamp(text: str) -> datetime:
     if not isinstance(text, str) or TIMESTAMP_RE.fullmatch(text) is None:
         raise MalformedStatementError(
-            f"timestamp {text!r} must be RFC 3339 UTC, e.g. 2026-11-22T12:00:00Z"
+            f"timestamp {shown(text)} must be RFC 3339 UTC, e.g. 2026-11-22T12:00:00Z"
         )
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:  # e.g. month 13, or non-ASCII digits matched by \d
         raise MalformedStatementError(
-            f"timestamp {text!r} is not a valid time: {exc}"
+            f"timestamp {quote(text)} is not a valid time: {exc}"
         ) from None
 
 
@@ -193,7 +200,7 @@ def check_statement(statement: Any) -> None:
         raise MalformedStatementError("statement must be a JSON object")
     unknown = sorted(set(statement) - set(STATEMENT_FIELDS))
     if unknown:
-        raise MalformedStatementError(f"unknown statement field(s): {', '.join(unknown)}")
+        raise MalformedStatementError(f"unknown statement field(s): {quote_all(unknown)}")
     if _require(statement, "format", str, "text") != STATEMENT_FORMAT:
         raise MalformedStatementError(f"statement.format must be {STATEMENT_FORMAT!r}")
     _require(statement, "origin", str, "the ledger's origin")
@@ -211,7 +218,7 @@ def check_statement(statement: Any) -> None:
     if stream_kind(stream) != kind.stream:
         article = "an" if kind.stream == "assessment" else "a"
         raise MalformedStatementError(
-            f"statement.stream {stream!r} is not {article} {kind.stream!r} stream, "
+            f"statement.stream {quote(stream)} is not {article} {kind.stream!r} stream, "
             f"which {kind.name} requires"
         )
     if kind.creates != (version == 0):
