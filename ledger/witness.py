@@ -29,7 +29,7 @@ from pathlib import Path
 
 from verify.checkpoint import Checkpoint, check_own_checkpoint, parse_checkpoint
 from verify.cosignature import CosignatureSigner
-from verify.errors import VerifyError
+from verify.errors import VerifyError, quote
 from verify.log_errors import NoteSignatureError, ProofError, UnverifiedNoteError
 from verify.merkle import EMPTY_ROOT, verify_witness_consistency
 from verify.note import Signature, open_note, parse_note
@@ -37,6 +37,13 @@ from verify.note_keys import Ed25519Verifier
 
 SIZE_TYPE = "text/x.tlog.size"
 MAX_PROOF_LINES = 63
+MAX_REASON = 300  # characters of a refusal's reason (docs/decisions.md 14)
+
+
+def _reason(exc: Exception) -> str:
+    """Why a request was refused, in short: the messages quote the request."""
+    text = str(exc)
+    return text if len(text) <= MAX_REASON else text[:MAX_REASON] + "…"
 
 
 @dataclass(frozen=True)
@@ -79,19 +86,19 @@ class Witness:
             note = parse_note(note_text)
             checkpoint = parse_checkpoint(note.text)
         except (UnicodeDecodeError, binascii.Error, ValueError, VerifyError) as exc:
-            return Answer(400, f"malformed add-checkpoint request: {exc}\n")
+            return Answer(400, f"malformed add-checkpoint request: {_reason(exc)}\n")
         if old < 0 or lines[0] != f"old {old}":
             return Answer(400, "old size must be a decimal number without leading zeros\n")
         log = self.logs.get(checkpoint.origin)
         if log is None:
-            return Answer(404, f"unknown log origin {checkpoint.origin!r}\n")
+            return Answer(404, f"unknown log origin {quote(checkpoint.origin)}\n")
         try:
             open_note(note_text, [log])
             check_own_checkpoint(checkpoint)
         except (NoteSignatureError, UnverifiedNoteError) as exc:
-            return Answer(403, f"no valid signature by the log key: {exc}\n")
+            return Answer(403, f"no valid signature by the log key: {_reason(exc)}\n")
         except VerifyError as exc:
-            return Answer(422, f"checkpoint refused: {exc}\n")
+            return Answer(422, f"checkpoint refused: {_reason(exc)}\n")
         if old > checkpoint.size:
             return Answer(400, f"old size {old} is larger than the checkpoint's\n")
         return self._advance(checkpoint.origin, old, proof, note.text, checkpoint)
@@ -113,7 +120,7 @@ class Witness:
                     old, checkpoint.size, root, checkpoint.root, proof
                 )
             except ProofError as exc:
-                return Answer(422, f"consistency proof refused: {exc}\n")
+                return Answer(422, f"consistency proof refused: {_reason(exc)}\n")
             cosignature = self.signer.sign(body.encode("utf-8"))
             state[origin] = {
                 "size": checkpoint.size,

@@ -215,3 +215,16 @@ def test_connections_beyond_the_cap_get_503_until_idle_ones_are_cut(
     finally:
         for sock in idle:
             sock.close()
+
+
+def test_refusals_quote_the_request_in_short(served: Served) -> None:
+    other = Ed25519Signer.generate("o" * 30_000)
+    foreign = sign_checkpoint(Checkpoint("o" * 30_000, 1, LEAVES[0]), other)
+    for body, code in [
+        (f"old 0\n\n{foreign}".encode(), 404),
+        (f"old 0\n\n{ORIGIN}\n1\n{'A' * 40_000}\n\n— x y\n".encode(), 400),
+        (b"old 0\n" + b"A" * 50_000 + b"\n\n" + served.note(4).encode(), 422),
+        (b"old 0\n" + b"!" * 50_000 + b"\n\n" + served.note(4).encode(), 400),
+    ]:
+        answer = served.post(body)
+        assert answer[0] == code and len(answer[2]) < 500, answer[2][:500]
