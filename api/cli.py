@@ -38,6 +38,7 @@ from api.cli_witness import witness_app
 from api.demo import STEPS, run_demo
 from ledger.application import Ledger, Recorded
 from ledger.errors import ConfigurationError, LedgerError
+from ledger.files import write_private
 from ledger.home import CONFIG_FILE, init_ledger
 from ledger.keys import KeyPair
 from verify.canonical import parse_json
@@ -322,7 +323,9 @@ def demo(home: Home = None, as_json: Json = False) -> None:
             summary = run_demo(settings, step=step)
         except (ConfigurationError, LedgerError, VerifyError) as exc:
             fail(f"{type(exc).__name__}: {exc}", 2)
-    (settings.home / DEMO_MARKER).write_text(json.dumps(summary, indent=2) + "\n")
+    write_private(
+        settings.home / DEMO_MARKER, (json.dumps(summary, indent=2) + "\n").encode()
+    )
     if as_json:
         out.print_json(json.dumps(summary))
         return

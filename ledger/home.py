@@ -6,6 +6,8 @@ Layout (DESIGN.md §8)::
     HOME/keys/NAME.key    key files made by init and demo (mode 0600)
     HOME/keys/log.key     the log's signing key (used by the integrity log)
     HOME/ledger.sqlite    the entries, unless PMM_DATABASE_URL is set
+
+The folder is 0700 and every file the ledger makes in it 0600 (ledger/files.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError
+from ledger.files import FOLDER_MODE, private_folder, write_private
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
 from verify.errors import VerifyError
@@ -50,18 +53,26 @@ def write_config(settings: Settings, config: HomeConfig) -> None:
     path = settings.home / CONFIG_FILE
     if path.exists():
         raise ConfigurationError(f"{settings.home} already holds a ledger ({path})")
-    settings.home.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(
-            {
-                "genesis_principal": config.genesis_principal,
-                "genesis_public_key": config.genesis_public_key,
-                "origin": config.origin,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    private_home(settings)
+    data = {
+        "genesis_principal": config.genesis_principal,
+        "genesis_public_key": config.genesis_public_key,
+        "origin": config.origin,
+    }
+    try:
+        write_private(path, (json.dumps(data, indent=2) + "\n").encode())
+    except FileExistsError:
+        raise ConfigurationError(
+            f"{settings.home} already holds a ledger ({path})"
+        ) from None
+
+
+def private_home(settings: Settings) -> None:
+    """The home folder, 0700: created so, or narrowed to it before anything of
+    the ledger is written into it (docs/decisions.md 17)."""
+    private_folder(settings.home)
+    if settings.home.stat().st_mode & 0o077:
+        settings.home.chmod(FOLDER_MODE)
 
 
 def read_config(settings: Settings) -> HomeConfig:
@@ -105,7 +116,7 @@ def init_ledger(settings: Settings, origin: str, admin: str = "admin") -> Ledger
         raise ConfigurationError(f"{settings.home} already holds a ledger")
     admin_key = KeyPair.generate(admin)
     log_key = KeyPair.generate(LOG_KEY)
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_home(settings)
     ledger = Ledger(settings, origin, log_key)
     if ledger.log_size():
         raise ConfigurationError(
