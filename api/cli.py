@@ -39,7 +39,7 @@ from api.demo import STEPS, run_demo
 from ledger.application import Ledger, Recorded
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.files import write_private
-from ledger.home import CONFIG_FILE, init_ledger
+from ledger.home import CONFIG_FILE, init_ledger, new_origin
 from ledger.keys import KeyPair
 from verify.canonical import parse_json
 from verify.errors import VerifyError
@@ -116,13 +116,19 @@ def _draft_signed(ledger: Ledger, key: KeyPair, draft: Any, path: Path) -> Signe
 def init(
     home: Home = None,
     origin: Annotated[
-        str, typer.Option(help="The log's origin line.")
-    ] = "pmm.example.org/ledger",
+        str | None,
+        typer.Option(
+            help="The log's origin line [default: a new pmm-ledger.invalid/<16 hex>]."
+        ),
+    ] = None,
     admin: Annotated[str, typer.Option(help="Genesis admin principal.")] = "admin",
     as_json: Json = False,
 ) -> None:
     """Create a new ledger: genesis admin key, log key, origin, genesis entry."""
     settings = settings_for(home)
+    # Each ledger its own origin: two ledgers with one origin would make each
+    # other's statements and checkpoints look valid (docs/decisions.md 18).
+    origin = origin or new_origin()
     try:
         init_ledger(settings, origin, admin).close()
     except ConfigurationError as exc:

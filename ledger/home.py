@@ -13,6 +13,7 @@ The folder is 0700 and every file the ledger makes in it 0600 (ledger/files.py).
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,9 @@ from verify.errors import VerifyError
 from verify.policy_text import TrustPolicy, parse_policy
 
 CONFIG_FILE = "ledger.json"
+# A new ledger's default origin: unique, and in the reserved .invalid domain
+# (RFC 2606) so that it names no real host (docs/decisions.md 18).
+ORIGIN_DOMAIN = "pmm-ledger.invalid"
 POLICY_FILE = "witness-policy.txt"
 KEYS_DIR = "keys"
 LOG_KEY = "log"
@@ -47,6 +51,12 @@ def resolve_key(settings: Settings, name_or_path: str) -> KeyPair:
     if not path.exists() and key_path(settings, name_or_path).exists():
         path = key_path(settings, name_or_path)
     return KeyPair.load(path)
+
+
+def new_origin() -> str:
+    """A fresh, unique origin: a schema-less URL without spaces or '+', as the
+    C2SP tlog-checkpoint origin line and signed-note key names require."""
+    return f"{ORIGIN_DOMAIN}/{secrets.token_hex(8)}"
 
 
 def write_config(settings: Settings, config: HomeConfig) -> None:
