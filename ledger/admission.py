@@ -4,7 +4,8 @@ The checks every write passes before any domain rule runs (issue 2, DESIGN.md
 §3): size and canonical form, known type and schema, this ledger's origin, a
 registered principal whose current key signed it and which is not revoked, a
 valid signature, a role allowed to sign the type, an NCP acting for its own
-Member, and an issue time not in the future. Each refusal is its own error.
+Member, and an issue time neither in the future (beyond ``CLOCK_SKEW``) nor
+older than ``MAX_STATEMENT_AGE``. Each refusal is its own error.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from ledger.domain.registry import PrincipalRegistry
 from ledger.errors import (
     ClockError,
+    ExpiredStatementError,
     MemberScopeError,
     RevokedPrincipalError,
     RoleNotPermittedError,
@@ -28,6 +30,7 @@ from verify.errors import BadSignatureError, quote
 from verify.policy import refusal
 from verify.schema import StatementType, statement_type
 from verify.statement import (
+    MAX_STATEMENT_AGE,
     SignedStatement,
     key_id,
     parse_signed_statement,
@@ -111,4 +114,16 @@ def admit(
             f"statement issued at {statement['issued_at']}, in the future of the "
             f"ledger's clock by more than {CLOCK_SKEW}; check the signer's clock"
         )
+    age = now - issued_at
+    if age > MAX_STATEMENT_AGE:
+        raise ExpiredStatementError(
+            f"statement issued at {statement['issued_at']}, {_hours(age)} before the "
+            f"ledger's clock; a statement is recorded at most {_hours(MAX_STATEMENT_AGE)} "
+            "after it is issued: sign it again"
+        )
     return Admitted(signed, kind, role, member)
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:.0f} hours" if hours == int(hours) else f"{hours:.1f} hours"

@@ -21,7 +21,7 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -50,6 +50,11 @@ KEY_ID_CONTEXT = b"pmm-key/v1\n"
 # below that to leave room for what the ledger adds.
 MAX_STATEMENT_BYTES = 60_000
 MAX_ENTRY_BYTES = 65_535
+# A statement is recorded at most this long after its issued_at: a signed
+# statement kept back (or captured) is not good for ever (docs/decisions.md 19).
+# The ledger refuses older ones (ledger/admission.py); the verifier can check
+# issued_at against recorded_at with the same constant.
+MAX_STATEMENT_AGE = timedelta(hours=24)
 STATEMENT_FIELDS = (
     "body",
     "expected_version",
