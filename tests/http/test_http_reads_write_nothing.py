@@ -66,7 +66,7 @@ def samples(ledger: Ledger, skipped: int) -> dict[str, list[str]]:
     return {
         "/openapi.json": ["/openapi.json"],
         "/docs": ["/docs"],
-        "/docs/oauth2-redirect": ["/docs/oauth2-redirect"],
+        "/docs/assets/{name}": ["/docs/assets/swagger-ui.css"],
         "/redoc": ["/redoc"],
         "/checkpoint": ["/checkpoint"],
         "/tile/{path:path}": [
