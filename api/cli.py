@@ -46,7 +46,8 @@ from api.cli_statements import (
 from api.cli_witness import witness_app
 from api.demo import STEPS, run_demo
 from ledger.errors import ConfigurationError, LedgerError
-from ledger.home import CONFIG_FILE, admin_names, init_ledger
+from ledger.files import write_private
+from ledger.home import CONFIG_FILE, admin_names, init_ledger, new_origin
 from ledger.keys import KeyPair
 from verify.errors import VerifyError
 from verify.statement import parse_signed_statement
@@ -72,8 +73,11 @@ DEMO_MARKER = "demo.json"
 def init(
     home: Home = None,
     origin: Annotated[
-        str, typer.Option(help="The log's origin line.")
-    ] = "pmm.example.org/ledger",
+        str | None,
+        typer.Option(
+            help="The log's origin line [default: a new pmm-ledger.invalid/<16 hex>]."
+        ),
+    ] = None,
     admin: Annotated[str, typer.Option(help="The first genesis admin's id.")] = "admin",
     admins: Annotated[
         int, typer.Option(min=1, max=100, help="Genesis admins (ADMIN, ADMIN-2, ...).")
@@ -89,6 +93,9 @@ def init(
     """Create a new ledger: genesis admins' keys and threshold, the ledger's own
     key, the log key, the origin and the genesis entry."""
     settings = settings_for(home)
+    # Each ledger its own origin: two ledgers with one origin would make each
+    # other's statements and checkpoints look valid (docs/decisions.md 21).
+    origin = origin or new_origin()
     try:
         init_ledger(settings, origin, admin, admins=admins, threshold=threshold).close()
     except ConfigurationError as exc:
@@ -211,7 +218,9 @@ def demo(home: Home = None, as_json: Json = False) -> None:
             summary = run_demo(settings, step=step)
         except (ConfigurationError, LedgerError, VerifyError) as exc:
             fail(f"{type(exc).__name__}: {exc}", 2)
-    (settings.home / DEMO_MARKER).write_text(json.dumps(summary, indent=2) + "\n")
+    write_private(
+        settings.home / DEMO_MARKER, (json.dumps(summary, indent=2) + "\n").encode()
+    )
     if as_json:
         out.print_json(json.dumps(summary))
         return

@@ -3,6 +3,7 @@ key and state file (issue 3 item 4)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -48,19 +49,20 @@ def serve(
     listen: Annotated[str, typer.Option(help="HOST:PORT")] = "127.0.0.1:7380",
 ) -> None:
     """Serve POST /add-checkpoint (C2SP tlog-witness) until interrupted."""
-    host, _, port = listen.rpartition(":")
+    shown, _, port = listen.rpartition(":")
+    shown = shown or "127.0.0.1"
+    host = shown.strip("[]")  # an IPv6 address is written [::1]:7380
     try:
         witness = Witness(_signer(key), log, state)
-        server = make_server(witness, host or "127.0.0.1", int(port))
+        server, sock = make_server(witness, host, int(port))
     except (VerifyError, ValueError, OSError) as exc:
         fail(f"cannot start the witness: {exc}", 2)
     out.print(
-        f"witness {witness.signer.name} on http://{host}:{server.server_port}",
+        f"witness {witness.signer.name} on http://{shown}:{sock.getsockname()[1]}",
         highlight=False,
     )
+    sys.stdout.flush()
     try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        server.run(sockets=[sock])  # until SIGINT or SIGTERM
     finally:
-        server.server_close()
+        sock.close()

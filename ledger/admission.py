@@ -5,7 +5,8 @@ The checks every write passes before any domain rule runs (issue 2, DESIGN.md
 registered principal whose current key signed it and which is not revoked, a
 valid signature, the approvals of other admins where the registry's threshold
 asks for them, a role allowed to sign the type, an NCP acting for its own
-Member, and an issue time not in the future. Each refusal is its own error.
+Member, and an issue time neither in the future (beyond ``CLOCK_SKEW``) nor
+older than ``MAX_STATEMENT_AGE``. Each refusal is its own error.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from ledger.domain.registry import PrincipalRegistry
 from ledger.errors import (
     ApprovalError,
     ClockError,
+    ExpiredStatementError,
     LedgerError,
     MemberScopeError,
     RevokedPrincipalError,
@@ -26,12 +28,13 @@ from ledger.errors import (
     UnknownPrincipalError,
     WrongOriginError,
 )
-from verify.errors import BadSignatureError
+from verify.errors import BadSignatureError, quote
 from verify.policy import refusal
 from verify.rules import Refusal
 from verify.rules.signer import approvers_of, signer_of
 from verify.schema import StatementType, statement_type
 from verify.statement import (
+    MAX_STATEMENT_AGE,
     SignedStatement,
     parse_signed_statement,
     parse_timestamp,
@@ -73,7 +76,8 @@ def admit(
     statement = signed.statement
     if statement["origin"] != origin:
         raise WrongOriginError(
-            f"statement is for ledger {statement['origin']!r}, this ledger is {origin!r}"
+            f"statement is for ledger {quote(statement['origin'])}, this ledger is "
+            f"{origin!r}"
         )
     kind = statement_type(signed.type)
     state = registry.state if registry is not None else None
@@ -99,6 +103,13 @@ def admit(
             f"statement issued at {statement['issued_at']}, in the future of the "
             f"ledger's clock by more than {CLOCK_SKEW}; check the signer's clock"
         )
+    age = now - issued_at
+    if age > MAX_STATEMENT_AGE:
+        raise ExpiredStatementError(
+            f"statement issued at {statement['issued_at']}, {_hours(age)} before the "
+            f"ledger's clock; a statement is recorded at most {_hours(MAX_STATEMENT_AGE)} "
+            "after it is issued: sign it again"
+        )
     return Admitted(signed, kind, signer.role, signer.member, tuple(approvers))
 
 
@@ -108,3 +119,8 @@ _SIGNER_ERRORS: dict[str, type[LedgerError]] = {
     "revoked": RevokedPrincipalError,
     "key": UnknownKeyError,
 }
+
+
+def _hours(span: timedelta) -> str:
+    hours = span.total_seconds() / 3600
+    return f"{hours:.0f} hours" if hours == int(hours) else f"{hours:.1f} hours"

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -34,6 +35,7 @@ from ledger.errors import (
     NotFoundError,
     StaleVersionError,
 )
+from ledger.files import create_private
 from ledger.keys import KeyPair
 from ledger.persistence import EntryMapper, Settings, persistence_env
 from ledger.sequencer import Sequencer
@@ -126,6 +128,10 @@ class Ledger(Application[str]):
         self._lock = threading.Lock()
         self._last_recorded_at = datetime.min.replace(tzinfo=UTC)
         env = persistence_env(settings)
+        if "SQLITE_DBNAME" in env:
+            # SQLite gives its WAL and SHM files the database file's mode, so
+            # the file is made 0600 before SQLite first opens it (decision 20).
+            create_private(Path(env["SQLITE_DBNAME"]))
         super().__init__(env)
         self.sequencer = Sequencer(
             self.recorder, origin, Ed25519Signer(origin, log_key.private_key)

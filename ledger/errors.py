@@ -80,6 +80,13 @@ class ClockError(LedgerError):
     status = 422
 
 
+class ExpiredStatementError(LedgerError):
+    """The statement was issued longer ago than a statement may wait to be
+    recorded (``verify.statement.MAX_STATEMENT_AGE``); sign it again."""
+
+    status = 422
+
+
 class LogRangeError(LedgerError):
     """A proof or checkpoint was asked for outside the log (index, sizes)."""
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError
+from ledger.files import private_folder, write_private
 from ledger.home import POLICY_FILE
 from verify.checkpoint import parse_checkpoint
 from verify.note import parse_note
@@ -58,8 +59,9 @@ def tile_path(level: int | str, index: int, width: int) -> str:
 
 
 def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    # Entry bundles hold restricted values: folders 0700, files 0600 (decision 20).
+    private_folder(path.parent)
+    write_private(path, data)
 
 
 def export(ledger: Ledger, out: Path, policy: str | None = None) -> dict[str, object]:

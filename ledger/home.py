@@ -7,22 +7,29 @@ Layout (DESIGN.md §8)::
     HOME/keys/log.key     the log's signing key (used by the integrity log)
     HOME/keys/ledger.key  the ledger principal's key (signs access-log seals)
     HOME/ledger.sqlite    the entries, unless PMM_DATABASE_URL is set
+
+The folder is 0700 and every file the ledger makes in it 0600 (ledger/files.py).
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError
+from ledger.files import FOLDER_MODE, private_folder, write_private
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
 from verify.errors import VerifyError
 from verify.policy_text import TrustPolicy, parse_policy
 
 CONFIG_FILE = "ledger.json"
+# A new ledger's default origin: unique, and in the reserved .invalid domain
+# (RFC 2606) so that it names no real host (docs/decisions.md 21).
+ORIGIN_DOMAIN = "pmm-ledger.invalid"
 POLICY_FILE = "witness-policy.txt"
 KEYS_DIR = "keys"
 LOG_KEY = "log"
@@ -48,22 +55,36 @@ def resolve_key(settings: Settings, name_or_path: str) -> KeyPair:
     return KeyPair.load(path)
 
 
+def new_origin() -> str:
+    """A fresh, unique origin: a schema-less URL without spaces or '+', as the
+    C2SP tlog-checkpoint origin line and signed-note key names require."""
+    return f"{ORIGIN_DOMAIN}/{secrets.token_hex(8)}"
+
+
 def write_config(settings: Settings, config: HomeConfig) -> None:
     path = settings.home / CONFIG_FILE
     if path.exists():
         raise ConfigurationError(f"{settings.home} already holds a ledger ({path})")
-    settings.home.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(
-            {
-                "genesis_principal": config.genesis_principal,
-                "genesis_public_key": config.genesis_public_key,
-                "origin": config.origin,
-            },
-            indent=2,
-        )
-        + "\n"
-    )
+    private_home(settings)
+    data = {
+        "genesis_principal": config.genesis_principal,
+        "genesis_public_key": config.genesis_public_key,
+        "origin": config.origin,
+    }
+    try:
+        write_private(path, (json.dumps(data, indent=2) + "\n").encode())
+    except FileExistsError:
+        raise ConfigurationError(
+            f"{settings.home} already holds a ledger ({path})"
+        ) from None
+
+
+def private_home(settings: Settings) -> None:
+    """The home folder, 0700: created so, or narrowed to it before anything of
+    the ledger is written into it (docs/decisions.md 20)."""
+    private_folder(settings.home)
+    if settings.home.stat().st_mode & 0o077:
+        settings.home.chmod(FOLDER_MODE)
 
 
 def read_config(settings: Settings) -> HomeConfig:
@@ -127,7 +148,7 @@ def init_ledger(
     admin_keys = [KeyPair.generate(name) for name in admin_names(admin, admins)]
     ledger_key = KeyPair.generate(LEDGER_PRINCIPAL)
     log_key = KeyPair.generate(LOG_KEY)
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_home(settings)
     ledger = Ledger(settings, origin, log_key, sealer=ledger_key)
     if ledger.log_size():
         ledger.close()

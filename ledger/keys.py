@@ -21,6 +21,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.errors import ConfigurationError
+from ledger.files import private_folder
 from verify.statement import (
     STATEMENT_FORMAT,
     SignedStatement,
@@ -107,7 +108,7 @@ class KeyPair:
             ),
             "public_key": self.public_key,
         }
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_folder(path.parent)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:

@@ -161,25 +161,19 @@ class Sequencer:
     def checkpoint(self, size: int | None = None) -> str:
         """The signed checkpoint note for ``size`` (default: the latest).
 
-        A size the log passed without stopping at (a batch integrates many
-        entries at once) gets its checkpoint signed now: the root of a prefix
-        of the log is consistent with every later checkpoint, and Ed25519 is
-        deterministic, so signing it twice gives the same note.
+        A read, so it never writes (docs/decisions.md 24): a size the log
+        passed without stopping at (a batch integrates many entries at once),
+        or a log with no stored checkpoint yet, gets its checkpoint signed in
+        memory. The root of a prefix of the log is consistent with every later
+        checkpoint, and Ed25519 is deterministic, so the same size always gives
+        the same note (decision 8).
         """
         found = self.store.checkpoint(size)
         if found is not None:
             return found[1]
-        if size is None:
-            return self.integrate().checkpoint
+        size = self.size() if size is None else size
         root = self.root(size)  # refuses a size beyond the log
-        note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
-        with self.store.transaction(commit=True) as cur:
-            cur.execute(
-                "INSERT INTO {p}pmm_log_checkpoints (size, note) VALUES (%s, %s) "
-                "ON CONFLICT (size) DO NOTHING",
-                (size, note),
-            )
-        return note
+        return sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
 
     def root(self, size: int) -> bytes:
         self._check_size(size)

@@ -7,7 +7,8 @@ principal stops every token at once, and the server keeps no secret and no
 session (decision 13). Claims, all required:
 
     iss, sub   the principal id (a token speaks only for its signer)
-    aud        the ledger's origin (a token for one ledger is useless on another)
+    aud        the ledger's origin, one string (a token for one ledger is useless
+               on another; a list of audiences is refused)
     iat, exp   issued and expiry times; at most ``MAX_LIFETIME`` apart
     jti        a random id, written to the access log with every restricted read
     header kid the key id statements carry (``verify/statement.py key_id``)
@@ -89,6 +90,12 @@ def check_token(
     if header.get("alg") != ALGORITHM:
         raise InvalidTokenError(
             f"the token must be signed with EdDSA, not {header.get('alg')!r}"
+        )
+    if isinstance(unverified.get("aud"), list):
+        # PyJWT accepts an aud list that contains the origin; a token here names
+        # exactly one ledger, so one stolen token never opens several.
+        raise InvalidTokenError(
+            "the token's aud must be this ledger's origin as one string, not a list"
         )
     subject = unverified.get("sub")
     principal = registry.get(subject) if registry and isinstance(subject, str) else None

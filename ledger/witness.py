@@ -23,13 +23,15 @@ import binascii
 import fcntl
 import json
 import os
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ledger.files import open_private, private_folder
 from verify.checkpoint import Checkpoint, check_own_checkpoint, parse_checkpoint
 from verify.cosignature import CosignatureSigner
-from verify.errors import VerifyError
+from verify.errors import VerifyError, quote
 from verify.log_errors import NoteSignatureError, ProofError, UnverifiedNoteError
 from verify.merkle import EMPTY_ROOT, verify_witness_consistency
 from verify.note import Signature, open_note, parse_note
@@ -37,6 +39,13 @@ from verify.note_keys import Ed25519Verifier
 
 SIZE_TYPE = "text/x.tlog.size"
 MAX_PROOF_LINES = 63
+MAX_REASON = 300  # characters of a refusal's reason (docs/decisions.md 17)
+
+
+def _reason(exc: Exception) -> str:
+    """Why a request was refused, in short: the messages quote the request."""
+    text = str(exc)
+    return text if len(text) <= MAX_REASON else text[:MAX_REASON] + "…"
 
 
 @dataclass(frozen=True)
@@ -79,19 +88,19 @@ class Witness:
             note = parse_note(note_text)
             checkpoint = parse_checkpoint(note.text)
         except (UnicodeDecodeError, binascii.Error, ValueError, VerifyError) as exc:
-            return Answer(400, f"malformed add-checkpoint request: {exc}\n")
+            return Answer(400, f"malformed add-checkpoint request: {_reason(exc)}\n")
         if old < 0 or lines[0] != f"old {old}":
             return Answer(400, "old size must be a decimal number without leading zeros\n")
         log = self.logs.get(checkpoint.origin)
         if log is None:
-            return Answer(404, f"unknown log origin {checkpoint.origin!r}\n")
+            return Answer(404, f"unknown log origin {quote(checkpoint.origin)}\n")
         try:
             open_note(note_text, [log])
             check_own_checkpoint(checkpoint)
         except (NoteSignatureError, UnverifiedNoteError) as exc:
-            return Answer(403, f"no valid signature by the log key: {exc}\n")
+            return Answer(403, f"no valid signature by the log key: {_reason(exc)}\n")
         except VerifyError as exc:
-            return Answer(422, f"checkpoint refused: {exc}\n")
+            return Answer(422, f"checkpoint refused: {_reason(exc)}\n")
         if old > checkpoint.size:
             return Answer(400, f"old size {old} is larger than the checkpoint's\n")
         return self._advance(checkpoint.origin, old, proof, note.text, checkpoint)
@@ -99,32 +108,49 @@ class Witness:
     def _advance(
         self, origin: str, old: int, proof: list[bytes], body: str, checkpoint: Checkpoint
     ) -> Answer:
-        self.state_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(f"{self.state_path}.lock", "a") as lock:
+        private_folder(self.state_path.parent)
+        # State and lock are the witness's own: 0600 (docs/decisions.md 20).
+        lock = open_private(f"{self.state_path}.lock", os.O_WRONLY | os.O_APPEND)
+        try:
             fcntl.flock(lock, fcntl.LOCK_EX)  # the old-size check and the save are atomic
-            state = self._load()
-            size, root = self._latest(state, origin)
-            if old != size:
-                return Answer(409, f"{size}\n", SIZE_TYPE)
-            if checkpoint.size == size and checkpoint.root != root and size > 0:
-                return Answer(409, f"{size}\n", SIZE_TYPE)
-            try:
-                verify_witness_consistency(
-                    old, checkpoint.size, root, checkpoint.root, proof
-                )
-            except ProofError as exc:
-                return Answer(422, f"consistency proof refused: {exc}\n")
-            cosignature = self.signer.sign(body.encode("utf-8"))
-            state[origin] = {
-                "size": checkpoint.size,
-                "root": base64.b64encode(checkpoint.root).decode(),
-                "checkpoint": body,
-            }
-            temporary = self.state_path.with_suffix(".tmp")
-            temporary.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
-            os.replace(temporary, self.state_path)
+            return self._locked_advance(origin, old, proof, body, checkpoint)
+        finally:
+            os.close(lock)
+
+    def _locked_advance(
+        self, origin: str, old: int, proof: list[bytes], body: str, checkpoint: Checkpoint
+    ) -> Answer:
+        state = self._load()
+        size, root = self._latest(state, origin)
+        if old != size:
+            return Answer(409, f"{size}\n", SIZE_TYPE)
+        if checkpoint.size == size and checkpoint.root != root and size > 0:
+            return Answer(409, f"{size}\n", SIZE_TYPE)
+        try:
+            verify_witness_consistency(old, checkpoint.size, root, checkpoint.root, proof)
+        except ProofError as exc:
+            return Answer(422, f"consistency proof refused: {_reason(exc)}\n")
+        cosignature = self.signer.sign(body.encode("utf-8"))
+        state[origin] = {
+            "size": checkpoint.size,
+            "root": base64.b64encode(checkpoint.root).decode(),
+            "checkpoint": body,
+        }
+        self._save(state)
         line = Signature(self.signer.name, self.signer.key_id, cosignature).line()
         return Answer(200, line)
+
+    def _save(self, state: dict[str, dict[str, object]]) -> None:
+        """Replace the state file atomically; mkstemp makes the new file 0600."""
+        folder = self.state_path.parent
+        fd, temporary = tempfile.mkstemp(prefix=f".{self.state_path.name}.", dir=folder)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(json.dumps(state, indent=2, sort_keys=True) + "\n")
+            os.replace(temporary, self.state_path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
 
     def _load(self) -> dict[str, dict[str, object]]:
         try:

@@ -10,11 +10,14 @@ PostgreSQL session advisory lock keyed by the schema, or an exclusive
 from __future__ import annotations
 
 import fcntl
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.postgres import PostgresDatastore
+
+from ledger.files import open_private
 
 
 class WriterLock:
@@ -36,9 +39,14 @@ class WriterLock:
         elif self.path is None or self.path.startswith(":memory:"):
             yield  # one process only
         else:
-            with open(self.path, "a") as handle:
+            # 0600 in the 0700 home: no other local user can open the file, so
+            # none can take the lock and stall the writers (docs/decisions.md 20).
+            handle = open_private(self.path, os.O_WRONLY | os.O_APPEND)
+            try:
                 fcntl.flock(handle, fcntl.LOCK_EX)
                 try:
                     yield
                 finally:
                     fcntl.flock(handle, fcntl.LOCK_UN)
+            finally:
+                os.close(handle)

@@ -5,12 +5,15 @@ Member chose. An audience sees what is disclosed at its level or below
 (``public`` < ``wco`` < ``restricted``); a score is disclosed at the most
 restrictive level of the values it was computed from (docs/scoring.md), so a
 ``public`` export never carries a number derived from a ``wco`` value.
-Files are written by suffix: ``.csv``, ``.parquet`` or ``.xlsx``.
+Files are written by suffix: ``.csv``, ``.parquet`` or ``.xlsx``, all through
+``file_bytes``, which never lets text become a live spreadsheet formula.
 """
 
 from __future__ import annotations
 
+import io
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -142,14 +145,53 @@ def _text(value: Any) -> Any:
     return value
 
 
+# Text a spreadsheet would run as a formula (OWASP, "CSV injection"): a reason
+# or value recorded as =HYPERLINK(...) must open as text (docs/decisions.md 19).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
+def formula_like(value: Any) -> bool:
+    """True for text a spreadsheet would take as a formula; a plain decimal
+    number such as ``-3.5`` is data, not a formula."""
+    return (
+        isinstance(value, str)
+        and value.startswith(FORMULA_START)
+        and PLAIN_NUMBER.fullmatch(value) is None
+    )
+
+
+def file_bytes(frame: pd.DataFrame, fmt: str) -> bytes:
+    """``frame`` as a ``csv``, ``parquet`` or ``xlsx`` file: the one writer of
+    every export (``pmm scores|diff|history --out``, ``GET /exports/...``).
+
+    CSV (RFC 4180) has no cell types, so formula-like text gets a leading
+    single quote, which spreadsheets read as "this is text" (OWASP). In XLSX
+    every text cell is stored as a string cell: openpyxl would store text
+    starting with ``=`` as a formula."""
+    buffer = io.BytesIO()
+    if fmt == "csv":
+        # RFC 4180 line ends (CRLF), so that a field holding a CR is quoted too.
+        safe = frame.map(lambda v: "'" + v if formula_like(v) else v)
+        safe.to_csv(buffer, index=False, lineterminator="\r\n")
+    elif fmt == "parquet":
+        frame.to_parquet(buffer, index=False)
+    elif fmt == "xlsx":
+        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+            frame.to_excel(writer, index=False)
+            for sheet in writer.sheets.values():
+                for row in sheet.iter_rows():
+                    for cell in row:
+                        if isinstance(cell.value, str):
+                            cell.data_type = "s"
+    else:
+        raise QueryError(f"export to csv, parquet or xlsx, not {fmt!r}")
+    return buffer.getvalue()
+
+
 def write(frame: pd.DataFrame, path: Path) -> None:
     """Write ``frame`` as CSV, Parquet or Excel, chosen by the file's suffix."""
     suffix = path.suffix.lower()
     if suffix not in WRITERS:
         raise QueryError(f"{path}: export to .csv, .parquet or .xlsx, not {suffix!r}")
-    if suffix == ".csv":
-        frame.to_csv(path, index=False)
-    elif suffix == ".parquet":
-        frame.to_parquet(path, index=False)
-    else:
-        frame.to_excel(path, index=False)
+    path.write_bytes(file_bytes(frame, suffix[1:]))

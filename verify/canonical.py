@@ -10,22 +10,62 @@ can represent exactly (|n| < 2**53, RFC 8785 §3.2.2.3).
 from __future__ import annotations
 
 import json
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import rfc8785
 
-from verify.errors import FloatValueError, MalformedStatementError, NonCanonicalError
+from verify.errors import (
+    FloatValueError,
+    MalformedStatementError,
+    NonCanonicalError,
+    quote,
+)
 
 JSONValue = Any
 MAX_SAFE_INTEGER = 2**53 - 1
+# Number literals longer than this are refused as they are read, before Python
+# converts them: a counter has at most 16 digits, and a message never spells
+# out a number it was not sent in short (docs/decisions.md 17).
+MAX_LITERAL_DIGITS = 40
+
+
+def _decimal_hint(text: str) -> str:
+    """The decimal string a short binary number stands for, e.g. 1e3 -> "1000";
+    a generic example when spelling it out would be long (1e99999999)."""
+    if len(text) <= MAX_LITERAL_DIGITS:
+        try:
+            number = Decimal(text)
+        except InvalidOperation:  # an exponent beyond what Decimal represents
+            return '"12.5"'
+        exponent = number.as_tuple().exponent
+        short = isinstance(exponent, int) and exponent >= -MAX_LITERAL_DIGITS
+        if short and number.adjusted() < MAX_LITERAL_DIGITS:
+            return f'"{number:f}"'
+    return '"12.5"'
 
 
 def _no_float(text: str) -> JSONValue:
     raise FloatValueError(
-        f"binary number {text!r}: write numbers as decimal strings, e.g. "
-        f'"{Decimal(text):f}"'
+        f"binary number {quote(text)}: write numbers as decimal strings, e.g. "
+        f"{_decimal_hint(text)}"
     )
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_LITERAL_DIGITS:
+        raise MalformedStatementError(
+            f"invalid JSON: number too long: an integer of {digits} digits "
+            f"({quote(text, 16)}) is outside the exact JSON range; integers are "
+            "counters below 2**53, data travels as decimal strings"
+        )
+    return int(text)
+
+
+def _integer(value: int) -> str:
+    # str() of a huge integer is slow, and refused past 4300 digits: name its size.
+    return str(value) if value.bit_length() <= 128 else f"of {value.bit_length()} bits"
 
 
 def _no_constant(text: str) -> JSONValue:
@@ -36,7 +76,7 @@ def _unique_keys(pairs: list[tuple[str, JSONValue]]) -> dict[str, JSONValue]:
     result: dict[str, JSONValue] = {}
     for key, value in pairs:
         if key in result:
-            raise MalformedStatementError(f"duplicate JSON key {key!r}")
+            raise MalformedStatementError(f"duplicate JSON key {quote(key)}")
         result[key] = value
     return result
 
@@ -53,6 +93,7 @@ def parse_json(data: bytes) -> JSONValue:
         return json.loads(
             text,
             parse_float=_no_float,
+            parse_int=_bounded_int,
             parse_constant=_no_constant,
             object_pairs_hook=_unique_keys,
         )
@@ -60,8 +101,6 @@ def parse_json(data: bytes) -> JSONValue:
         raise MalformedStatementError(
             f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
-    except ValueError as exc:  # an integer longer than sys.get_int_max_str_digits()
-        raise MalformedStatementError(f"invalid JSON: number too long ({exc})") from None
     except RecursionError:
         raise MalformedStatementError(
             "invalid JSON: arrays or objects nested too deeply"
@@ -78,7 +117,7 @@ def _check_values(value: JSONValue, path: str) -> None:
     if isinstance(value, int):
         if abs(value) > MAX_SAFE_INTEGER:
             raise MalformedStatementError(
-                f"{path}: integer {value} is outside the exact JSON range"
+                f"{path}: integer {_integer(value)} is outside the exact JSON range"
             )
         return
     if isinstance(value, dict):

@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from verify.errors import quote
 from verify.log_errors import CheckpointError, NoteError
 from verify.merkle import EMPTY_ROOT, HASH_SIZE
 from verify.note import (
@@ -40,7 +41,9 @@ _DECIMAL = re.compile(r"0|[1-9][0-9]*")
 def parse_decimal(text: str, what: str, limit: int = MAX_TREE_SIZE) -> int:
     """ASCII decimal without leading zeros (``0`` alone for zero), at most ``limit``."""
     if not _DECIMAL.fullmatch(text):
-        raise CheckpointError(f"{what} {text!r} is not ASCII decimal without leading zeros")
+        raise CheckpointError(
+            f"{what} {quote(text)} is not ASCII decimal without leading zeros"
+        )
     value = int(text)
     if value > limit:
         raise CheckpointError(f"{what} {value} exceeds {limit}")
@@ -59,7 +62,7 @@ class Checkpoint:
     def __post_init__(self) -> None:
         if not self.origin or "\n" in self.origin:
             raise CheckpointError(
-                f"checkpoint origin {self.origin!r} is empty or multi-line"
+                f"checkpoint origin {quote(self.origin)} is empty or multi-line"
             )
         if not 0 <= self.size <= MAX_TREE_SIZE:
             raise CheckpointError(f"checkpoint tree size {self.size} is not a uint64")
@@ -67,7 +70,7 @@ class Checkpoint:
             raise CheckpointError(f"checkpoint root must be 32 bytes, got {len(self.root)}")
         for line in self.extensions:
             if not line or "\n" in line:
-                raise CheckpointError(f"checkpoint extension line {line!r} is empty")
+                raise CheckpointError(f"checkpoint extension line {quote(line)} is empty")
 
     def body(self) -> str:
         """The note text: one line each for origin, size, root, then extensions."""
@@ -104,7 +107,8 @@ def check_own_checkpoint(checkpoint: Checkpoint) -> None:
         check_name(checkpoint.origin)
     except NoteError:
         raise CheckpointError(
-            f"origin {checkpoint.origin!r} must be usable as a key name (no spaces, no '+')"
+            f"origin {quote(checkpoint.origin)} must be usable as a key name "
+            "(no spaces, no '+')"
         ) from None
     if checkpoint.extensions:
         raise CheckpointError("the ledger's checkpoints carry no extension lines")
@@ -148,7 +152,7 @@ def open_checkpoint(
     checkpoint = parse_checkpoint(opened.text)
     if origin is not None and checkpoint.origin != origin:
         raise CheckpointError(
-            f"checkpoint origin is {checkpoint.origin!r}, expected {origin!r}"
+            f"checkpoint origin is {quote(checkpoint.origin)}, expected {origin!r}"
         )
     if checkpoint.extensions and not allow_extensions:
         raise CheckpointError(

@@ -3,6 +3,8 @@
 Each message names the field or rule at fault so a person can fix the input.
 """
 
+import reprlib
+
 
 class VerifyError(Exception):
     """Base of every error raised by the ``verify`` package."""
@@ -31,3 +33,32 @@ class UnknownStatementTypeError(MalformedStatementError):
 
 class BadSignatureError(VerifyError):
     """The Ed25519 signature does not verify under the named key."""
+
+
+# Error messages quote client input, but never more than a short prefix of it:
+# an anonymous 17-byte body must not make a 100 MB message (docs/decisions.md 17).
+QUOTE_LIMIT = 40
+
+
+def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """``text`` quoted for an error message: its repr, cut to ``limit`` characters
+    (and its length said) when it is longer."""
+    if len(text) <= limit:
+        return repr(text)
+    return f"{text[:limit]!r}… ({len(text)} characters)"
+
+
+def shown(value: object) -> str:
+    """Any client value for an error message: text quoted by ``quote``, anything
+    else by ``reprlib`` (bounded in size and depth)."""
+    return quote(value) if isinstance(value, str) else reprlib.repr(value)
+
+
+def quote_all(texts: list[str], limit: int = 5) -> str:
+    """At most ``limit`` items of ``texts``, comma-separated, and how many more:
+    a short printable name as it is, anything else quoted."""
+    listed = ", ".join(
+        text if len(text) <= QUOTE_LIMIT and text.isprintable() else quote(text)
+        for text in texts[:limit]
+    )
+    return listed + (f" and {len(texts) - limit} more" if len(texts) > limit else "")

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from verify.scoring import AGGREGATIONS, DECIMAL_RE, decimal_of
+from verify.scoring import AGGREGATIONS, decimal_of, decimal_problem
 
 # ``ledger`` is the ledger's own principal, named by the genesis: it signs the
 # access log's seals and nothing else (docs/decisions.md, 16).
@@ -127,7 +127,7 @@ PRINCIPAL = _pattern(
 )
 YEAR = _int(1900, 2200)
 ENTRY = _int(1, 2**53 - 1)
-DECIMAL = _pattern(DECIMAL_RE, 'a decimal string such as "12.5"')
+DECIMAL = decimal_problem
 SHA256 = _pattern(SHA256_RE, "a lowercase SHA-256 hex digest")
 
 

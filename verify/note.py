@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from verify.errors import quote
 from verify.log_errors import NoteError, NoteSignatureError, UnverifiedNoteError
 from verify.note_keys import (
     ED25519_TYPE,
@@ -165,16 +166,16 @@ def parse_signature_line(line: str) -> Signature:
     """One signature line without its newline: ``— name base64(id || sig)``."""
     if not line.startswith(SIG_PREFIX):
         raise NoteError(
-            f"signature line {line!r} does not start with an em dash and a space"
+            f"signature line {quote(line)} does not start with an em dash and a space"
         )
     name, sep, encoded = line[len(SIG_PREFIX) :].partition(" ")
     if not sep:
-        raise NoteError(f"signature line {line!r} has no space after the key name")
+        raise NoteError(f"signature line {quote(line)} has no space after the key name")
     check_name(name)
-    raw = b64decode_strict(encoded, f"signature of {name!r}")
+    raw = b64decode_strict(encoded, f"signature of {quote(name)}")
     if len(raw) < 5:
         raise NoteError(
-            f"signature of {name!r} is {len(raw)} bytes; needs a key ID and more"
+            f"signature of {quote(name)} is {len(raw)} bytes; needs a key ID and more"
         )
     return Signature(name, int.from_bytes(raw[:4], "big"), raw[4:])
 

@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from verify.errors import quote
 from verify.log_errors import NoteError
 
 ED25519_TYPE = 0x01
@@ -44,11 +45,13 @@ def check_name(name: str) -> None:
     if not name:
         raise NoteError("key name is empty")
     if "+" in name or any(ch.isspace() or ch < " " for ch in name):
-        raise NoteError(f"key name {name!r} contains a space, a control character or '+'")
+        raise NoteError(
+            f"key name {quote(name)} contains a space, a control character or '+'"
+        )
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
-        raise NoteError(f"key name {name!r} is not valid UTF-8") from None
+        raise NoteError(f"key name {quote(name)} is not valid UTF-8") from None
 
 
 def key_id(name: str, key_type: int, public_key: bytes) -> int:
@@ -62,9 +65,9 @@ def b64decode_strict(text: str, what: str) -> bytes:
     try:
         raw = base64.b64decode(text.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
-        raise NoteError(f"{what} is not valid base64: {text!r}") from None
+        raise NoteError(f"{what} is not valid base64: {quote(text)}") from None
     if base64.b64encode(raw).decode("ascii") != text:
-        raise NoteError(f"{what} is not canonical base64: {text!r}")
+        raise NoteError(f"{what} is not canonical base64: {quote(text)}")
     return raw
 
 

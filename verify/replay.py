@@ -15,7 +15,8 @@ and records a forbidden transition is named at exactly that entry:
   (``verify.policy``);
 * the registry, framework, workflow and seal rules allow it;
 * stream versions run 1, 2, 3... per stream, record time never decreases, and
-  no statement was issued after it was recorded (beyond the clock skew).
+  no statement was issued after it was recorded (beyond the clock skew) or
+  more than ``MAX_STATEMENT_AGE`` before.
 
 Registry entries are signature-checked here, before they change who may
 sign; other entries' signatures may be deferred as a ``SignatureJob``.
@@ -29,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from verify.errors import VerifyError
+from verify.errors import VerifyError, quote
 from verify.findings import Finding
 from verify.policy import refusal
 from verify.rules import Refusal
@@ -40,7 +41,13 @@ from verify.rules.signer import approvers_of, signer_of
 from verify.rules.workflow import Context, Workflow, opening_refusal
 from verify.schema import STATEMENT_TYPES, StatementType
 from verify.signatures import SignatureJob, signature_failure
-from verify.statement import SignedStatement, check_statement, parse_entry, parse_timestamp
+from verify.statement import (
+    MAX_STATEMENT_AGE,
+    SignedStatement,
+    check_statement,
+    parse_entry,
+    parse_timestamp,
+)
 
 CLOCK_SKEW = timedelta(minutes=5)  # what the ledger allows (ledger admission)
 # Checks after which an entry may not change the replayed state: its signer
@@ -121,7 +128,7 @@ class Replay:
             problems.append(
                 (
                     "origin",
-                    f"statement is for ledger {signed.statement['origin']!r}, "
+                    f"statement is for ledger {quote(signed.statement['origin'])}, "
                     f"this log is {self.origin!r}",
                 )
             )
@@ -300,6 +307,15 @@ class Replay:
                     "issued_at",
                     f"statement issued at {statement['issued_at']}, after it was "
                     f"recorded at {recorded_at} (beyond the {CLOCK_SKEW} clock skew)",
+                )
+            )
+        elif recorded - issued > MAX_STATEMENT_AGE:
+            problems.append(
+                (
+                    "issued_at",
+                    f"statement issued at {statement['issued_at']} and recorded at "
+                    f"{recorded_at}: more than {MAX_STATEMENT_AGE} later, which the "
+                    "ledger refuses (a statement kept back is not good for ever)",
                 )
             )
         return problems

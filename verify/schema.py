@@ -14,7 +14,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from verify.errors import MalformedStatementError, UnknownStatementTypeError
+from verify.errors import (
+    MalformedStatementError,
+    UnknownStatementTypeError,
+    quote_all,
+    shown,
+)
 from verify.fields import (
     AGGREGATION,
     APPROVAL,
@@ -309,7 +314,7 @@ def statement_type(name: Any) -> StatementType:
     """The known type ``name``, or an error listing what is known."""
     if not isinstance(name, str) or name not in STATEMENT_TYPES:
         raise UnknownStatementTypeError(
-            f"unknown statement type {name!r}; known types: "
+            f"unknown statement type {shown(name)}; known types: "
             + ", ".join(sorted(STATEMENT_TYPES))
         )
     return STATEMENT_TYPES[name]
@@ -322,7 +327,7 @@ def check_body(kind: StatementType, body: Any) -> None:
     unknown = sorted(set(body) - set(kind.fields))
     if unknown:
         raise MalformedStatementError(
-            f"{kind.name}: unknown body field(s) {', '.join(unknown)}; allowed: "
+            f"{kind.name}: unknown body field(s) {quote_all(unknown)}; allowed: "
             + ", ".join(sorted(kind.fields))
         )
     for name, field in kind.fields.items():

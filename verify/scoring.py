@@ -33,6 +33,8 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from itertools import pairwise
 from typing import Any
 
+from verify.errors import quote
+
 METHODS = ("linear", "thresholds", "as_score", "ratio", "variation")
 AGGREGATIONS = ("mean", "min")
 HUNDRED = Decimal(100)
@@ -41,6 +43,10 @@ CENT = Decimal("0.01")
 # A canonical decimal string (docs/statements.md): no exponent, no "+", no
 # leading zeros, no bare "." at either end. verify.schema uses the same pattern.
 DECIMAL_RE = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
+# At most this many digits in all (integer and fraction part): far more than any
+# measurement needs, and a bound on what one value costs to parse, compare and
+# score (docs/decisions.md 17).
+MAX_DECIMAL_DIGITS = 40
 _PARAMS: Mapping[str, tuple[set[str], set[str]]] = {
     # method: (required parameters, optional parameters)
     "linear": ({"best", "worst"}, set()),
@@ -58,11 +64,24 @@ _KINDS: Mapping[str, tuple[str, ...]] = {
 }
 
 
+def decimal_digits(text: str) -> int:
+    """How many digits a decimal string has (its sign and point left out)."""
+    return len(text) - text.startswith("-") - ("." in text)
+
+
+def decimal_problem(text: Any) -> str | None:
+    """Why ``text`` is not a canonical decimal string of at most
+    ``MAX_DECIMAL_DIGITS`` digits, or None."""
+    if not isinstance(text, str) or DECIMAL_RE.fullmatch(text) is None:
+        return 'must be a decimal string such as "12.5"'
+    if decimal_digits(text) > MAX_DECIMAL_DIGITS:
+        return f"must have at most {MAX_DECIMAL_DIGITS} digits (got {decimal_digits(text)})"
+    return None
+
+
 def decimal_of(text: Any) -> Decimal | None:
     """The Decimal a canonical decimal string stands for, or None."""
-    if not isinstance(text, str) or DECIMAL_RE.fullmatch(text) is None:
-        return None
-    return Decimal(text)
+    return None if decimal_problem(text) else Decimal(text)
 
 
 def format_score(score: Decimal) -> str:
@@ -72,8 +91,9 @@ def format_score(score: Decimal) -> str:
 
 def _decimals(method: Mapping[str, Any], names: Sequence[str]) -> str | None:
     for name in names:
-        if name in method and decimal_of(method[name]) is None:
-            return f'{name} must be a decimal string such as "12.5"'
+        problem = decimal_problem(method[name]) if name in method else None
+        if problem:
+            return f"{name} {problem}"
     return None
 
 
@@ -83,7 +103,8 @@ def _score_list(scores: Any, length: int) -> str | None:
     for score in scores:
         value = decimal_of(score)
         if value is None or not 0 <= value <= HUNDRED:
-            return f"scores must be decimal strings from 0 to 100, not {score!r}"
+            shown = quote(score) if isinstance(score, str) else type(score).__name__
+            return f"scores must be decimal strings from 0 to 100, not {shown}"
     return None
 
 

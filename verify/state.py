@@ -116,7 +116,9 @@ def save_state(path: Path, state: VerifierState) -> None:
             for c in state.checkpoints
         ],
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # Readable by its owner only: a new folder 0700, the file 0600 (mkstemp's
+    # mode, kept by the rename; docs/decisions.md 20).
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -21,7 +21,7 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -31,7 +31,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from verify.canonical import canonical_bytes, parse_canonical
-from verify.errors import BadSignatureError, MalformedStatementError, StatementTooLargeError
+from verify.errors import (
+    BadSignatureError,
+    MalformedStatementError,
+    StatementTooLargeError,
+    quote,
+    quote_all,
+    shown,
+)
 from verify.schema import check_body, statement_type, stream_kind
 
 STATEMENT_FORMAT = "pmm-statement/v1"
@@ -44,6 +51,11 @@ APPROVAL_CONTEXT = b"pmm-approval/v1\n"
 # below that to leave room for what the ledger adds.
 MAX_STATEMENT_BYTES = 60_000
 MAX_ENTRY_BYTES = 65_535
+# A statement is recorded at most this long after its issued_at: a signed
+# statement kept back (or captured) is not good for ever (docs/decisions.md 22).
+# The ledger refuses older ones (ledger/admission.py); the verifier can check
+# issued_at against recorded_at with the same constant.
+MAX_STATEMENT_AGE = timedelta(hours=24)
 STATEMENT_FIELDS = (
     "body",
     "expected_version",
@@ -137,13 +149,13 @@ def format_timestamp(moment: datetime) -> str:
 def parse_timestamp(text: str) -> datetime:
     if not isinstance(text, str) or TIMESTAMP_RE.fullmatch(text) is None:
         raise MalformedStatementError(
-            f"timestamp {text!r} must be RFC 3339 UTC, e.g. 2026-11-22T12:00:00Z"
+            f"timestamp {shown(text)} must be RFC 3339 UTC, e.g. 2026-11-22T12:00:00Z"
         )
     try:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError as exc:  # e.g. month 13, or non-ASCII digits matched by \d
         raise MalformedStatementError(
-            f"timestamp {text!r} is not a valid time: {exc}"
+            f"timestamp {quote(text)} is not a valid time: {exc}"
         ) from None
 
 
@@ -210,7 +222,7 @@ def check_statement(statement: Any) -> None:
         raise MalformedStatementError("statement must be a JSON object")
     unknown = sorted(set(statement) - set(STATEMENT_FIELDS))
     if unknown:
-        raise MalformedStatementError(f"unknown statement field(s): {', '.join(unknown)}")
+        raise MalformedStatementError(f"unknown statement field(s): {quote_all(unknown)}")
     if _require(statement, "format", str, "text") != STATEMENT_FORMAT:
         raise MalformedStatementError(f"statement.format must be {STATEMENT_FORMAT!r}")
     _require(statement, "origin", str, "the ledger's origin")
@@ -228,7 +240,7 @@ def check_statement(statement: Any) -> None:
     if stream_kind(stream) != kind.stream:
         article = "an" if kind.stream == "assessment" else "a"
         raise MalformedStatementError(
-            f"statement.stream {stream!r} is not {article} {kind.stream!r} stream, "
+            f"statement.stream {quote(stream)} is not {article} {kind.stream!r} stream, "
             f"which {kind.name} requires"
         )
     if kind.creates is not None and kind.creates != (version == 0):

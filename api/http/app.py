@@ -18,6 +18,7 @@ from fastapi.openapi.utils import get_openapi
 
 from api.http import errors
 from api.http.auth import get_reader
+from api.http.docs import install_docs
 from api.http.routes_audit import router as audit_router
 from api.http.routes_log import router as log_router
 from api.http.routes_scores import router as scores_router
@@ -60,6 +61,9 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
         version="1",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # api/http/docs.py serves both pages without a CDN.
+        docs_url=None,
+        redoc_url=None,
         responses=errors.APP_RESPONSES,
         # Every route checks a bearer token that is present, even where anyone
         # may read: a bad token is refused, never downgraded to anonymous.
@@ -67,6 +71,7 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    install_docs(app)
     app.include_router(statements_router)
     app.include_router(log_router)
     app.include_router(scores_router)

@@ -27,6 +27,9 @@ from verify.errors import BadSignatureError, StatementTooLargeError, VerifyError
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:pmm:problem:"
+# Messages quote client input only in short (verify.errors.quote); this is the
+# last bound, so that no refusal is ever a large answer (docs/decisions.md 17).
+MAX_DETAIL = 1000
 log = logging.getLogger("pmm.http")
 
 # The body of every refusal (RFC 9457), as the OpenAPI schema documents it.
@@ -89,6 +92,8 @@ def problem(
 ) -> JSONResponse:
     """A problem-details response; ``kind`` names the problem (a class name)."""
     phrase = HTTPStatus(status).phrase
+    if len(detail) > MAX_DETAIL:
+        detail = detail[:MAX_DETAIL] + "…"
     if kind is None:
         problem_type, title = "about:blank", phrase
     else:

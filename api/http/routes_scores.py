@@ -13,7 +13,6 @@ FastAPI's ``jsonable_encoder`` walk would cost twice the query itself.
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
@@ -32,6 +31,7 @@ from projections.errors import QueryError
 from projections.exports import (
     SCORE_COLUMNS,
     changes_frame,
+    file_bytes,
     history_frame,
     score_rows,
     visible,
@@ -290,14 +290,9 @@ def get_export(
         _, frame = diff_read(ledger, reader, member, year, start, end, cycle)
         shown = _diff_shown(frame)
     log_read(access, reader, request, member, shown)
-    buffer = io.BytesIO()
-    if fmt == "csv":
-        frame.to_csv(buffer, index=False)
-    else:
-        frame.to_parquet(buffer, index=False)
     name = f"{kind}-{member}-{year}.{fmt}"
     return Response(
-        buffer.getvalue(),
+        file_bytes(frame, fmt),
         media_type=MEDIA[fmt],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,7 @@ def pmm(settings: Settings, *args: str) -> tuple[int, str]:
 
 def test_demo_records_a_realistic_cycle(settings: Settings) -> None:
     summary = run_demo(settings)
+    assert summary["origin"] == "pmm.wcoomd.example/ledger"  # fixed, as in the README
     entries = summary["entries"]
     assert (summary["dimensions"], summary["expected_outcomes"], summary["kpis"]) == (
         4,
@@ -243,3 +245,26 @@ def test_cli_verify_catches_a_row_edited_behind_the_ledger(
     assert code == 1, output
     result = json.loads(output)
     assert result["verified"] is False and result["first_failure"]["index"] == 1
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_init_without_origin_gives_each_ledger_its_own(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Decision 18: a new pmm-ledger.invalid/<16 hex> origin per ledger, usable
+    as a C2SP origin line and note key name (no spaces, no '+')."""
+    origins = []
+    for name in ("one", "two"):
+        home = Settings(tmp_path / name)
+        code, output = pmm(home, "init", "--json")
+        assert code == 0, output
+        origin = json.loads(output)["origin"]
+        assert re.fullmatch(r"pmm-ledger\.invalid/[0-9a-f]{16}", origin), origin
+        ledger = open_ledger(home)
+        try:
+            assert ledger.origin == origin
+            assert ledger.sequencer.checkpoint().startswith(origin + "\n")
+        finally:
+            ledger.close()
+        origins.append(origin)
+    assert origins[0] != origins[1]

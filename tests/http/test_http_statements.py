@@ -8,6 +8,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from fastapi.testclient import TestClient
@@ -158,3 +159,17 @@ def test_a_domain_rule_is_422_and_an_unknown_stream_404(
         world.ncp_ken, "assessment/KEN/7", "value.submitted", body, expected_version=1
     )
     refused(post(client, wire(nowhere)), 404, "not-found")
+
+
+def test_a_statement_issued_over_24_hours_ago_is_422(
+    world: World, client: TestClient
+) -> None:
+    body = world.value_body(world.KPI_HOURS, {"amount": "12"}, "hours")
+    issued = datetime.now(UTC) - timedelta(days=3)
+    statement = world.statement(
+        world.ncp_ken, world.KEN, "value.submitted", body, issued_at=issued
+    )
+    size = world.ledger.log_size()
+    answer = post(client, wire(world.ncp_ken.sign(statement)))
+    refused(answer, 422, "expired-statement", "72.0 hours", "at most 24 hours")
+    assert world.ledger.log_size() == size

@@ -16,6 +16,7 @@ from ledger.domain.events import LedgerEvent
 from ledger.errors import (
     ClockError,
     DuplicateStatementError,
+    ExpiredStatementError,
     MemberScopeError,
     RevokedPrincipalError,
     RoleNotPermittedError,
@@ -35,7 +36,7 @@ from verify.errors import (
     StatementTooLargeError,
     UnknownStatementTypeError,
 )
-from verify.statement import MAX_STATEMENT_BYTES, SignedStatement
+from verify.statement import MAX_STATEMENT_AGE, MAX_STATEMENT_BYTES, SignedStatement
 
 if TYPE_CHECKING:
     from tests.conftest import World
@@ -447,6 +448,30 @@ def test_statement_issued_in_the_future_is_refused(world: World) -> None:
     near = datetime.now(UTC) + timedelta(minutes=2)
     statement = world.statement(
         world.ncp_ken, world.KEN, "value.submitted", body, issued_at=near
+    )
+    assert world.ledger.record(world.ncp_ken.sign(statement)).stream_version == 2
+
+
+def test_statement_issued_more_than_24_hours_ago_is_refused(world: World) -> None:
+    """Decision 19: a signed statement does not wait for ever to be recorded."""
+    assert timedelta(hours=24) == MAX_STATEMENT_AGE
+    body = hours_body(world)
+    old = datetime.now(UTC) - timedelta(hours=25)
+    statement = world.statement(
+        world.ncp_ken, world.KEN, "value.submitted", body, issued_at=old
+    )
+    world.refused(
+        world.ncp_ken.sign(statement).to_bytes(),
+        ExpiredStatementError,
+        statement["issued_at"],
+        "25.0 hours before the ledger's clock",
+        "at most 24 hours after it is issued",
+        "sign it again",
+    )
+    # Within the limit the same statement is accepted.
+    recent = datetime.now(UTC) - timedelta(hours=23)
+    statement = world.statement(
+        world.ncp_ken, world.KEN, "value.submitted", body, issued_at=recent
     )
     assert world.ledger.record(world.ncp_ken.sign(statement)).stream_version == 2
 

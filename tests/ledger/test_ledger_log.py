@@ -151,7 +151,7 @@ def test_crash_between_commit_and_integration_is_repaired_at_start(
         restarted.close()
 
 
-def test_checkpoint_for_a_size_inside_a_batch_is_signed_on_demand(world: World) -> None:
+def test_checkpoint_for_a_size_inside_a_batch_is_signed_in_memory(world: World) -> None:
     ledger = world.ledger
     bodies = [
         world.value_body(world.KPI_HOURS, {"amount": str(n)}, "hours", year=2021 + n)
@@ -168,7 +168,8 @@ def test_checkpoint_for_a_size_inside_a_batch_is_signed_on_demand(world: World) 
     inside = recorded[0].log_index + 1  # the log never stopped at this size
     assert ledger.sequencer.store.checkpoint(inside) is None
     note = ledger.sequencer.checkpoint(inside)
-    assert ledger.sequencer.checkpoint(inside) == note  # deterministic, stored once
+    assert ledger.sequencer.checkpoint(inside) == note  # deterministic
+    assert ledger.sequencer.store.checkpoint(inside) is None  # a read stores nothing
     leaves = [leaf_hash(e) for e in all_entries(ledger)]
     receipt = parse_receipt(ledger.receipt(recorded[0].log_index, inside))
     verify_inclusion(
@@ -179,3 +180,18 @@ def test_checkpoint_for_a_size_inside_a_batch_is_signed_on_demand(world: World) 
         root_of(leaves[:inside]),
     )
     verify_receipt(receipt, leaves[recorded[0].log_index], parse_policy(policy(ledger)))
+
+
+def test_without_a_stored_checkpoint_the_latest_is_signed_in_memory(world: World) -> None:
+    """A log whose checkpoints are gone (or were never stored) still answers the
+    latest checkpoint, signed in memory, and the read writes nothing (decision 24)."""
+    ledger = world.ledger
+    latest = ledger.sequencer.checkpoint()
+    with ledger.sequencer.store.transaction(commit=True) as cur:
+        cur.execute("DELETE FROM {p}pmm_log_checkpoints")
+    note = ledger.sequencer.checkpoint()
+    assert note == latest  # the same size and root, and Ed25519 is deterministic
+    assert ledger.sequencer.checkpoint() == note
+    assert ledger.sequencer.store.checkpoint() is None
+    opened = open_note(note, [Ed25519Verifier.from_vkey(ledger.log_vkey())])
+    assert parse_checkpoint(opened.text).size == ledger.log_size()

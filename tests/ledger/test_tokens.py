@@ -230,7 +230,28 @@ def test_token_for_another_ledger_is_refused(world: World) -> None:
     refused(world, token, "another ledger", repr(world.ledger.origin))
     # The same holds for an audience list that does not name this ledger.
     listed = forge(claims(world, world.sec, aud=[OTHER_ORIGIN]), world.sec)
-    refused(world, listed, "another ledger")
+    refused(world, listed, "aud must be this ledger's origin as one string")
+
+
+def test_an_audience_list_is_refused_even_when_it_names_this_ledger(
+    world: World,
+) -> None:
+    """PyJWT accepts a list containing the expected audience; a token here names
+    one ledger only (decision 13), so that one token never opens several."""
+    origin = world.ledger.origin
+    every(
+        world,
+        {
+            name: forge(claims(world, world.sec, aud=aud), world.sec)
+            for name, aud in [
+                ("just this ledger", [origin]),
+                ("this and another", [origin, OTHER_ORIGIN]),
+                ("another and this", [OTHER_ORIGIN, origin]),
+            ]
+        },
+        "aud must be this ledger's origin as one string, not a list",
+    )
+    assert check(world, forge(claims(world, world.sec), world.sec)).principal.id == "sec"
 
 
 def test_token_of_an_unknown_principal_is_refused(world: World) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from verify.errors import quote
 from verify.rules import Refusal
 from verify.rules.registry import GENESIS, RegistryState
 from verify.statement import SignedStatement, approval_input, key_id
@@ -48,7 +49,7 @@ def signer_of(registry: RegistryState | None, signed: SignedStatement) -> Signer
         if registry is None or principal is None:
             return Refusal(
                 "unknown_principal",
-                f"principal {signed.principal!r} is not registered in this ledger",
+                f"principal {quote(signed.principal)} is not registered in this ledger",
             )
         if principal.revoked_at is not None:
             return Refusal(
@@ -65,8 +66,8 @@ def signer_of(registry: RegistryState | None, signed: SignedStatement) -> Signer
         rotated = [at for old, at in retired.items() if key_id(_raw(old)) == claimed]
         return Refusal(
             "key",
-            f"key {claimed!r} is not the current key of principal {signed.principal!r} "
-            f"(current key id {current!r})"
+            f"key {quote(claimed)} is not the current key of principal "
+            f"{signed.principal!r} (current key id {current!r})"
             + (
                 f"; it was rotated out at {where} {rotated[0]}, and a rotated key signs "
                 "nothing after its rotation"
@@ -95,7 +96,7 @@ def approvers_of(
         admin = registry.get(who) if registry else None
         if admin is None or admin.role != "admin" or admin.revoked:
             return Refusal(
-                "approval", f"approval {n} is by {who!r}, which is not an active admin"
+                "approval", f"approval {n} is by {quote(who)}, which is not an active admin"
             )
         key = _raw(admin.public_key)
         if approval["key_id"] != key_id(key):
