@@ -1,9 +1,11 @@
 """``pmm scores``, ``pmm diff`` and ``pmm history``: the three questions of
 DESIGN.md §2 — as published then, as corrected now, what changed in between.
 
-Every command honours disclosure (``--audience``, default ``public``: what an
-anonymous reader may see), prints a table or ``--json``, and writes
-``--out FILE`` as CSV, Parquet or Excel by the file's suffix.
+Every command reads as a principal (``--as KEY``) or anonymously, and shows
+what that reader may see (``api/cli_readers.py``, decision 26): ``--audience``
+only narrows it. A read that shows restricted values is in the access log.
+Each prints a table or ``--json``, and writes ``--out FILE`` as CSV, Parquet
+or Excel by the file's suffix.
 """
 
 from __future__ import annotations
@@ -17,10 +19,17 @@ import typer
 from rich.table import Table
 
 from api.cli_common import Home, Json, err, fail, open_home, out
+from api.cli_readers import As, Audience, audience_of, log_cli_read, reader_for
 from ledger.errors import LedgerError
 from projections.changes import diff as diff_query
 from projections.errors import NoSuchAssessmentError, ProjectionError
-from projections.exports import changes_frame, history_frame, scores_frame, write
+from projections.exports import (
+    changes_frame,
+    history_frame,
+    restricted_names,
+    scores_frame,
+    write,
+)
 from projections.runner import LiveScores
 from projections.timetravel import Position, Scores, find_assessment
 from projections.timetravel import scores as scores_query
@@ -28,10 +37,6 @@ from projections.timetravel import scores as scores_query
 Member = Annotated[str, typer.Option("--member", help="Member code, e.g. KEN.")]
 Year = Annotated[int, typer.Option("--year", help="Reference year T.")]
 Cycle = Annotated[str | None, typer.Option("--cycle", help="The assessment's cycle.")]
-Audience = Annotated[
-    str,
-    typer.Option("--audience", help="Disclosure level to show: public, wco, restricted."),
-]
 Out = Annotated[
     Path | None, typer.Option("--out", help="Also write FILE (.csv, .parquet, .xlsx).")
 ]
@@ -109,11 +114,19 @@ def _emit(
     out.print(table)
 
 
-def _run(home: Path | None, work: Any) -> tuple[pd.DataFrame, str]:
+def _run(
+    home: Path | None, as_key: str | None, member: str, requested: str | None, work: Any
+) -> tuple[pd.DataFrame, str]:
+    """Open the home, read as ``--as``'s principal at ``--audience``, log what
+    it shows at restricted, close."""
     ledger = open_home(home)
     try:
-        result: tuple[pd.DataFrame, str] = work(ledger)
-        return result
+        reader = reader_for(ledger, home, as_key)
+        audience = audience_of(reader, member, requested)
+        frame, title = work(ledger, audience)
+        if not reader.anonymous:
+            log_cli_read(ledger, reader, member, restricted_names(frame))
+        return frame, title
     except (ProjectionError, LedgerError) as exc:
         fail(str(exc), 2)
     finally:
@@ -150,14 +163,15 @@ def add_score_commands(app: typer.Typer) -> None:
             str | None,
             typer.Option("--published", help="As published: CYCLE (latest) or CYCLE@N."),
         ] = None,
-        audience: Audience = "public",
+        as_key: As = None,
+        audience: Audience = None,
         out_file: Out = None,
         home: Home = None,
         as_json: Json = False,
     ) -> None:
         """Scores of MEMBER for reference YEAR, now or at any record time."""
 
-        def work(ledger: Any) -> tuple[pd.DataFrame, str]:
+        def work(ledger: Any, audience: str) -> tuple[pd.DataFrame, str]:
             if as_of is None and at_size is None and published is None:
                 found = _live(ledger, member, year, cycle)
             else:
@@ -185,7 +199,7 @@ def add_score_commands(app: typer.Typer) -> None:
             )
             return frame, title
 
-        frame, title = _run(home, work)
+        frame, title = _run(home, as_key, member, audience, work)
         _emit(frame, title, as_json, out_file, frame[list(SCORE_COLUMNS)])
 
     @app.command()
@@ -199,14 +213,15 @@ def add_score_commands(app: typer.Typer) -> None:
             str | None, typer.Option("--to", help="Record time R2 [default: now].")
         ] = None,
         cycle: Cycle = None,
-        audience: Audience = "public",
+        as_key: As = None,
+        audience: Audience = None,
         out_file: Out = None,
         home: Home = None,
         as_json: Json = False,
     ) -> None:
         """What changed in MEMBER's YEAR between two record times: by whom, why."""
 
-        def work(ledger: Any) -> tuple[pd.DataFrame, str]:
+        def work(ledger: Any, audience: str) -> tuple[pd.DataFrame, str]:
             found = diff_query(ledger, member, year, start=start, end=end, cycle=cycle)
             frame = changes_frame(found, audience)
             title = (
@@ -217,7 +232,7 @@ def add_score_commands(app: typer.Typer) -> None:
             )
             return frame, title
 
-        frame, title = _run(home, work)
+        frame, title = _run(home, as_key, member, audience, work)
         _emit(frame, title, as_json, out_file, _diff_rows(frame))
 
     @app.command()
@@ -225,18 +240,19 @@ def add_score_commands(app: typer.Typer) -> None:
         member: Member,
         year: Year,
         cycle: Cycle = None,
-        audience: Audience = "public",
+        as_key: As = None,
+        audience: Audience = None,
         out_file: Out = None,
         home: Home = None,
         as_json: Json = False,
     ) -> None:
         """Every value recorded in MEMBER's assessment, superseded ones included."""
 
-        def work(ledger: Any) -> tuple[pd.DataFrame, str]:
+        def work(ledger: Any, audience: str) -> tuple[pd.DataFrame, str]:
             frame = history_frame(ledger, member, year, audience, cycle)
             return frame, f"value history of {member} for {year}; audience {audience}"
 
-        frame, title = _run(home, work)
+        frame, title = _run(home, as_key, member, audience, work)
         shown = frame[list(HISTORY_COLUMNS)] if not frame.empty else frame
         _emit(frame, title, as_json, out_file, shown)
 

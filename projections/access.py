@@ -20,10 +20,11 @@ not be logged is not served.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ledger.access_log import AccessLog
+from projections.disclosure import visible
 from projections.errors import ReadNotPermittedError, SignInRequiredError
 
 FULL_READERS = frozenset({"secretariat", "integrity_officer"})
@@ -53,6 +54,11 @@ class Reader:
             return "wco"
         return "public"
 
+    def sees(self, member: str | None, level: str) -> bool:
+        """Whether this reader may see what is disclosed at ``level`` for
+        ``member``: the one question every read path asks (decision 26)."""
+        return visible(level, self.audience(member))
+
     def require(self, roles: Iterable[str], what: str) -> None:
         """Refuse unless the reader holds one of ``roles``."""
         allowed = sorted(roles)
@@ -69,6 +75,15 @@ class Reader:
 
 
 ANONYMOUS = Reader()
+
+
+def log_restricted_reads(
+    log: AccessLog, reader: Reader, request: str, shown: Mapping[str | None, list[str]]
+) -> None:
+    """Append one access record per Member whose restricted values were shown
+    (a read across Members, such as ``/events`` or an entry bundle)."""
+    for member, names in sorted(shown.items(), key=lambda item: item[0] or ""):
+        log_restricted_read(log, reader, request, member, names)
 
 
 def log_restricted_read(

@@ -13,14 +13,13 @@ most ``SCAN_LIMIT`` entries, so a filter that matches little still answers in
 bounded time; its ``next_cursor`` says where to go on, and ``complete`` says
 the scan reached the end of the log (or of ``until``).
 
-**Disclosure of an entry.** A value entry has the value's disclosure as it
-stands now (a ``disclosure.set`` narrows or widens every read, as for
-``pmm history``); a ``score.revised`` the widest disclosure of that KPI's
-values; an ``assessment.published`` the widest of the assessment's values
-(decision 11: an aggregate reveals something of every input). Any other entry
-carries no value and is ``public``. A reader below that level gets the entry
-with the value, score or table replaced by ``null`` and ``withheld: true``, and
-without the raw signed bytes (which would reveal it).
+**Disclosure of an entry** is ``projections/disclosure.py``'s: what the entry
+reveals — a value, a status, a score, a reason, a query message, a finding —
+at the level of the values it concerns, as they stand now (decision 26). A
+reader below that level gets only the entry's reference fields (which KPI,
+year and entry it is about), ``withheld: true``, and not the raw signed bytes
+(which would reveal it). Every entry a reader is shown at ``restricted`` is
+named in the access log, one record per Member.
 """
 
 from __future__ import annotations
@@ -32,20 +31,14 @@ from typing import Any
 from ledger.application import Ledger
 from ledger.log_store import LogStore
 from projections.access import Reader
+from projections.disclosure import disclosure_now, withheld_body
 from projections.errors import QueryError
-from projections.exports import AUDIENCES, visible
 from projections.timetravel import parse_moment, size_at
+from verify.errors import VerifyError
 from verify.statement import Entry, parse_entry
 
 SCAN_LIMIT = 5000
 PAGE_LIMIT = 500
-VALUE_TYPES = ("value.submitted", "value.corrected")
-HIDDEN_FIELD = {
-    "value.submitted": "value",
-    "value.corrected": "value",
-    "score.revised": "score",
-    "assessment.published": "scores",
-}
 
 
 @dataclass(frozen=True)
@@ -67,7 +60,8 @@ class EventPage:
     next_cursor: int
     complete: bool
     log_size: int
-    restricted_shown: list[str] = field(default_factory=list)
+    # Member -> the entries shown at ``restricted``, for the access log.
+    restricted_shown: dict[str | None, list[str]] = field(default_factory=dict)
 
 
 def _member_of(entry: Entry) -> str | None:
@@ -110,19 +104,9 @@ class _Context:
         return None
 
     def disclosure(self, entry: Entry) -> str:
-        if entry.entry_type not in HIDDEN_FIELD:
+        if not entry.stream.startswith("assessment/"):
             return "public"
-        values = self.assessment(entry.stream).values
-        if entry.entry_type in VALUE_TYPES:
-            record = values.get(entry.stream_version)
-            return str(record.disclosure if record else entry.signed.body["disclosure"])
-        kpi = entry.signed.body.get("kpi")
-        levels = [
-            AUDIENCES.index(v.disclosure)
-            for v in values.values()
-            if entry.entry_type == "assessment.published" or v.kpi == kpi
-        ]
-        return AUDIENCES[max(levels, default=0)]
+        return disclosure_now(self.ledger, entry.stream).entry(entry)
 
 
 def _matches(ctx: _Context, entry: Entry, flt: EventFilter) -> bool:
@@ -139,10 +123,8 @@ def _matches(ctx: _Context, entry: Entry, flt: EventFilter) -> bool:
 
 def _shown(ctx: _Context, index: int, entry: Entry, reader: Reader) -> dict[str, Any]:
     disclosure = ctx.disclosure(entry)
-    withheld = not visible(disclosure, reader.audience(_member_of(entry)))
-    body = dict(entry.signed.body)
-    if withheld:
-        body[HIDDEN_FIELD[entry.entry_type]] = None
+    withheld = not reader.sees(_member_of(entry), disclosure)
+    body = withheld_body(entry.signed.body) if withheld else dict(entry.signed.body)
     return {
         "log_index": index,
         "recorded_at": entry.recorded_at,
@@ -197,7 +179,8 @@ def audit_events(
             shown = _shown(ctx, index, entry, reader)
             page.events.append(shown)
             if shown["disclosure"] == "restricted" and not shown["withheld"]:
-                page.restricted_shown.append(f"entry {index}")
+                named = page.restricted_shown.setdefault(_member_of(entry), [])
+                named.append(f"entry {index}")
             if len(page.events) == limit:
                 page.next_cursor = index + 1
                 return page
@@ -205,3 +188,20 @@ def audit_events(
     page.next_cursor = max(position, page.next_cursor)
     page.complete = position >= stop
     return page
+
+
+def restricted_by_member(
+    ledger: Ledger, entries: list[tuple[int, bytes]]
+) -> dict[str | None, list[str]]:
+    """The entries among ``entries`` (log index, bytes) that disclose something
+    ``restricted``, named per Member: what an entry bundle's access record lists."""
+    ctx, found = _Context(ledger), dict[str | None, list[str]]()
+    for index, raw in entries:
+        try:
+            entry = parse_entry(raw)
+        except (VerifyError, ValueError):  # unreadable: what it holds is unknown
+            found.setdefault(None, []).append(f"entry {index}")
+            continue
+        if ctx.disclosure(entry) == "restricted":
+            found.setdefault(_member_of(entry), []).append(f"entry {index}")
+    return found

@@ -16,9 +16,11 @@ from typing import Any
 
 from ledger.application import Ledger
 from ledger.scores import stream_entries
+from projections.disclosure import VALUE_TYPES, Disclosure, disclosure_now, narrowest
 from projections.errors import QueryError
 from projections.timetravel import Position, find_assessment, position
 from verify.scoreboard import Scoreboard, ScoreRow
+from verify.statement import Entry
 
 _MOVES = {
     "value.submitted",
@@ -92,29 +94,6 @@ def _before(board: Scoreboard, stream: str, entry_type: str, body: dict[str, Any
     return {"status": current.status, "value": current.value} if current else None
 
 
-def _disclosure(board: Scoreboard, stream: str, kind: str, body: dict[str, Any]) -> str:
-    """The disclosure of what an entry reveals. A disclosure change counts at the
-    narrower of its old and new level; a score revision or not-used declaration at
-    the level of the KPI's value (or, without one, of its definition)."""
-    order = ("public", "wco", "restricted")
-    if "disclosure" in body and kind != "disclosure.set":
-        return str(body["disclosure"])
-    state = board.assessments.get(stream)
-    if state is None:
-        return "public"
-    if kind == "disclosure.set":
-        key = state.by_entry.get(body["entry"])
-        old = state.values[key].disclosure if key in state.values else "restricted"
-        return max(old, str(body["disclosure"]), key=order.index)
-    if "kpi" in body:
-        current = state.values.get((body["kpi"], body.get("reference_year", 0)))
-        if current is not None:
-            return current.disclosure
-        versions = board.kpis.get(body["kpi"], [])
-        return str(versions[-1].body["disclosure"]) if versions else "restricted"
-    return "public"
-
-
 def _after(entry_type: str, body: dict[str, Any]) -> Any:
     if entry_type == "score.revised":
         return body["score"]
@@ -156,9 +135,11 @@ def diff(
     if first.size > last.size:
         raise QueryError(f"--from ({first.label}) is after --to ({last.label})")
     entries = stream_entries(store, [stream], last.size)  # read once, split at start
+    # Every row at the level its values have now (decision 26), not then.
+    now = disclosure_now(ledger, stream)
     board = Scoreboard()
     board.apply_all(e for e in entries if e[0] < first.size)
-    old_rows = _rows(board, stream, year)
+    old_rows = _rows(board, stream, year, now.levels)
     changes = []
     for index, entry in entries:
         if index < first.size:
@@ -177,11 +158,11 @@ def diff(
                     body.get("reason") or body.get("justification") or body.get("comment"),
                     tuple(body.get("evidence", ())),
                     body.get("source"),
-                    _disclosure(board, entry.stream, kind, body),
+                    _level(now, board, entry),
                 )
             )
         board.apply(index, entry)
-    new_rows = _rows(board, stream, year)
+    new_rows = _rows(board, stream, year, now.levels)
     moved = [
         ScoreChange(
             row.level,
@@ -194,7 +175,8 @@ def diff(
             row.restated_by
             if row.restated_by is not None and row.restated_by >= first.size
             else None,
-            row.disclosure,
+            # The old score and the new: as restricted as the stricter of them.
+            narrowest([row.disclosure, old.disclosure if old else "public"]),
         )
         for key, row in new_rows.items()
         if (old := old_rows.get(key)) is None
@@ -214,7 +196,22 @@ def _where(ledger: Ledger, text: str | None) -> Position:
     return position(ledger, as_of=text)
 
 
-def _rows(board: Scoreboard, stream: str, year: int) -> dict[tuple[str, str], ScoreRow]:
+def _rows(
+    board: Scoreboard, stream: str, year: int, levels: dict[int, str]
+) -> dict[tuple[str, str], ScoreRow]:
     if stream not in board.assessments:
         return {}
-    return {(r.level, r.code): r for r in board.table(stream, year).rows}
+    return {(r.level, r.code): r for r in board.table(stream, year, levels).rows}
+
+
+def _level(now: Disclosure, board: Scoreboard, entry: Entry) -> str:
+    """What a change row reveals: the entry, and for a new value the value it
+    replaces too (the row shows both, old and new)."""
+    level = now.entry(entry)
+    body = entry.signed.body
+    state = board.assessments.get(entry.stream)
+    if entry.entry_type in VALUE_TYPES and state is not None:
+        before = state.values.get((body["kpi"], body["reference_year"]))
+        if before is not None:
+            level = narrowest([level, now.value(before.entry)])
+    return level

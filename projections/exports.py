@@ -23,16 +23,12 @@ import pandas as pd
 from ledger.application import Ledger
 from ledger.scores import stream_entries
 from projections.changes import Diff
+from projections.disclosure import AUDIENCES, VALUE_TYPES, disclosure_now, visible
 from projections.errors import QueryError
 from projections.timetravel import Position, find_assessment
-from verify.scoreboard import Scoreboard, ScoreTable
+from verify.scoreboard import ScoreTable
 
-AUDIENCES = ("public", "wco", "restricted")
 WRITERS = {".csv", ".parquet", ".xlsx"}
-
-
-def visible(disclosure: str, audience: str) -> bool:
-    return AUDIENCES.index(disclosure) <= AUDIENCES.index(audience)
 
 
 def check_audience(audience: str) -> None:
@@ -86,18 +82,15 @@ def history_frame(
     store = ledger.sequencer.store
     stream = find_assessment(store, member, year, cycle)
     entries = stream_entries(store, [stream], ledger.log_size())
-    board = Scoreboard()
-    board.apply_all(entries)
-    # Disclosure as it stands now: a disclosure.set narrows or widens every read.
-    disclosure_now = {
-        v.entry: v.disclosure for v in board.assessments[stream].values.values()
-    }
+    # Each value at its level now, superseded ones too; a correction also at
+    # the level of the value it corrects, which its reason speaks of.
+    levels = disclosure_now(ledger, stream)
     rows = []
     for index, entry in entries:
         body = entry.signed.body
-        if entry.entry_type not in ("value.submitted", "value.corrected"):
+        if entry.entry_type not in VALUE_TYPES:
             continue
-        disclosure = disclosure_now.get(entry.stream_version, body["disclosure"])
+        disclosure = levels.entry(entry)
         if not visible(disclosure, audience):
             continue
         rows.append(
@@ -137,6 +130,20 @@ def changes_frame(found: Diff, audience: str) -> pd.DataFrame:
         if visible(s.disclosure, audience)
     ]
     return pd.DataFrame(rows)
+
+
+def restricted_names(frame: pd.DataFrame) -> list[str]:
+    """The rows of a scores, history or changes frame shown at ``restricted``,
+    named for the access log: ``score kpi KPI-01``, ``entry 122``."""
+    if frame.empty or "disclosure" not in frame.columns:
+        return []
+    names = []
+    for _, row in frame[frame["disclosure"] == "restricted"].iterrows():
+        if row.get("what", "entry" if "log_index" in row else "score") == "entry":
+            names.append(f"entry {int(row['log_index'])}")
+        else:
+            names.append(f"score {row['level']} {row['code']}")
+    return names
 
 
 def _text(value: Any) -> Any:

@@ -22,6 +22,7 @@ from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.errors import NotFoundError
 from ledger.log_store import LogStore
 from ledger.scores import replay_board, stream_entries
+from projections.disclosure import disclosure_now
 from projections.errors import NoSuchAssessmentError, QueryError
 from verify.schema import MEMBER_RE
 from verify.scoreboard import Scoreboard, ScoreTable
@@ -137,33 +138,34 @@ def scores(
         return _published(ledger, member, year, published)
     stream = find_assessment(store, member, year, cycle)
     where = position(ledger, as_of=as_of, at_size=at_size)
-    return Scores(_table(store, stream, year, where), where)
+    return Scores(_table(ledger, stream, year, where), where)
 
 
 class _Tables:
     """Replayed score tables, most recently used first, per log store.
 
-    A table depends only on the framework's and its assessment's entries below
-    the log size asked for, and entries below an index never change (the log
-    is append-only): so ``(stream, year, last such index)`` names a table
-    exactly, whatever the log size, and a read that nothing relevant has
-    changed since is answered without replaying (issue 6, score reads).
+    A table's scores depend only on the framework's and its assessment's
+    entries below the log size asked for, and entries below an index never
+    change (the log is append-only); its rows' disclosure depends on the
+    stream's values as they stand now (decision 26). So ``(stream, year, last
+    such index, the stream's version now)`` names a table exactly, and a read
+    that nothing relevant has changed since is answered without replaying.
     """
 
     SIZE = 256
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.found: OrderedDict[tuple[str, int, int], ScoreTable] = OrderedDict()
+        self.found: OrderedDict[tuple[str, int, int, int], ScoreTable] = OrderedDict()
 
-    def get(self, key: tuple[str, int, int]) -> ScoreTable | None:
+    def get(self, key: tuple[str, int, int, int]) -> ScoreTable | None:
         with self.lock:
             table = self.found.get(key)
             if table is not None:
                 self.found.move_to_end(key)
             return table
 
-    def put(self, key: tuple[str, int, int], table: ScoreTable) -> None:
+    def put(self, key: tuple[str, int, int, int], table: ScoreTable) -> None:
         with self.lock:
             self.found[key] = table
             while len(self.found) > self.SIZE:
@@ -173,11 +175,13 @@ class _Tables:
 _TABLES: weakref.WeakKeyDictionary[LogStore, _Tables] = weakref.WeakKeyDictionary()
 
 
-def _table(store: LogStore, stream: str, year: int, where: Position) -> ScoreTable:
+def _table(ledger: Ledger, stream: str, year: int, where: Position) -> ScoreTable:
+    store = ledger.sequencer.store
     tables = _TABLES.get(store)
     if tables is None:
         tables = _TABLES.setdefault(store, _Tables())
-    key = (stream, year, store.last_index([FRAMEWORK_STREAM, stream], where.size))
+    last = store.last_index([FRAMEWORK_STREAM, stream], where.size)
+    key = (stream, year, last, ledger.stream_version(stream))
     table = tables.get(key)
     if table is None:
         board = replay_board(store, [stream], where.size)
@@ -185,7 +189,7 @@ def _table(store: LogStore, stream: str, year: int, where: Position) -> ScoreTab
             raise NoSuchAssessmentError(
                 f"{stream} was not yet opened {where.label} (log size {where.size})"
             )
-        table = board.table(stream, year)
+        table = board.table(stream, year, disclosure_now(ledger, stream).levels)
         tables.put(key, table)
     return table
 
@@ -210,4 +214,6 @@ def _published(ledger: Ledger, member: str, year: int, cycle: str) -> Scores:
     label = f"as published in cycle {name} (log index {index}, cut at {cut_at})"
     then = Scoreboard()
     then.apply_all(e for e in entries if e[0] < cut_at)
-    return Scores(then.table(stream, year), _labelled(store, cut_at, label), dict(signed))
+    levels = disclosure_now(ledger, stream).levels  # as they stand now, not then
+    table = then.table(stream, year, levels)
+    return Scores(table, _labelled(store, cut_at, label), dict(signed))

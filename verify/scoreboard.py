@@ -121,6 +121,7 @@ class Scoreboard:
     """Framework and assessment state, fed entries in log order."""
 
     def __init__(self) -> None:
+        self._levels: Mapping[int, str] = {}
         self.overall = "mean"
         self.dimensions: dict[str, list[Version]] = {}
         self.outcomes: dict[str, list[Version]] = {}
@@ -190,10 +191,18 @@ class Scoreboard:
 
     # -- tables ---------------------------------------------------------------
 
-    def table(self, stream: str, year: int | None = None) -> ScoreTable:
-        """The score table of ``stream`` for reference ``year`` (default: its year T)."""
+    def table(
+        self, stream: str, year: int | None = None, levels: Mapping[int, str] | None = None
+    ) -> ScoreTable:
+        """The score table of ``stream`` for reference ``year`` (default: its year T).
+
+        ``levels`` maps value entries (stream versions) to their disclosure as it
+        stands *now* (docs/decisions.md, decision 26): a replay up to a past
+        record time then discloses each score at the level its inputs have today,
+        not the level they had then. Without it, the level at the replay's end."""
         state = self.assessments[stream]
         year = state.reference_year if year is None else year
+        self._levels = levels or {}
         kpi_rows = {code: self._kpi_row(state, code, year) for code in sorted(self.kpis)}
         rows = [row for row in kpi_rows.values() if row is not None]
         outcome_rows = self._level(
@@ -278,7 +287,9 @@ class Scoreboard:
             method=how,
             sources=tuple(sources),
             excluded=result.excluded,
-            disclosure=_widest(c.disclosure for c in children if c.score is not None),
+            # Every child, scored or not: an aggregate shows which children it
+            # excluded and why, and its number tells whether they were.
+            disclosure=_widest(c.disclosure for c in children),
         )
 
     def _kpi_row(self, state: AssessmentState, code: str, year: int) -> ScoreRow | None:
@@ -309,19 +320,24 @@ class Scoreboard:
         if current is None:
             return self._revise(row, revised)
         if current.status != "value" or current.value is None:
-            row = _with(row, current.status, [current.index])
+            # A status travels at the level of the value it stands for.
+            row = _with(row, current.status, [current.index], self._now(current))
             return self._revise(row, revised, current.index)
         used = [current.index]
+        levels = [self._now(current)]
         prior = None
         restated_by = None
         if method["method"] == "variation":
             before = state.values.get((code, year - 1))
+            if before is not None:
+                # T−1 is read even when it holds a status: the score says so.
+                levels.append(self._now(before))
             if before is not None and before.status == "value":
                 prior = before.value
                 used.append(before.index)
                 restated_by = before.index if before.corrects else None
         scored = score_value(method, body["value_kind"], current.value, prior)
-        row = _with(row, scored, used, current.disclosure)
+        row = _with(row, scored, used, _widest(levels))
         if restated_by is not None:
             row = _replace(row, restated_by=restated_by)
         return self._revise(row, revised, current.index)
@@ -335,25 +351,40 @@ class Scoreboard:
     ) -> tuple[Scored, list[int], str]:
         numbers: list[Decimal] = []
         used: list[int] = []
-        disclosures = []
+        # Every input's level, read or missing: a derived score, or the reason
+        # it has none, reveals something of each (decision 26).
+        levels = [self._input_level(state, code, year) for code in inputs]
         for code in inputs:
             version = _latest(self.kpis.get(code, []), year)
             current = state.values.get((code, year))
             if version is None or current is None or current.value is None:
-                return Scored(None, f"{code} has no value for {year}"), used, "public"
+                reason = f"{code} has no value for {year}"
+                return Scored(None, reason), used, _widest(levels)
             number = number_of(version.body["value_kind"], current.value)
             if number is None:
-                return Scored(None, f"{code}'s value is not a number"), used, "public"
+                reason = f"{code}'s value is not a number"
+                return Scored(None, reason), used, _widest(levels)
             numbers.append(number)
             used.append(current.index)
-            disclosures.append(current.disclosure)
         if numbers[1] == 0:
             return (
                 Scored(None, f"{inputs[1]} is zero: the ratio is undefined"),
                 used,
-                "public",
+                _widest(levels),
             )
-        return score_number(method, numbers[0] / numbers[1]), used, _widest(disclosures)
+        return score_number(method, numbers[0] / numbers[1]), used, _widest(levels)
+
+    def _now(self, value: Value) -> str:
+        """A value's disclosure as it stands now (``table``'s ``levels``)."""
+        return self._levels.get(value.entry, value.disclosure)
+
+    def _input_level(self, state: AssessmentState, code: str, year: int) -> str:
+        """The level of a derived score's input: its value's, else its KPI's."""
+        current = state.values.get((code, year))
+        if current is not None:
+            return self._now(current)
+        version = _latest(self.kpis.get(code, []), year)
+        return str(version.body["disclosure"]) if version is not None else "restricted"
 
     @staticmethod
     def _revise(
@@ -388,7 +419,9 @@ def _with(
 ) -> ScoreRow:
     sources = tuple(sorted({*row.sources, *used}))
     if isinstance(outcome, str):
-        return _replace(row, status=outcome, sources=sources)
+        return _replace(
+            row, status=outcome, sources=sources, disclosure=disclosure or row.disclosure
+        )
     return _replace(
         row,
         score=format_score(outcome.score) if outcome.score is not None else None,

@@ -13,6 +13,7 @@ to the access log before the answer is sent.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, cast
 
 from fastapi import Depends, Request
@@ -24,7 +25,7 @@ from ledger.access_log import AccessLog
 from ledger.application import Ledger
 from ledger.errors import InvalidTokenError
 from ledger.tokens import check_token
-from projections.access import ANONYMOUS, Reader, log_restricted_read
+from projections.access import ANONYMOUS, Reader, log_restricted_reads
 
 bearer = HTTPBearer(
     auto_error=False,
@@ -79,6 +80,14 @@ def log_read(
     log: AccessLog, reader: Reader, request: Request, member: str | None, shown: list[str]
 ) -> None:
     """Append this request to the access log if it shows restricted values."""
+    log_reads(log, reader, request, {member: shown})
+
+
+def log_reads(
+    log: AccessLog, reader: Reader, request: Request, shown: Mapping[str | None, list[str]]
+) -> None:
+    """Append this request to the access log, once per Member whose restricted
+    values it shows (reads across Members: ``/events``, entry bundles)."""
     query = request.url.query
     what = f"{request.method} {request.url.path}" + (f"?{query}" if query else "")
-    log_restricted_read(log, reader, what, member, shown)
+    log_restricted_reads(log, reader, what, shown)

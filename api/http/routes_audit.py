@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.http.auth import AccessLogDep, ReaderDep, log_read
+from api.http.auth import AccessLogDep, ReaderDep, log_reads
 from api.http.deps import LedgerDep
 from api.http.errors import PROBLEM
 from ledger.access_log import PAGE_LIMIT as ACCESS_PAGE_LIMIT
@@ -94,7 +94,7 @@ def get_events(
     )
     flt = EventFilter(member, kpi, principal, type, year, since, until)
     page = audit_events(ledger, reader, flt, cursor, limit)
-    log_read(access, reader, request, member, page.restricted_shown)
+    log_reads(access, reader, request, page.restricted_shown)
     return JSONResponse(
         {
             "events": page.events,

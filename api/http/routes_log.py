@@ -17,12 +17,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from api.http.auth import AccessLogDep, ReaderDep, log_read
+from api.http.auth import AccessLogDep, ReaderDep, log_reads
 from api.http.deps import LedgerDep
 from api.http.errors import PROBLEM
 from ledger.application import Ledger
 from ledger.export import TILE_HEIGHT, TILE_WIDTH, tile_path
 from projections.access import FULL_READERS
+from projections.audit import restricted_by_member
 from verify.checkpoint import parse_checkpoint
 from verify.note import parse_note
 
@@ -67,8 +68,9 @@ def get_checkpoint(ledger: LedgerDep) -> PlainTextResponse:
     return PlainTextResponse(note, media_type=TEXT, headers={"Cache-Control": "no-cache"})
 
 
-def tile_bytes(ledger: Ledger, path: str) -> tuple[bytes, bool]:
-    """The tile at ``tile/<path>`` and whether it is full; 404 if there is none."""
+def tile_bytes(ledger: Ledger, path: str) -> tuple[bytes, bool, list[tuple[int, bytes]]]:
+    """The tile at ``tile/<path>``, whether it is full, and for an entry bundle
+    its (log index, entry) pairs; 404 if there is none."""
     found = TILE.fullmatch(path)
     width = int(found["width"]) if found and found["width"] else TILE_WIDTH
     if found is None or not 0 < width <= TILE_WIDTH:
@@ -89,9 +91,9 @@ def tile_bytes(ledger: Ledger, path: str) -> tuple[bytes, bool]:
         # entry's exact bytes; the same framing ledger/export.py writes.
         entries = store.entries(start, start + width)
         data = b"".join(len(raw).to_bytes(2, "big") + raw for _, raw in entries)
-    else:
-        data = b"".join(store.node_range(TILE_HEIGHT * int(level), start, start + width))
-    return data, width == TILE_WIDTH
+        return data, width == TILE_WIDTH, entries
+    data = b"".join(store.node_range(TILE_HEIGHT * int(level), start, start + width))
+    return data, width == TILE_WIDTH, []
 
 
 @router.get(
@@ -111,13 +113,14 @@ def get_tile(
     """Hash tiles are public. Entry bundles hold every statement as signed,
     values of every disclosure level included, so they are served only to the
     principals who may read everything (secretariat, integrity officers), and
-    every bundle read is written to the access log (decision 13)."""
+    each Member's restricted entries in a bundle are written to the access log
+    under that Member (decisions 13, 26)."""
     entries = path.startswith("entries/")
     if entries:
         reader.require(FULL_READERS, "an entry bundle (tile/entries/...)")
-    data, full = tile_bytes(ledger, path)
+    data, full, bundle = tile_bytes(ledger, path)
     if entries:
-        log_read(access, reader, request, None, [f"tile/{path}"])
+        log_reads(access, reader, request, restricted_by_member(ledger, bundle))
     cache = "private, no-store" if entries else IMMUTABLE if full else "no-cache"
     return Response(
         data, media_type="application/octet-stream", headers={"Cache-Control": cache}

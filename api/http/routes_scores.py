@@ -27,14 +27,15 @@ from api.http.errors import PROBLEM
 from ledger.application import Ledger
 from projections.access import Reader
 from projections.changes import diff as diff_query
+from projections.disclosure import visible
 from projections.errors import QueryError
 from projections.exports import (
     SCORE_COLUMNS,
     changes_frame,
     file_bytes,
     history_frame,
+    restricted_names,
     score_rows,
-    visible,
 )
 from projections.timetravel import scores as scores_query
 
@@ -56,14 +57,6 @@ From = Annotated[
     str, Query(alias="from", max_length=64, description="R1: time, date or size:N")
 ]
 To = Annotated[str | None, Query(max_length=64, description="R2 (default now)")]
-
-
-def _history_shown(frame: pd.DataFrame) -> list[str]:
-    """The restricted values a history frame shows, named for the access log."""
-    if frame.empty:
-        return []
-    rows = frame[frame["disclosure"] == "restricted"]
-    return [f"entry {int(index)}" for index in rows["log_index"]]
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -164,7 +157,7 @@ def get_history(
 ) -> JSONResponse:
     """Values in log order with who recorded them, why and on what evidence."""
     frame, withheld = history_read(ledger, reader, member, year, cycle)
-    log_read(access, reader, request, member, _history_shown(frame))
+    log_read(access, reader, request, member, restricted_names(frame))
     return JSONResponse(
         {
             "member": member,
@@ -204,17 +197,6 @@ def diff_read(
     return answer, frame
 
 
-def _diff_shown(frame: pd.DataFrame) -> list[str]:
-    if frame.empty:
-        return []
-    return [
-        f"entry {int(row['log_index'])}"
-        if row["what"] == "entry"
-        else f"score {row['level']} {row['code']}"
-        for _, row in frame[frame["disclosure"] == "restricted"].iterrows()
-    ]
-
-
 @router.get(
     "/diff",
     response_class=JSONResponse,
@@ -237,7 +219,7 @@ def get_diff(
     """Every entry between R1 and R2 that can move a score (who, why, evidence),
     then every score that moved and the entries that moved it."""
     answer, frame = diff_read(ledger, reader, member, year, start, end, cycle)
-    log_read(access, reader, request, member, _diff_shown(frame))
+    log_read(access, reader, request, member, restricted_names(frame))
     return JSONResponse(answer)
 
 
@@ -283,12 +265,12 @@ def get_export(
         shown = _score_rows(rows)
     elif kind == "history":
         frame, _ = history_read(ledger, reader, member, year, cycle)
-        shown = _history_shown(frame)
+        shown = restricted_names(frame)
     else:
         if start is None:
             raise QueryError("a diff export needs from=R1 (a time, date or size:N)")
         _, frame = diff_read(ledger, reader, member, year, start, end, cycle)
-        shown = _diff_shown(frame)
+        shown = restricted_names(frame)
     log_read(access, reader, request, member, shown)
     name = f"{kind}-{member}-{year}.{fmt}"
     return Response(

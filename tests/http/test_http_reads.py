@@ -118,9 +118,9 @@ def test_events_filters_and_withheld_values(world: World, client: TestClient) ->
     assert set(events) == set(indexes.values()) and found["complete"]
     assert events[indexes["wco"]]["body"]["value"] == {"amount": "80"}
     hidden = events[indexes["restricted"]]
-    assert (
-        hidden["withheld"] and hidden["body"]["value"] is None and hidden["entry"] is None
-    )
+    # Only which KPI and year it is about: no number, status, unit, evidence.
+    assert hidden["withheld"] and hidden["entry"] is None
+    assert hidden["body"] == {"kpi": world.KPI_RATIO, "reference_year": 2022}
     assert access_records(client, world) == []
     officer = auth(world, world.officer)
     by_kpi = client.get("/events", params={"kpi": world.KPI_RATIO}, headers=officer).json()

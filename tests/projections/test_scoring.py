@@ -1011,12 +1011,19 @@ def test_disclosure_of_a_score_is_the_most_restrictive_of_its_inputs() -> None:
     ken = log.open()
     log.amount(ken, "K1", "10")
     second = log.amount(ken, "K2", "20", disclosure="wco")
-    log.value(ken, "K3", None, status="not_applicable", disclosure="restricted")
+    third = log.value(ken, "K3", None, status="not_applicable", disclosure="restricted")
     rows = {r.code: r for r in log.table(ken).rows}
     assert (rows["K1"].disclosure, rows["K2"].disclosure) == ("public", "wco")
-    # An excluded input reveals nothing, so it does not restrict the outcome.
-    assert rows["O1"].disclosure == rows["D1"].disclosure == "wco"
-    assert rows["overall"].disclosure == "wco"
+    # A status travels at its value's level: K3's row, and every aggregate
+    # above it, which names K3 as excluded "not_applicable" (decision 26).
+    assert rows["K3"].disclosure == "restricted"
+    assert rows["O1"].excluded == (("K3", "not_applicable"),)
+    assert rows["O1"].disclosure == rows["D1"].disclosure == "restricted"
+    assert rows["overall"].disclosure == "restricted"
+    log.amount(ken, "K3", "5", corrects=third)  # a value now, and public
+    rows = {r.code: r for r in log.table(ken).rows}
+    assert rows["K3"].disclosure == "public"
+    assert rows["O1"].disclosure == rows["overall"].disclosure == "wco"
     log.add(
         ken,
         "disclosure.set",

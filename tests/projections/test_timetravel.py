@@ -237,7 +237,10 @@ def test_exports_honour_disclosure(world: World, tmp_path: Path) -> None:
     assert set(history["kpi"]) == {world.KPI_HOURS}
     assert len(history_frame(world.ledger, "KEN", T, "restricted")) == 5
     changes = changes_frame(diff(world.ledger, "KEN", T, start="size:0"), "public")
-    assert VARIATION not in " ".join(map(str, changes.get("subject", [])))
+    subjects = set(changes.get("subject", []))
+    # The definition is public, as /framework is; none of its wco values is.
+    assert f"{VARIATION} (definition)" in subjects
+    assert not {f"{VARIATION} {T}", f"{VARIATION} {T - 1}"} & subjects
     for suffix in (".csv", ".parquet", ".xlsx"):
         path = tmp_path / f"scores{suffix}"
         write(wco, path)
@@ -267,7 +270,10 @@ def test_cli_scores_diff_history(world: World, tmp_path: Path) -> None:
         assert result.exit_code == 0, result.output
         return json.loads(result.stdout)
 
-    base = ("--member", "KEN", "--year", str(T), "--audience", "wco")
+    # The CLI reads as a principal (decision 26): a peer reviewer sees wco.
+    reviewer = tmp_path / "reviewer.key"
+    world.reviewer.save(reviewer)
+    base = ("--member", "KEN", "--year", str(T), "--as", str(reviewer))
     now = {r["code"]: r["score"] for r in pmm("scores", *base)["rows"]}
     then = {
         r["code"]: r["score"] for r in pmm("scores", *base, "--published", "1@1")["rows"]
@@ -286,6 +292,18 @@ def test_cli_scores_diff_history(world: World, tmp_path: Path) -> None:
         app, ["scores", "--member", "KEN", "--year", "1999", *home], env=env
     )
     assert bad.exit_code == 2 and "no assessment" in bad.output
+    wider = CliRunner().invoke(
+        app, ["scores", *base, "--audience", "restricted", *home], env=env
+    )
+    assert wider.exit_code == 2 and "may see at most 'wco' for KEN" in wider.output
+    anonymous = CliRunner().invoke(
+        app,
+        ["scores", "--member", "KEN", "--year", str(T), "--audience", "wco", *home],
+        env=env,
+    )
+    assert anonymous.exit_code == 2 and "read as a principal with --as KEY" in (
+        anonymous.output
+    )
 
 
 def test_projection_resumes_after_a_restart(world: World) -> None:
