@@ -34,9 +34,9 @@ def settings_for(home: Path | None) -> Settings:
     return Settings.from_env(home)
 
 
-def open_home(home: Path | None) -> Ledger:
+def open_home(home: Path | None, *, integrate: bool = True) -> Ledger:
     try:
-        return open_ledger(settings_for(home))
+        return open_ledger(settings_for(home), integrate=integrate)
     except ConfigurationError as exc:
         fail(str(exc), 2)
 

@@ -102,7 +102,7 @@ def add_log_commands(app: typer.Typer) -> None:
         if directory is not None:
             pinned = trust or directory / TRUST_FILE
             raise typer.Exit(verify_run(directory, pinned, state, as_json=as_json))
-        ledger = open_home(home)
+        ledger = open_home(home, integrate=False)  # the tables as they are
         with tempfile.TemporaryDirectory(prefix="pmm-verify-") as scratch:
             folder = Path(scratch) / "log"
             try:

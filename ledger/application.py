@@ -119,6 +119,8 @@ class Ledger(Application[str]):
         log_key: KeyPair,
         policy: TrustPolicy | None = None,
         sealer: KeyPair | None = None,
+        *,
+        integrate: bool = True,
     ) -> None:
         self.settings = settings
         self.origin = origin
@@ -144,9 +146,11 @@ class Ledger(Application[str]):
         self.last_witnessed: Witnessed | None = None
         self.writer = WriterLock(self.recorder.datastore, env.get("SQLITE_DBNAME"))  # type: ignore[attr-defined]
         self.access_log = AccessLog(self.sequencer.store)
-        # Entries committed before a crash, but not yet in the log, go in first.
-        with self.writer.hold():
-            self.sequencer.integrate()
+        # Entries committed before a crash, but not yet in the log, go in first;
+        # except for a reader that must see the tables as they are (pmm verify).
+        if integrate:
+            with self.writer.hold():
+                self.sequencer.integrate()
 
     def construct_mapper(self) -> Mapper[str]:
         return EntryMapper()

@@ -115,12 +115,15 @@ def read_policy(settings: Settings) -> TrustPolicy | None:
         raise ConfigurationError(f"{path}: {exc}") from None
 
 
-def open_ledger(settings: Settings) -> Ledger:
-    """The ledger of an initialised home folder."""
+def open_ledger(settings: Settings, *, integrate: bool = True) -> Ledger:
+    """The ledger of an initialised home folder. ``integrate=False`` opens it
+    as it is, for a reader that must not repair it first: the live verifier,
+    which would otherwise stop at damage the integration trips on."""
     config = read_config(settings)
     log_key = KeyPair.load(key_path(settings, LOG_KEY))
     sealer = KeyPair.load(key_path(settings, LEDGER_PRINCIPAL))
-    return Ledger(settings, config.origin, log_key, read_policy(settings), sealer)
+    policy = read_policy(settings)
+    return Ledger(settings, config.origin, log_key, policy, sealer, integrate=integrate)
 
 
 def admin_names(first: str, count: int) -> list[str]:

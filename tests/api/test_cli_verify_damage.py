@@ -124,3 +124,23 @@ def test_export_writes_what_is_missing_and_says_so(world: World, tmp_path: Path)
     for _ in range(2):
         at += 2 + int.from_bytes(bundle[at : at + 2], "big")
     assert bundle[at : at + 2] == b"\x00\x00"
+
+
+def test_a_deleted_last_leaf_is_that_entry_missing(world: World) -> None:
+    """Opening the ledger would integrate the orphaned event again; the live
+    verifier reads the tables as they are and names the entry."""
+    size = verified_first(world)
+    delete(world, "DELETE FROM {p}pmm_log_leaves WHERE log_index = %s", (size - 1,))
+    report, _ = failed(world)
+    assert _at(report) == ("missing", size - 1)
+
+
+def test_a_deleted_right_edge_hash_is_its_tile_missing(world: World) -> None:
+    """A hash on the tree's right edge is what the next integration starts from;
+    the verifier does not integrate, so it reports the tile instead of crashing."""
+    size = verified_first(world)
+    last = size - 1
+    delete(world, "DELETE FROM {p}pmm_log_nodes WHERE level = 0 AND idx = %s", (last,))
+    report, _ = failed(world)
+    assert [(f["check"], f["index"]) for f in report["findings"]] == [("tiles", None)]
+    assert tile_path(0, 0, size) in report["first_failure"]["reason"]
