@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import random
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -39,7 +38,6 @@ class Demo:
     ledger: Ledger
     keys: dict[str, KeyPair] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
-    counts: Counter[str] = field(default_factory=Counter)
     refused: list[str] = field(default_factory=list)
 
     def sign(
@@ -64,9 +62,7 @@ class Demo:
         return key.sign(statement)
 
     def record(self, statements: Iterable[SignedStatement]) -> list[Recorded]:
-        recorded = self.ledger.record_batch(list(statements))
-        self.counts.update(r.entry_type for r in recorded)
-        return recorded
+        return self.ledger.record_batch(list(statements))
 
     def one(
         self,

@@ -83,6 +83,14 @@ class UnitOfWork:
         self.ledger = ledger
         self.loaded: dict[str, BaseAggregate[str] | None] = {}
         self.copied: set[str] = set()
+        self._log_size: int | None = None
+
+    def log_size(self) -> int:
+        """The log's size before this transaction: read once, as it cannot move
+        while the writer lock is held."""
+        if self._log_size is None:
+            self._log_size = self.ledger.log_size()
+        return self._log_size
 
     def get(self, stream: str, *, writable: bool = False) -> Any:
         if stream not in self.loaded or (writable and stream not in self.copied):

@@ -56,12 +56,12 @@ def run(ledger: Ledger, work: UnitOfWork, signed: Signed) -> None:
         work.put(stream, Assessment.open(signed, stream))
     else:
         assessment: Assessment = work.require(stream)
-        assessment.record(signed, context(ledger, work))
+        assessment.record(signed, context(work))
         if signed.type == "assessment.published":
             check_table(ledger, signed)
 
 
-def context(ledger: Ledger, work: UnitOfWork) -> Context:
+def context(work: UnitOfWork) -> Context:
     """The facts from outside an assessment that its rules read."""
     framework: Framework | None = work.get(FRAMEWORK_STREAM)
     registry: PrincipalRegistry | None = work.get(REGISTRY_STREAM)
@@ -71,7 +71,7 @@ def context(ledger: Ledger, work: UnitOfWork) -> Context:
         return found.role if found is not None else None
 
     return Context(
-        framework.state if framework is not None else None, role_of, ledger.log_size()
+        framework.state if framework is not None else None, role_of, work.log_size()
     )
 
 

@@ -41,6 +41,8 @@ def test_demo_records_a_realistic_cycle(settings: Settings) -> None:
     assert entries["value.submitted"] > 1900 and entries["kpi.not_used"] > 0
     assert entries["value.corrected"] > 0 and entries["value.queried"] == 1
     assert entries["assessment.published"] >= 20
+    # The officer's restricted read is sealed; a lost key is recovered by 2 admins.
+    assert entries["access_log.sealed"] == 1 and entries["principal.key_recovered"] == 1
     assert summary["log_size"] == sum(entries.values())
     assert [r.split(":")[0] for r in summary["refused"]] == [
         "ApprovalError",
