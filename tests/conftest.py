@@ -24,6 +24,7 @@ from ledger.application import Ledger, Recorded, Statement
 from ledger.errors import NotFoundError
 from ledger.home import init_ledger, resolve_key
 from ledger.keys import KeyPair, with_approvals
+from ledger.log_store import LogStore
 from ledger.persistence import Settings
 from ledger.scores import replay_table
 from ledger.tokens import issue_token
@@ -78,6 +79,31 @@ def ledger(settings: Settings) -> Iterator[Ledger]:
         yield app
     finally:
         app.close()
+
+
+@dataclass(frozen=True)
+class Operator:
+    """What an operator with database rights can do behind the ledger's back."""
+
+    store: LogStore
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """One raw statement in its own committed transaction (``{p}``, ``%s``)."""
+        with self.store.transaction(commit=True) as cur:
+            cur.execute(sql, params)
+
+    def drop_access_guards(self) -> None:
+        """Drop the access log's append-only triggers."""
+        if self.store.postgres:
+            self.execute("DROP TRIGGER pmm_access_log_append_only ON {p}pmm_access_log")
+        else:
+            self.execute("DROP TRIGGER pmm_access_log_no_update")
+            self.execute("DROP TRIGGER pmm_access_log_no_delete")
+
+
+@pytest.fixture
+def operator(ledger: Ledger) -> Operator:
+    return Operator(ledger.sequencer.store)
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ import json
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import rfc8785
@@ -32,6 +32,9 @@ from ledger.log_store import LogStore
 from verify.access_chain import FIELDS, GENESIS, ChainResult, record_hash
 from verify.canonical import canonical_bytes
 from verify.statement import format_timestamp, parse_timestamp
+
+if TYPE_CHECKING:
+    from tests.conftest import Operator
 
 COLUMNS = "seq, recorded_at, principal, member, record, hash"
 
@@ -74,15 +77,6 @@ def rows(store: LogStore) -> list[tuple[Any, ...]]:
     """Every stored row, all columns, in ``seq`` order."""
     with store.read() as cur:
         return cur.execute(f"SELECT {COLUMNS} FROM {{p}}pmm_access_log ORDER BY seq").all()
-
-
-def drop_guards(store: LogStore) -> None:
-    """What an operator with database rights can do: drop the append-only guard."""
-    if store.postgres:
-        execute(store, "DROP TRIGGER pmm_access_log_append_only ON {p}pmm_access_log")
-    else:
-        execute(store, "DROP TRIGGER pmm_access_log_no_update")
-        execute(store, "DROP TRIGGER pmm_access_log_no_delete")
 
 
 def stored(store: LogStore, seq: int) -> dict[str, Any]:
@@ -398,9 +392,11 @@ def test_postgres_truncate_is_refused(log: AccessLog, six: list[dict[str, Any]])
     assert rows(store) == before
 
 
-def test_opening_the_log_restores_a_dropped_guard(ledger: Ledger, log: AccessLog) -> None:
+def test_opening_the_log_restores_a_dropped_guard(
+    ledger: Ledger, log: AccessLog, operator: Operator
+) -> None:
     append(log, 0)
-    drop_guards(log.store)
+    operator.drop_access_guards()
     reopened = AccessLog(ledger.sequencer.store)  # as the server does at start
     with pytest.raises(Exception, match="append-only"):
         execute(reopened.store, "DELETE FROM {p}pmm_access_log")
@@ -511,11 +507,12 @@ TAMPERS: list[tuple[Callable[[LogStore], None], int, str]] = [
 def test_tampering_behind_the_guard_is_caught(
     log: AccessLog,
     six: list[dict[str, Any]],
+    operator: Operator,
     tamper: Callable[[LogStore], None],
     at: int,
     problem: str,
 ) -> None:
-    drop_guards(log.store)
+    operator.drop_access_guards()
     tamper(log.store)
     result = log.check()
     broken(result, at, problem)
@@ -524,22 +521,22 @@ def test_tampering_behind_the_guard_is_caught(
 
 
 def test_edited_principal_copy_hides_a_read_from_queries_but_not_from_check(
-    log: AccessLog, six: list[dict[str, Any]]
+    log: AccessLog, six: list[dict[str, Any]], operator: Operator
 ) -> None:
     assert seqs(log.query(principal="sec")) == [2, 5]
-    drop_guards(log.store)
+    operator.drop_access_guards()
     _edit_principal_copy(log.store)
     assert seqs(log.query(principal="sec")) == [5]  # the read is hidden...
     broken(log.check(), 2, "record 2")  # ...and the chain says where
 
 
 def test_cutting_the_tail_moves_the_head_an_officer_noted(
-    log: AccessLog, six: list[dict[str, Any]]
+    log: AccessLog, six: list[dict[str, Any]], operator: Operator
 ) -> None:
     # Removing the newest records leaves a valid, shorter chain: what catches
     # it is the head an officer noted before (size and hash), as documented.
     noted = log.check()
-    drop_guards(log.store)
+    operator.drop_access_guards()
     execute(log.store, "DELETE FROM {p}pmm_access_log WHERE seq >= 4")
     now = log.check()
     assert now.ok and (now.size, now.head) == (4, six[3]["hash"])

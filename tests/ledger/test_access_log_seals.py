@@ -20,12 +20,11 @@ from typer.testing import CliRunner
 from api.cli import app
 from ledger.access_log import AccessLog
 from ledger.errors import AccessLogIntegrityError
-from ledger.log_store import LogStore
 from verify.access_chain import record_hash
 from verify.statement import parse_entry
 
 if TYPE_CHECKING:
-    from tests.conftest import World
+    from tests.conftest import Operator, World
 
 runner = CliRunner()
 
@@ -42,19 +41,6 @@ def read(log: AccessLog, n: int) -> dict[str, Any]:
     )
 
 
-def execute(store: LogStore, sql: str, params: tuple[Any, ...] = ()) -> None:
-    with store.transaction(commit=True) as cur:
-        cur.execute(sql, params)
-
-
-def drop_guards(store: LogStore) -> None:
-    if store.postgres:
-        execute(store, "DROP TRIGGER pmm_access_log_append_only ON {p}pmm_access_log")
-    else:
-        execute(store, "DROP TRIGGER pmm_access_log_no_update")
-        execute(store, "DROP TRIGGER pmm_access_log_no_delete")
-
-
 def seals(world: World) -> list[tuple[int, dict[str, Any]]]:
     store = world.ledger.sequencer.store
     return [
@@ -63,15 +49,14 @@ def seals(world: World) -> list[tuple[int, dict[str, Any]]]:
     ]
 
 
-def recompute_chain(store: LogStore, keep: list[dict[str, Any]]) -> None:
+def recompute_chain(operator: Operator, keep: list[dict[str, Any]]) -> None:
     """The operator rewrites the whole table as a valid chain of ``keep``."""
-    execute(store, "DELETE FROM {p}pmm_access_log")
+    operator.execute("DELETE FROM {p}pmm_access_log")
     prev = "0" * 64
     for seq, old in enumerate(keep):
         record = {**old, "seq": seq, "prev": prev}
         record["hash"] = prev = record_hash(record)
-        execute(
-            store,
+        operator.execute(
             "INSERT INTO {p}pmm_access_log (seq, recorded_at, principal, member, record, "
             "hash) VALUES (%s, %s, %s, %s, %s, %s)",
             (
@@ -120,14 +105,16 @@ def test_pmm_access_log_seal_and_verify(world: World) -> None:
     assert code == 0 and "consistent with 1 seal(s)" in output, output
 
 
-def test_deleting_sealed_records_and_recomputing_the_chain_is_caught(world: World) -> None:
+def test_deleting_sealed_records_and_recomputing_the_chain_is_caught(
+    world: World, operator: Operator
+) -> None:
     log = world.ledger.access_log
     records = [read(log, n) for n in range(4)]
     world.hours(world.ncp_ken, world.KEN, "12")  # seals size 4
     [(seal_index, _)] = seals(world)
-    drop_guards(log.store)
+    operator.drop_access_guards()
     # Drop read 1 (who read what, hidden) and rebuild a chain that links.
-    recompute_chain(log.store, [records[0], records[2], records[3]])
+    recompute_chain(operator, [records[0], records[2], records[3]])
     result = log.check()
     assert not result.ok
     assert f"the seal at log entry {seal_index}" in result.problem
@@ -137,30 +124,32 @@ def test_deleting_sealed_records_and_recomputing_the_chain_is_caught(world: Worl
 
 
 def test_rewriting_a_sealed_record_and_recomputing_the_chain_is_caught(
-    world: World,
+    world: World, operator: Operator
 ) -> None:
     log = world.ledger.access_log
     records = [read(log, n) for n in range(3)]
     world.hours(world.ncp_ken, world.KEN, "12")
     [(seal_index, _)] = seals(world)
-    drop_guards(log.store)
+    operator.drop_access_guards()
     forged = {**records[1], "principal": "someone-else", "shown": []}
-    recompute_chain(log.store, [records[0], forged, records[2]])
+    recompute_chain(operator, [records[0], forged, records[2]])
     result = log.check()
     assert not result.ok and result.broken_at == 2
     assert f"the seal at log entry {seal_index} names head" in result.problem
     assert "rewritten after it was sealed" in result.problem
 
 
-def test_records_after_the_last_seal_are_the_only_unsealed_window(world: World) -> None:
+def test_records_after_the_last_seal_are_the_only_unsealed_window(
+    world: World, operator: Operator
+) -> None:
     """What the seal promises, and no more: reads since the last write are not yet
     sealed, so cutting them leaves a chain consistent with every seal."""
     log = world.ledger.access_log
     kept = [read(log, n) for n in range(2)]
     world.hours(world.ncp_ken, world.KEN, "12")  # seals size 2
     read(log, 2)
-    drop_guards(log.store)
-    execute(log.store, "DELETE FROM {p}pmm_access_log WHERE seq = 2")
+    operator.drop_access_guards()
+    operator.execute("DELETE FROM {p}pmm_access_log WHERE seq = 2")
     assert log.check().ok and log.head() == (2, kept[-1]["hash"])
     # The next write seals what is there; the window never reaches sealed reads.
     read(log, 3)
@@ -168,28 +157,32 @@ def test_records_after_the_last_seal_are_the_only_unsealed_window(world: World) 
     assert [body["size"] for _, body in seals(world)] == [2, 3]
 
 
-def test_seals_are_verified_offline_with_the_export(world: World, tmp_path: Path) -> None:
+def test_seals_are_verified_offline_with_the_export(
+    world: World, operator: Operator, tmp_path: Path
+) -> None:
     log = world.ledger.access_log
     records = [read(log, n) for n in range(3)]
     world.hours(world.ncp_ken, world.KEN, "12")
     code, output = pmm(world, "verify")
     assert code == 0, output
-    drop_guards(log.store)
-    recompute_chain(log.store, records[:2])
+    operator.drop_access_guards()
+    recompute_chain(operator, records[:2])
     code, output = pmm(world, "verify")
     assert code == 1, output
     assert "access_log" in output and "deleted after they were sealed" in output
 
 
-def test_writes_stop_when_the_access_log_contradicts_its_seal(world: World) -> None:
+def test_writes_stop_when_the_access_log_contradicts_its_seal(
+    world: World, operator: Operator
+) -> None:
     """Cutting sealed records is not silent: the next write would have to seal a
     log that went back, so the ledger refuses it and says why."""
     log = world.ledger.access_log
     for n in range(3):
         read(log, n)
     world.hours(world.ncp_ken, world.KEN, "12")  # seals size 3
-    drop_guards(log.store)
-    execute(log.store, "DELETE FROM {p}pmm_access_log WHERE seq = 2")
+    operator.drop_access_guards()
+    operator.execute("DELETE FROM {p}pmm_access_log WHERE seq = 2")
     before = world.ledger.log_size()
     with pytest.raises(AccessLogIntegrityError, match="contradicts its last seal"):
         world.hours(world.ncp_bra, world.BRA, "30")
