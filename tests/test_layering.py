@@ -50,6 +50,7 @@ DOMAIN_ALLOWED = (
     # The rules, defined once and replayed by the verifier (docs/decisions.md,
     # decision 14): pure standard library, which the test below proves.
     "verify.rules.workflow",
+    "verify.rules.workflow_rules",
     "verify.rules.framework",
     "verify.rules.registry",
     "verify.rules.seals",

@@ -38,7 +38,9 @@ from verify.rules.framework import FrameworkState
 from verify.rules.registry import GENESIS, RegistryState
 from verify.rules.seals import SealState
 from verify.rules.signer import approvers_of, signer_of
-from verify.rules.workflow import Context, Workflow, opening_refusal
+from verify.rules.workflow import Context, Workflow
+from verify.rules.workflow_rules import opening_refusal
+from verify.rules.workflow_rules import refusal as workflow_refusal
 from verify.schema import STATEMENT_TYPES, StatementType
 from verify.signatures import SignatureJob, signature_failure
 from verify.statement import (
@@ -247,7 +249,7 @@ class Replay:
                 self.assessments[stream] = Workflow(stream)
                 self.assessments[stream].apply(name, who, body, version)
         elif (workflow := self.assessments.get(stream)) is not None:
-            found = workflow.refusal(name, who, body, self._context(index))
+            found = workflow_refusal(workflow, name, who, body, self._context(index))
             if _applies(workflow, name, body):
                 workflow.apply(name, who, body, version)
         return [] if found is None else [(check, found.reason)]

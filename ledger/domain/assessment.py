@@ -23,13 +23,8 @@ from ledger.domain.events import (
     registered,
 )
 from ledger.domain.refusals import refuse
-from verify.rules.workflow import (
-    Context,
-    Publication,
-    ValueRecord,
-    Workflow,
-    opening_refusal,
-)
+from verify.rules.workflow import Context, Publication, ValueRecord, Workflow
+from verify.rules.workflow_rules import opening_refusal, refusal
 
 __all__ = ["Assessment", "Publication", "ValueRecord"]
 
@@ -55,7 +50,7 @@ class Assessment(BaseAggregate[str]):
 
     def record(self, signed: Signed, context: Context) -> None:
         """Check the statement against the workflow rules, then record it."""
-        refuse(self.workflow.refusal(signed.type, signed.principal, signed.body, context))
+        refuse(refusal(self.workflow, signed.type, signed.principal, signed.body, context))
         self.trigger_event(EVENTS[signed.type], **event_kwargs(signed))
 
     # -- the state, read -----------------------------------------------------
