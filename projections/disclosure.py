@@ -11,10 +11,13 @@ record time. The rules, all here:
   not), a diff row (the old value and the new), a correction (the value it
   supersedes, which its reason speaks of);
 * a status (not used, missing, not applicable...) and free text (reasons,
-  justifications, query messages, findings, flags, notes) travel at the level
-  of the value they concern: a KPI's values (any year), or, where there are
-  none, its definition's default; an entry about the whole assessment at the
-  level of the whole assessment.
+  justifications, findings, notes) travel at the level of the value they
+  concern: a KPI's values (any year), or, where there are none, its
+  definition's default; an entry about the whole assessment at the level of
+  the whole assessment;
+* the validation dialogue (query and return messages) and integrity flags are
+  between the Member, the Secretariat and integrity officers: ``restricted``,
+  whatever the level of the value they name.
 
 ``Reader.sees`` (``projections/access.py``) compares a level with the reader's
 audience for the Member; every read path — CLI, HTTP, pages, exports,
@@ -38,7 +41,14 @@ from verify.statement import Entry
 AUDIENCES = ("public", "wco", "restricted")
 VALUE_TYPES = ("value.submitted", "value.corrected")
 # Entries that name one value (body.entry, a stream version of the stream).
-ABOUT_A_VALUE = ("disclosure.set", "value.validated", "value.queried", "value.returned")
+ABOUT_A_VALUE = ("disclosure.set", "value.validated")
+# The validation dialogue and integrity flags are between the Member, the
+# Secretariat and integrity officers: restricted, whatever the value's level.
+BETWEEN_MEMBER_AND_SECRETARIAT = (
+    "value.queried",
+    "value.returned",
+    "integrity.flag_raised",
+)
 # Entries about the assessment as a whole.
 ABOUT_THE_WHOLE = ("submission.completed", "assessment.published")
 # Fields of a withheld entry's body that a reader below its level still sees:
@@ -101,9 +111,8 @@ class Disclosure:
             return narrowest(levels)
         if kind in ABOUT_A_VALUE:
             return self.value(body["entry"])
-        if kind == "integrity.flag_raised":
-            named = body.get("entry")
-            return self.value(named) if named in self.values else self.whole()
+        if kind in BETWEEN_MEMBER_AND_SECRETARIAT:
+            return "restricted"
         if kind == "review.finding_recorded":
             return self.kpi(body["kpi"]) if "kpi" in body else self.whole()
         if kind in ("kpi.not_used", "score.revised"):

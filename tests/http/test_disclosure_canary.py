@@ -320,3 +320,28 @@ def test_one_reader_check_decides_for_every_path(world: World) -> None:
               "--home", str(settings.home)], env=env,
     )  # fmt: skip
     assert refused.exit_code == 2 and "not an active principal" in refused.output
+
+
+def test_the_validation_dialogue_stays_between_member_and_secretariat(
+    world: World, client: TestClient
+) -> None:
+    """A query about a *public* value is still the Member's and the Secretariat's:
+    another Member's NCP and a peer reviewer see that it was asked, not what."""
+    public = world.hours(world.ncp_ken, world.KEN, "12")
+    message = "CANARY-PUBLIC-QUERY-4b4b: please check the unit"
+    world.record(
+        world.sec2, world.KEN, "value.queried",
+        {"entry": public.stream_version, "message": message},
+    )  # fmt: skip
+    params = {"member": "KEN", "type": "value.queried"}
+    for key, sees in [
+        (world.ncp_bra, False),
+        (world.reviewer, False),
+        (world.ncp_ken, True),
+        (world.officer, True),
+    ]:
+        page = client.get("/events", params=params, headers=world.bearer(key)).json()
+        [event] = page["events"]
+        assert (message in json.dumps(event)) is sees, key.principal
+        if not sees:
+            assert event["withheld"] and event["body"] == {"entry": public.stream_version}
