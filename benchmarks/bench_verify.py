@@ -16,10 +16,12 @@ on a valid export bundle of N entries, in a fresh process:
 
 The bundle is built directly, not through the ledger (10^6 statements through
 ``Ledger.record`` would take hours): a genesis admin, a Secretariat principal
-and one NCP per synthetic Member registered in the ``registry`` stream, then
-assessment streams ``assessment/<MEMBER>/<CYCLE>`` of ``STREAM_ENTRIES``
-entries each, an ``assessment.opened`` by the Secretariat followed by
-``value.submitted`` statements by that Member's NCP. Every statement is built
+and one NCP per synthetic Member registered in the ``registry`` stream, a
+framework of ``KPIS`` KPIs, then assessment streams
+``assessment/<MEMBER>/<CYCLE>`` of ``STREAM_ENTRIES`` entries each, an
+``assessment.opened`` by the Secretariat followed by that Member's NCP's values
+for T−1 and T and corrections of them: a log the ledger would record, on which
+the verifier replays every rule. Every statement is built
 and signed with ``verify.statement.sign`` and stored as ``entry_bytes``, with
 contiguous stream versions and a record time one millisecond per entry; the
 files are written in the C2SP tlog-tiles layout of ``ledger/export.py``
@@ -86,7 +88,7 @@ from verify.verifier import verify_export
 
 ROOT = Path(__file__).resolve().parents[1]
 ORIGIN = "bench.pmm.example/verify"
-GENERATOR = "v1"  # bump when the generated bundle changes: the cache is keyed by it
+GENERATOR = "v2"  # bump when the generated bundle changes: the cache is keyed by it
 MEMBERS = 180  # synthetic Members, one NCP each
 STREAM_ENTRIES = 1000  # per assessment stream: one assessment.opened, then values
 KPIS = 50
@@ -176,31 +178,74 @@ def _statement(
     return sign(statement, private_key(principal))
 
 
-def signed_entry(index: int) -> tuple[SignedStatement, int]:
-    """Entry ``index`` of the synthetic log: its signed statement and stream version."""
-    registry = principals()
-    if index < len(registry):
-        name, role, member = registry[index]
-        if index == 0:
+@functools.cache
+def preamble() -> list[tuple[str, str, str, dict[str, Any], int]]:
+    """(signer, stream, type, body, expected version) of the entries before the
+    assessments: the registry (genesis, then each principal) and the framework
+    (one dimension, one outcome, the KPIs the values are for), so the log is one
+    the ledger would have recorded and the verifier replays every rule on it."""
+    entries: list[tuple[str, str, str, dict[str, Any], int]] = []
+    for n, (name, role, member) in enumerate(principals()):
+        if n == 0:
             admin = {"name": "Ledger administrator", "principal": name}
             ledger = {"name": "The ledger", "principal": "ledger"}
-            body: dict[str, Any] = {
+            genesis: dict[str, Any] = {
                 "admins": [{**admin, "public_key": _b64(public_key(name))}],
                 "ledger": {**ledger, "public_key": _b64(public_key("ledger"))},
                 "threshold": 1,
             }
-            return _statement(index, name, "registry", "registry.genesis", body, 0), 1
-        body = {
+            entries.append((name, "registry", "registry.genesis", genesis, 0))
+            continue
+        body: dict[str, Any] = {
+            "approvals": [],
             "member": member,
             "name": f"Principal {name}",
             "principal": name,
             "public_key": _b64(public_key(name)),
             "role": role,
-            "approvals": [],
         }
-        kind = "principal.registered"
-        return _statement(index, ADMIN, "registry", kind, body, index), index + 1
-    block, offset = divmod(index - len(registry), STREAM_ENTRIES)
+        entries.append((ADMIN, "registry", "principal.registered", body, n))
+    framework: list[tuple[str, dict[str, Any]]] = [
+        ("framework.created", {"title": "Synthetic PMM framework"}),
+        ("dimension.defined", {"code": "D1", "name": "Dimension 1"}),
+        ("outcome.defined", {"code": "O1", "dimension": "D1", "name": "Outcome 1"}),
+    ] + [
+        (
+            "kpi.defined",
+            {
+                "applies_from": 2015,
+                "code": kpi_code(k),
+                "direction": "lower_is_better",
+                "disclosure": "public",
+                "name": f"KPI {k + 1}",
+                "outcome": "O1",
+                "scoring_method": {"method": "linear", "best": "0", "worst": "1000"},
+                "unit": "hours",
+                "value_kind": "number",
+            },
+        )
+        for k in range(KPIS)
+    ]
+    for version, (kind, definition) in enumerate(framework):
+        entries.append((SECRETARIAT, "framework", kind, definition, version))
+    return entries
+
+
+def kpi_code(k: int) -> str:
+    return f"KPI-{k + 1:02d}"
+
+
+def signed_entry(index: int) -> tuple[SignedStatement, int]:
+    """Entry ``index`` of the synthetic log: its signed statement and stream version.
+
+    Each assessment stream: ``assessment.opened``, then a value for each KPI and
+    year (T−1 and T, the only years an assessment takes), then corrections, each
+    superseding the current value of its KPI and year."""
+    first = preamble()
+    if index < len(first):
+        signer, stream, kind, body, version = first[index]
+        return _statement(index, signer, stream, kind, body, version), version + 1
+    block, offset = divmod(index - len(first), STREAM_ENTRIES)
     member = member_codes()[block % MEMBERS]
     cycle = str(block // MEMBERS + 1)
     stream = f"assessment/{member}/{cycle}"
@@ -208,17 +253,24 @@ def signed_entry(index: int) -> tuple[SignedStatement, int]:
         body = {"cycle": cycle, "member": member, "reference_year": 2022}
         kind = "assessment.opened"
         return _statement(index, SECRETARIAT, stream, kind, body, 0), 1
+    pairs = 2 * KPIS  # (KPI, year) pairs
+    pair = (offset - 1) % pairs
     body = {
         "disclosure": "public",
         "evidence": [hashlib.sha256(f"evidence/{index}".encode()).hexdigest()],
-        "kpi": f"KPI-{offset % KPIS + 1:02d}",
-        "reference_year": 2000 + offset // KPIS,
+        "kpi": kpi_code(pair % KPIS),
+        "reference_year": 2021 + pair // KPIS,
         "status": "value",
         "unit": "hours",
         "value": {"amount": f"{index % 997}.{index % 10}"},
     }
+    kind = "value.submitted"
+    if offset > pairs:  # the pair's current value is the entry one round before
+        body |= {"kind": "correction", "reason": "revised figure"}
+        body["supersedes"] = offset - pairs + 1
+        kind = "value.corrected"
     ncp = f"ncp-{member.lower()}"
-    return _statement(index, ncp, stream, "value.submitted", body, offset), offset + 1
+    return _statement(index, ncp, stream, kind, body, offset), offset + 1
 
 
 def raw_entry(index: int) -> bytes:
@@ -325,7 +377,7 @@ Sample = list[tuple[bytes, bytes, bytes]]  # (public key, signature, signing inp
 def raw_sample(count: int) -> Sample:
     """Signatures of real entries of the synthetic log (values, mostly)."""
     sample = []
-    for index in range(len(principals()), len(principals()) + count):
+    for index in range(len(preamble()), len(preamble()) + count):
         signed = parse_entry(raw_entry(index)).signed
         signature = base64.b64decode(signed.signature)
         sample.append((public_key(signed.principal), signature, signing_input(signed)))
@@ -451,9 +503,9 @@ def profile_verifier(directory: Path, workers: int | None) -> str:
 
 def parse_sizes(text: str) -> tuple[int, ...]:
     sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
-    if not sizes or min(sizes) <= len(principals()):
+    if not sizes or min(sizes) <= len(preamble()):
         raise argparse.ArgumentTypeError(
-            f"sizes must be above {len(principals())} (the registry entries)"
+            f"sizes must be above {len(preamble())} (the registry and framework entries)"
         )
     return sizes
 
@@ -526,8 +578,8 @@ def report(
         f"{platform.python_version()}, {cores} cores (os.cpu_count), load average {load}"
     )
     print(
-        f"Bundle: {ORIGIN}, {len(principals())} registry entries, streams of "
-        f"{STREAM_ENTRIES} (assessment.opened + value.submitted); verifier --workers "
+        f"Bundle: {ORIGIN}, {len(preamble())} registry and framework entries, streams "
+        f"of {STREAM_ENTRIES} (assessment.opened, values, corrections); verifier --workers "
         f"{workers}"
     )
     print()

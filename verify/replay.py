@@ -246,7 +246,7 @@ class Replay:
         elif name == "assessment.opened":
             found = opening_refusal(stream, body)
             if stream not in self.assessments:
-                self.assessments[stream] = Workflow(stream)
+                self.assessments[stream] = Workflow(stream, keep_values=False)
                 self.assessments[stream].apply(name, who, body, version)
         elif (workflow := self.assessments.get(stream)) is not None:
             found = workflow_refusal(workflow, name, who, body, self._context(index))

@@ -23,6 +23,7 @@ functions serve the ledger and the offline verifier.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,6 +88,9 @@ class Workflow:
     reopened: set[str] = field(default_factory=set)
     reviewers: set[str] = field(default_factory=set)
     score_revisions: list[int] = field(default_factory=list)
+    # The verifier's replay keeps no values (no rule reads them), so its memory
+    # is the values' bookkeeping only; the ledger's aggregate keeps them.
+    keep_values: bool = True
 
     # -- replay --------------------------------------------------------------
 
@@ -99,18 +103,18 @@ class Workflow:
             self.member, self.cycle = body["member"], body["cycle"]
             self.reference_year = body["reference_year"]
         elif kind in VALUE_TYPES:
-            key = (body["kpi"], body["reference_year"])
+            key = (sys.intern(body["kpi"]), body["reference_year"])
             previous = self.current.get(key)
             if previous is not None:
                 self.values[previous].superseded_by = version
             self.values[version] = ValueRecord(
                 version,
-                body["kpi"],
+                sys.intern(body["kpi"]),
                 body["reference_year"],
-                body["status"],
-                body["value"],
-                body["disclosure"],
-                principal,
+                sys.intern(body["status"]),
+                body["value"] if self.keep_values else None,
+                sys.intern(body["disclosure"]),
+                sys.intern(principal),
                 supersedes=body.get("supersedes"),
             )
             self.current[key] = version
