@@ -176,7 +176,7 @@ class Ledger(Application[str]):
     def seal_access_log(self) -> Recorded | None:
         """Seal the access log's head now, if it moved since the last seal
         (decision 16); None when there is nothing new to seal."""
-        recorded = self._record_all([], None)
+        recorded = self._record_all([], None, seal_only=True)
         return self._with_receipt(recorded[0]) if recorded else None
 
     def genesis(self, statement: Statement) -> Recorded:
@@ -285,9 +285,11 @@ class Ledger(Application[str]):
         receipt = self.receipt(recorded.log_index, recorded.tree_size)
         return dataclasses.replace(recorded, receipt=receipt)
 
-    def _record_all(self, statements: list[Statement], only: str | None) -> list[Recorded]:
-        if not statements and self.sealer is None:
-            return []
+    def _record_all(
+        self, statements: list[Statement], only: str | None, *, seal_only: bool = False
+    ) -> list[Recorded]:
+        if not statements and not seal_only:
+            return []  # an empty batch records nothing, not even a seal
         with self._lock, self.writer.hold():
             # One record time for the whole batch: the events are stored grouped
             # by stream, not in statement order, so per-statement times could
