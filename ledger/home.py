@@ -148,6 +148,11 @@ def init_ledger(
         raise ConfigurationError(
             f"--threshold {threshold} must be between 1 and --admins {admins}"
         )
+    if {LEDGER_PRINCIPAL, LOG_KEY} & set(admin_names(admin, admins)):
+        raise ConfigurationError(
+            f"--admin {admin!r}: {LEDGER_PRINCIPAL!r} and {LOG_KEY!r} name the ledger's "
+            "own keys; choose another name for the genesis admin"
+        )
     admin_keys = [KeyPair.generate(name) for name in admin_names(admin, admins)]
     ledger_key = KeyPair.generate(LEDGER_PRINCIPAL)
     log_key = KeyPair.generate(LOG_KEY)

@@ -194,6 +194,8 @@ def test_admins_never_fall_below_the_threshold(world: World) -> None:
 def test_one_admin_ledgers_and_impossible_thresholds(settings: Settings) -> None:
     with pytest.raises(ConfigurationError, match="between 1 and --admins 2"):
         init_ledger(settings, "test.pmm.example/t", admins=2, threshold=3)
+    with pytest.raises(ConfigurationError, match="name the ledger's own keys"):
+        init_ledger(settings, "test.pmm.example/t", "ledger")
     ledger = init_ledger(settings, "test.pmm.example/one", admins=1, threshold=1)
     try:
         admin = resolve_key(settings, "admin")
