@@ -21,7 +21,7 @@ import typer
 from api.cli_common import err, fail, key_for, out
 from ledger.application import Ledger, Recorded
 from ledger.errors import LedgerError
-from ledger.keys import KeyPair
+from ledger.keys import KeyPair, with_approvals
 from verify.canonical import parse_json
 from verify.errors import VerifyError
 from verify.rules.registry import THRESHOLD_TYPES
@@ -95,19 +95,17 @@ def approvals_for(
     """``statement`` with ``body.approvals``: those in ``files``, then one by each
     key in ``keys``. A threshold type without any keeps an empty list, which the
     ledger refuses with the count it needs (unless the threshold is 1)."""
-    body = dict(statement["body"])
-    found = list(body.get("approvals", []))
+    found = list(statement["body"].get("approvals", []))
     for file in files or []:
         approval = load_json(file)
         if not isinstance(approval, dict):
             fail(f"{file}: an approval is a JSON object (from `pmm approve`)", 2)
         found.append(approval)
-    if statement["type"] in THRESHOLD_TYPES or found or keys:
-        body["approvals"] = found
-        draft = {**statement, "body": body}
-        body["approvals"] = found + [key_for(home, k).approve(draft) for k in keys or []]
-        return draft
-    return statement
+    if statement["type"] not in THRESHOLD_TYPES and not found and not keys:
+        return statement
+    draft = with_approvals(statement, [key_for(home, k) for k in keys or []])
+    draft["body"]["approvals"] = found + draft["body"]["approvals"]
+    return draft
 
 
 def sign_draft(

@@ -31,7 +31,7 @@ from typing import Any
 from ledger.application import Ledger
 from ledger.log_store import LogStore
 from projections.access import Reader
-from projections.disclosure import disclosure_now, withheld_body
+from projections.disclosure import Disclosure, disclosure_now, withheld_body
 from projections.errors import QueryError
 from projections.timetravel import parse_moment, size_at
 from verify.errors import VerifyError
@@ -73,11 +73,12 @@ def _member_of(entry: Entry) -> str | None:
 
 
 class _Context:
-    """Assessment state, read once per stream per page."""
+    """Assessment state and disclosure, read once per stream per page."""
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self.assessments: dict[str, Any] = {}
+        self.disclosures: dict[str, Disclosure] = {}
 
     def assessment(self, stream: str) -> Any:
         if stream not in self.assessments:
@@ -106,7 +107,9 @@ class _Context:
     def disclosure(self, entry: Entry) -> str:
         if not entry.stream.startswith("assessment/"):
             return "public"
-        return disclosure_now(self.ledger, entry.stream).entry(entry)
+        if entry.stream not in self.disclosures:
+            self.disclosures[entry.stream] = disclosure_now(self.ledger, entry.stream)
+        return self.disclosures[entry.stream].entry(entry)
 
 
 def _matches(ctx: _Context, entry: Entry, flt: EventFilter) -> bool:

@@ -26,6 +26,7 @@ audience for the Member; every read path — CLI, HTTP, pages, exports,
 
 from __future__ import annotations
 
+import functools
 import threading
 import weakref
 from collections import OrderedDict
@@ -76,7 +77,7 @@ class Disclosure:
     kpis: dict[str, str] = field(default_factory=dict)  # KPI -> strictest default
     inputs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # derived KPIs
 
-    @property
+    @functools.cached_property
     def levels(self) -> dict[int, str]:
         """Value entry -> level now: what ``Scoreboard.table`` takes."""
         return {entry: level for entry, (_, _, level) in self.values.items()}

@@ -14,14 +14,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# What kind of rule refused: the ledger maps each to its own error class
-# (ledger/domain/refusals.py), the verifier names it in its finding.
-KINDS = ("rule", "not_found", "conflict", "self_review", "approval", "consent")
-
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a statement may not be recorded: the kind of rule and the reason."""
+    """Why a statement may not be recorded: the kind of rule (``rule``,
+    ``not_found``, ``conflict``, ``self_review``, ``approval``, ``consent``; the
+    signer's: ``genesis``, ``unknown_principal``, ``revoked``, ``key``) and the
+    reason. The ledger maps each kind to its error class, the verifier to a check."""
 
     kind: str
     reason: str

@@ -87,7 +87,6 @@ class Workflow:
     publications: list[Publication] = field(default_factory=list)
     reopened: set[str] = field(default_factory=set)
     reviewers: set[str] = field(default_factory=set)
-    score_revisions: list[int] = field(default_factory=list)
     # The verifier's replay keeps no values (no rule reads them), so its memory
     # is the values' bookkeeping only; the ledger's aggregate keeps them.
     keep_values: bool = True
@@ -126,8 +125,6 @@ class Workflow:
             self.completed = True
         elif kind in REVIEWS:
             self.values[body["entry"]].review = REVIEWS[kind]
-        elif kind == "score.revised":
-            self.score_revisions.append(version)
         elif kind == "assessment.published":
             self.publications.append(Publication(version, body["cut_at"], body["title"]))
             self.reopened = set()
