@@ -270,3 +270,50 @@ def test_init_without_origin_gives_each_ledger_its_own(
             ledger.close()
         origins.append(origin)
     assert origins[0] != origins[1]
+
+
+def test_cli_admins_on_two_machines_approve_by_file(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """admin prints a draft, admin-2 approves it elsewhere, admin records it with
+    the approval file; the NCP rotates its own key; the admins recover a lost one."""
+    assert pmm(settings, "init", "--origin", "cli.example/two")[0] == 0
+    key = tmp_path / "ncp.key"
+    assert runner.invoke(app, ["keygen", "ncp-ken", "--out", str(key)]).exit_code == 0
+    add = ["principal", "add", "ncp-ken", "--role", "ncp", "--member", "KEN"]
+    add += ["--public-key", str(key), "--as", "admin"]
+    code, draft = pmm(settings, *add, "--draft")
+    assert code == 0 and json.loads(draft)["expected_version"] == 1, draft
+    (tmp_path / "draft.json").write_text(draft)
+    code, approval = pmm(
+        settings, "approve", str(tmp_path / "draft.json"), "--as", "admin-2"
+    )
+    assert code == 0 and json.loads(approval)["principal"] == "admin-2", approval
+    (tmp_path / "approval.json").write_text(approval)
+    code, output = pmm(settings, "principal", "list", "--json")
+    assert "ncp-ken" not in output  # a draft records nothing
+    code, output = pmm(settings, *add, "--approval", str(tmp_path / "approval.json"))
+    assert code == 0 and "principal.registered" in output, output
+    # The same approval is good at that registry version only.
+    code, output = pmm(settings, *add, "--approval", str(tmp_path / "approval.json"))
+    assert code == 1 and "ApprovalError" in output and "does not verify" in output
+    fresh = tmp_path / "fresh.key"
+    assert runner.invoke(app, ["keygen", "ncp-ken", "--out", str(fresh)]).exit_code == 0
+    rotate = ["principal", "rotate", "ncp-ken", "--public-key", str(fresh)]
+    rotate += ["--reason", "new laptop"]
+    code, output = pmm(settings, *rotate, "--as", "admin")
+    assert code == 1 and "ConsentError" in output
+    code, output = pmm(settings, *rotate, "--as", str(key))
+    assert code == 0, output
+    lost = tmp_path / "lost.key"
+    assert runner.invoke(app, ["keygen", "ncp-ken", "--out", str(lost)]).exit_code == 0
+    recover = ["principal", "recover", "ncp-ken", "--public-key", str(lost)]
+    recover += ["--reason", "laptop stolen", "--as", "admin"]
+    code, output = pmm(settings, *recover)
+    assert code == 1 and "needs 2 of the 3" in output
+    code, output = pmm(settings, *recover, "--approve", "admin-3")
+    assert code == 0 and "principal.key_recovered" in output, output
+    code, output = pmm(settings, "principal", "list")
+    assert "recovered 1x" in output
+    code, output = pmm(settings, "verify")
+    assert code == 0 and "key recovered: entry" in output, output
