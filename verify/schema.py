@@ -251,7 +251,8 @@ STATEMENT_TYPES: Mapping[str, StatementType] = {
             member=Field(MEMBER),
             reference_year=Field(YEAR),
             cut=Field(_int(1, 2**53 - 1)),
-            sha256=Field(SHA256),
+            sha256=Field(SHA256),  # of the PDF
+            html_sha256=Field(SHA256),  # of the same report as HTML
             title=Field(NAME),
         ),
         _t(

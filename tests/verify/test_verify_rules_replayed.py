@@ -288,6 +288,7 @@ def report_cut_beyond_the_log(world: World, broken: Broken) -> int:
         "reference_year": 2022,
         "cut": world.ledger.log_size() + 100,
         "sha256": "c" * 64,
+        "html_sha256": "e" * 64,
         "title": "audit report",
     }
     return forbidden(world, broken, world.officer, "integrity", "report.issued", body)

@@ -11,9 +11,9 @@ first:
   it, and every one must already be in the log: nobody can pre-acknowledge a
   flag that entries yet to come would raise. Recording the same action twice
   in a row for one flag is a conflict (someone else already did it);
-* ``report.issued`` — the SHA-256 of an audit report and the log size it was
-  read at, so a printed report can be checked against the log; the cut lies
-  within the log, and one report digest is recorded once.
+* ``report.issued`` — the SHA-256 of an audit report (its PDF and its HTML)
+  and the log size it was read at, so a copy can be checked against the log;
+  the cut lies within the log, and one report digest is recorded once.
 
 The ledger's aggregate and the offline verifier both ask ``IntegrityState``
 (decision 14). Standard library only.
@@ -49,7 +49,8 @@ class IntegrityState:
 
     thresholds_version: int = 0
     handled: dict[str, Handling] = field(default_factory=dict)
-    reports: dict[str, int] = field(default_factory=dict)  # sha256 -> position
+    reports: dict[str, int] = field(default_factory=dict)  # PDF or HTML sha256 ->
+    # position
 
     def refusal(self, kind: str, body: Mapping[str, Any], log_size: int) -> Refusal | None:
         """Why ``kind`` with ``body`` may not be recorded when the log holds
@@ -69,8 +70,9 @@ class IntegrityState:
                     f"the report was read at log size {body['cut']}, but the log holds "
                     f"{log_size} entries"
                 )
-            if body["sha256"] in self.reports:
-                return conflict(f"report {body['sha256'][:16]}… is already recorded")
+            for digest in (body["sha256"], body["html_sha256"]):
+                if digest in self.reports:
+                    return conflict(f"report {digest[:16]}… is already recorded")
         return None
 
     def _handling_refusal(self, body: Mapping[str, Any], log_size: int) -> Refusal | None:
@@ -99,4 +101,5 @@ class IntegrityState:
                 body["action"], principal, body["reason"], position
             )
         elif kind == "report.issued":
-            self.reports.setdefault(body["sha256"], position)
+            for digest in (body["sha256"], body["html_sha256"]):
+                self.reports.setdefault(digest, position)
