@@ -142,3 +142,17 @@ class InvalidTokenError(LedgerError):
     by the principal's current key, or of a revoked principal."""
 
     status = 401
+
+
+class SignInError(LedgerError):
+    """A browser sign-in was refused (ledger/sessions.py): unknown or used
+    challenge, wrong or rotated key, revoked principal, bad signature."""
+
+    status = 401
+
+
+class SessionEndedError(LedgerError):
+    """A session cookie no longer opens a session: expired, signed out, or its
+    key rotated or principal revoked since sign-in. Reads fall back to anonymous."""
+
+    status = 401

@@ -4,7 +4,9 @@ The ledger is opened once when the application starts and closed when it
 stops (the lifespan); a ledger already open (tests, an embedding program) can
 be passed in instead and is then left for its owner to close. Writes are
 authenticated by the statement's own signature and reads by a bearer token
-the principal signs itself (api/http/auth.py), so there are no sessions.
+the principal signs itself (api/http/auth.py); a browser may instead sign in
+with the principal's key and hold a session cookie (api/http/routes_session.py,
+decision 42).
 """
 
 from __future__ import annotations
@@ -18,16 +20,21 @@ from fastapi.openapi.utils import get_openapi
 
 from api.http import errors
 from api.http.auth import get_reader
+from api.http.cookies import ClearEndedSession
 from api.http.docs import install_docs
 from api.http.routes_audit import router as audit_router
 from api.http.routes_log import router as log_router
 from api.http.routes_scores import router as scores_router
+from api.http.routes_session import router as session_router
 from api.http.routes_statements import router as statements_router
 from api.http.statement_schemas import statement_schemas
+from api.web.act import router as act_router
 from api.web.pages import router as web_router
+from api.web.signin import router as signin_router
 from ledger.application import Ledger
 from ledger.home import open_ledger
 from ledger.persistence import Settings
+from ledger.sessions import SessionStore
 
 DESCRIPTION = """\
 Signed PMM statements in, receipts out; the integrity log laid out as C2SP
@@ -49,12 +56,13 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
         owned = ledger is None
         app.state.ledger = open_ledger(settings) if ledger is None else ledger
         app.state.access_log = app.state.ledger.access_log
+        app.state.sessions = SessionStore(app.state.ledger.sequencer.store)
         try:
             yield
         finally:
             if owned:
                 app.state.ledger.close()
-            app.state.ledger = app.state.access_log = None
+            app.state.ledger = app.state.access_log = app.state.sessions = None
 
     app = FastAPI(
         title="PMM assessment ledger",
@@ -71,12 +79,16 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    app.add_middleware(ClearEndedSession)
     install_docs(app)
     app.include_router(statements_router)
     app.include_router(log_router)
     app.include_router(scores_router)
     app.include_router(audit_router)
     app.include_router(web_router)
+    app.include_router(session_router)
+    app.include_router(signin_router)
+    app.include_router(act_router)
 
     def openapi() -> dict[str, Any]:
         """FastAPI's schema, plus one component per statement type."""

@@ -1,4 +1,4 @@
-"""Who is asking: the bearer token of a principal, or nobody (decision 13).
+"""Who is asking: a principal's bearer token or browser session, or nobody.
 
 ``Authorization: Bearer <JWT>`` carries a token the principal signed with its
 own Ed25519 key (``pmm token --as KEY``, ``ledger/tokens.py``); the token is
@@ -6,6 +6,14 @@ checked against the principal registry on every request, so revoking a
 principal or rotating its key takes effect at once. No header means an
 anonymous reader, who sees ``public`` values only; a header that is present
 but wrong is refused with 401, never treated as anonymous.
+
+Without the header, a ``pmm_session`` cookie of a browser that signed in with
+the principal's key (``ledger/sessions.py``, decision 42) speaks for that
+principal; its ``token_id`` in the access log is the session's id. A cookie
+whose session ended (expired, signed out, key rotated, principal revoked)
+makes the request anonymous and the answer clears it
+(``api/http/cookies.py``); pages say why. Writes through a session need its
+CSRF token (``require_session``).
 
 Reads that show ``restricted`` values go through ``log_read``, which appends
 to the access log before the answer is sent.
@@ -20,10 +28,13 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
+from api.http.cookies import ENDED, SESSION_COOKIE
 from api.http.deps import LedgerDep
+from api.http.errors import CsrfError
 from ledger.access_log import AccessLog
 from ledger.application import Ledger
-from ledger.errors import InvalidTokenError
+from ledger.errors import InvalidTokenError, SessionEndedError
+from ledger.sessions import Session, SessionStore, csrf_matches
 from ledger.tokens import check_token
 from projections.access import ANONYMOUS, Reader, log_restricted_reads
 
@@ -52,6 +63,9 @@ async def get_reader(
             raise InvalidTokenError(
                 "the Authorization header must be 'Bearer <token>' (pmm token --as KEY)"
             )
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if cookie:
+            return await run_in_threadpool(_session_reader, request, ledger, cookie)
         return ANONYMOUS
     return await run_in_threadpool(_holder, ledger, credentials.credentials)
 
@@ -62,7 +76,41 @@ def _holder(ledger: Ledger, token: str) -> Reader:
     return Reader(principal.id, principal.role, principal.member, holder.token_id)
 
 
+def _session_reader(request: Request, ledger: Ledger, cookie: str) -> Reader:
+    try:
+        session = get_sessions(request).session(ledger.registry(), cookie)
+    except SessionEndedError as exc:
+        setattr(request.state, ENDED, str(exc))
+        return ANONYMOUS
+    request.state.session = session
+    principal = session.principal
+    return Reader(principal.id, principal.role, principal.member, session.session_id)
+
+
 ReaderDep = Annotated[Reader, Depends(get_reader)]
+
+
+def get_sessions(request: Request) -> SessionStore:
+    """The application's session store, opened by its lifespan."""
+    found = getattr(request.app.state, "sessions", None)
+    if found is None:
+        raise RuntimeError("the session store is not open: run the app with its lifespan")
+    return cast(SessionStore, found)
+
+
+def require_session(request: Request, csrf: str | None) -> Session:
+    """The request's cookie session, if ``csrf`` is its CSRF token: every write
+    that a session cookie authorises calls this (docs/http.md)."""
+    session: Session | None = getattr(request.state, "session", None)
+    if session is None:
+        ended = getattr(request.state, ENDED, None)
+        raise SessionEndedError(ended or "sign in first: this needs a browser session")
+    if not csrf_matches(session, csrf):
+        raise CsrfError(
+            "the CSRF token is missing or not this session's: reload the page and "
+            "try again (a write through a session must carry its token)"
+        )
+    return session
 
 
 async def get_access_log(request: Request) -> AccessLog:

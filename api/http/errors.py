@@ -71,6 +71,13 @@ class RequestTooLargeError(Exception):
     status = 413
 
 
+class CsrfError(Exception):
+    """A write through a session cookie without the session's CSRF token
+    (docs/http.md, "Signing in from a browser")."""
+
+    status = 403
+
+
 class UnsupportedMediaTypeError(Exception):
     """The request body is not of the one content type the route accepts."""
 
@@ -161,6 +168,7 @@ def install(app: FastAPI) -> None:
         VerifyError,
         RequestTooLargeError,
         UnsupportedMediaTypeError,
+        CsrfError,
     ):
         app.add_exception_handler(error, refused)
     app.add_exception_handler(StarletteHTTPException, http_error)

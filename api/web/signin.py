@@ -1,0 +1,57 @@
+"""The sign-in page and the first-party scripts that sign in the browser.
+
+``GET /ui/sign-in`` is a plain page; its script (``static/signin.js``) reads the
+key file the user picks with ``FileReader`` — it never leaves the browser —
+imports it with WebCrypto and signs the challenge of ``POST /auth/challenge``
+(docs/http.md, "Signing in from a browser"; decision 42). Only the pages that
+sign carry a script, so their Content-Security-Policy alone allows
+``script-src 'self'``; no page has inline script.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from api.web.pages import HEADERS, templates
+
+HERE = Path(__file__).parent
+SCRIPTS = {
+    name: (HERE / "static" / name).read_text(encoding="utf-8")
+    for name in ("pmmkey.js", "signin.js", "act.js")
+}
+SIGNING_HEADERS = {
+    **HEADERS,
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
+        "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+}
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+
+
+def render_signing(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse:
+    """A page that runs one of ``SCRIPTS``."""
+    return templates.TemplateResponse(request, name, context, headers=SIGNING_HEADERS)
+
+
+@router.get("/sign-in", response_class=HTMLResponse)
+def sign_in_page(request: Request, signed_out: str | None = None) -> HTMLResponse:
+    """Pick a key file; the script signs a challenge with it and signs in."""
+    return render_signing(request, "sign_in.html", {"signed_out": signed_out == "1"})
+
+
+@router.get("/static/{name}")
+def script(name: str) -> Response:
+    text = SCRIPTS.get(name)
+    if text is None:
+        return Response("no such script", status_code=404, media_type="text/plain")
+    return Response(
+        text,
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
+    )
