@@ -19,9 +19,12 @@ from fastapi.responses import HTMLResponse, Response
 from api.web.pages import HEADERS, templates
 
 HERE = Path(__file__).parent
-SCRIPTS = {
+TYPES = {".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
+# The first-party scripts, and the icon every page names (a browser asks for
+# /favicon.ico otherwise, and a 404 there is a console error on every page).
+FILES = {
     name: (HERE / "static" / name).read_text(encoding="utf-8")
-    for name in ("pmmkey.js", "signin.js", "act.js")
+    for name in ("pmmkey.js", "signin.js", "act.js", "icon.svg")
 }
 SIGNING_HEADERS = {
     **HEADERS,
@@ -31,27 +34,32 @@ SIGNING_HEADERS = {
     ),
 }
 
-router = APIRouter(prefix="/ui", include_in_schema=False)
+router = APIRouter(include_in_schema=False)
 
 
 def render_signing(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse:
-    """A page that runs one of ``SCRIPTS``."""
+    """A page that runs one of the scripts in ``FILES``."""
     return templates.TemplateResponse(request, name, context, headers=SIGNING_HEADERS)
 
 
-@router.get("/sign-in", response_class=HTMLResponse)
+@router.get("/ui/sign-in", response_class=HTMLResponse)
 def sign_in_page(request: Request, signed_out: str | None = None) -> HTMLResponse:
     """Pick a key file; the script signs a challenge with it and signs in."""
     return render_signing(request, "sign_in.html", {"signed_out": signed_out == "1"})
 
 
-@router.get("/static/{name}")
-def script(name: str) -> Response:
-    text = SCRIPTS.get(name)
+@router.get("/ui/static/{name}")
+def static_file(name: str) -> Response:
+    text = FILES.get(name)
     if text is None:
-        return Response("no such script", status_code=404, media_type="text/plain")
+        return Response("no such file", status_code=404, media_type="text/plain")
     return Response(
         text,
-        media_type="text/javascript; charset=utf-8",
+        media_type=TYPES[Path(name).suffix],
         headers={"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"},
     )
+
+
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    return static_file("icon.svg")

@@ -100,6 +100,10 @@ def samples(ledger: Ledger, skipped: int) -> dict[str, list[str]]:
         "/ui/history": [f"/ui/history?{ken}"],
         "/ui/framework": ["/ui/framework"],
         "/ui/static/style.css": ["/ui/static/style.css"],
+        "/ui/static/{name}": ["/ui/static/signin.js", "/ui/static/icon.svg"],
+        "/favicon.ico": ["/favicon.ico"],
+        "/ui/sign-in": ["/ui/sign-in", "/ui/sign-in?signed_out=1"],
+        "/ui/act": ["/ui/act"],
     }
 
 
