@@ -131,9 +131,11 @@ class Browser:
         self.allowed.append(pattern)
 
     def check_console(self) -> None:
+        # Selenium leaves get_log unannotated; chromedriver answers a list of dicts.
+        logged: list[dict[str, Any]] = self.driver.get_log("browser")  # type: ignore[no-untyped-call]
         errors = [
             entry["message"]
-            for entry in self.driver.get_log("browser")
+            for entry in logged
             if entry["level"] == "SEVERE"
             and not any(re.search(p, entry["message"]) for p in self.allowed)
         ]
