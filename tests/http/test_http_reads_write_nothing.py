@@ -15,8 +15,11 @@ from fastapi.testclient import TestClient
 from api.http.routes_audit import router as audit_router
 from api.http.routes_log import router as log_router
 from api.http.routes_scores import router as scores_router
+from api.http.routes_session import router as session_router
 from api.http.routes_statements import router as statements_router
+from api.web.act import router as act_router
 from api.web.pages import router as web_router
+from api.web.signin import router as signin_router
 from ledger.application import Ledger
 from ledger.log_store import LogStore
 
@@ -49,7 +52,16 @@ def snapshot(store: LogStore) -> dict[str, tuple[int, str]]:
 def get_paths(app: FastAPI) -> set[str]:
     """The path of every GET route of the app (its own and its routers')."""
     routes: list[Any] = list(app.routes)
-    for router in (statements_router, log_router, scores_router, audit_router, web_router):
+    for router in (
+        statements_router,
+        log_router,
+        scores_router,
+        audit_router,
+        web_router,
+        session_router,
+        signin_router,
+        act_router,
+    ):
         routes += router.routes
     return {
         route.path
