@@ -94,7 +94,10 @@ async def challenge(request: Request, ledger: LedgerDep) -> ChallengeOut:
     "/session",
     response_model=SessionOut,
     summary="Sign in with a signed challenge",
-    responses={401: {"description": "The sign-in is refused", **PROBLEM}},
+    responses={
+        400: {"description": "The body is not JSON", **PROBLEM},
+        401: {"description": "The sign-in is refused", **PROBLEM},
+    },
 )
 async def sign_in(
     request: Request, response: Response, ledger: LedgerDep, body: SignInIn
@@ -124,7 +127,11 @@ async def sign_in(
     "/sign-out",
     status_code=204,
     summary="End this browser's session",
-    responses={403: {"description": "No CSRF token, or another session's", **PROBLEM}},
+    responses={
+        401: {"description": "No session to end", **PROBLEM},
+        403: {"description": "No CSRF token, or another session's", **PROBLEM},
+        413: {"description": f"A form over {FORM_LIMIT} bytes", **PROBLEM},
+    },
 )
 async def sign_out(request: Request) -> Response:
     """End the session; a form post (the pages' sign-out button) is sent on to
