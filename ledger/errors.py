@@ -156,3 +156,10 @@ class SessionEndedError(LedgerError):
     key rotated or principal revoked since sign-in. Reads fall back to anonymous."""
 
     status = 401
+
+
+class TooManyChallengesError(LedgerError):
+    """Too many sign-in challenges are open at once (ledger/sessions.py): a flood
+    of requests is refused until the open ones expire."""
+
+    status = 429

@@ -31,7 +31,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ledger.domain.registry import Principal, PrincipalRegistry
-from ledger.errors import SessionEndedError, SignInError
+from ledger.errors import SessionEndedError, SignInError, TooManyChallengesError
 from ledger.log_store import LogStore
 from verify.statement import format_timestamp, key_id
 
@@ -41,6 +41,9 @@ from verify.statement import format_timestamp, key_id
 SIGN_IN_CONTEXT = b"pmm-sign-in/v1\n"
 CHALLENGE_LIFETIME = timedelta(minutes=2)
 SESSION_LIFETIME = timedelta(hours=8)
+# Anyone may ask for a challenge, so the unexpired ones are capped: a flood of
+# requests fills a bounded table for two minutes, never the database.
+MAX_OPEN_CHALLENGES = 10_000
 
 
 def sign_in_input(origin: str, web_origin: str, challenge: str) -> bytes:
@@ -88,8 +91,8 @@ def _session_id(digest: str) -> str:
 class SessionStore:
     """Challenges and sessions in ``pmm_sign_in_challenges`` and ``pmm_sessions``."""
 
-    def __init__(self, store: LogStore) -> None:
-        self.store = store
+    def __init__(self, store: LogStore, max_open: int = MAX_OPEN_CHALLENGES) -> None:
+        self.store, self.max_open = store, max_open
         with store.transaction(commit=True) as cur:
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS {p}pmm_sign_in_challenges ("
@@ -115,6 +118,12 @@ class SessionStore:
                 "DELETE FROM {p}pmm_sign_in_challenges WHERE expires_at < %s", (stamp,)
             )
             cur.execute("DELETE FROM {p}pmm_sessions WHERE expires_at < %s", (stamp,))
+            found = cur.execute("SELECT COUNT(*) FROM {p}pmm_sign_in_challenges").one()
+            if found is not None and int(found[0]) >= self.max_open:
+                raise TooManyChallengesError(
+                    f"{self.max_open} sign-in challenges are open: try again in "
+                    f"{int(CHALLENGE_LIFETIME.total_seconds())} seconds"
+                )
             cur.execute(
                 "INSERT INTO {p}pmm_sign_in_challenges (challenge, web_origin, expires_at) "
                 "VALUES (%s, %s, %s)",

@@ -74,7 +74,12 @@ def session_out(session: Session) -> SessionOut:
     )
 
 
-@router.post("/challenge", response_model=ChallengeOut, summary="A one-time challenge")
+@router.post(
+    "/challenge",
+    response_model=ChallengeOut,
+    summary="A one-time challenge",
+    responses={429: {"description": "Too many challenges open", **PROBLEM}},
+)
 async def challenge(request: Request, ledger: LedgerDep) -> ChallengeOut:
     """A random challenge, good once for two minutes, bound to this ledger and to
     the origin the browser came from."""

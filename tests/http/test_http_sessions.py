@@ -307,3 +307,38 @@ def test_the_act_pages_refuse_what_the_session_may_not_sign(
     assert answer.status_code == 401
     assert "signs only as 'ncp-ken'" in answer.json()["detail"]
     assert "Sign in first" in TestClient(client.app).get("/ui/act").text
+
+
+def test_an_unknown_cookie_reads_as_anonymous_and_is_cleared(
+    client: TestClient, world: World
+) -> None:
+    client.cookies.set("pmm_session", "not-a-session")
+    answer = client.get("/ui/framework")
+    assert answer.status_code == 200
+    assert "you were signed out: the session is unknown or ended" in answer.text
+    assert 'pmm_session=""; Max-Age=0' in answer.headers["set-cookie"]
+    assert client.get("/whoami").json()["principal"] is None
+    client.cookies.clear()
+    assert "set-cookie" not in client.get("/whoami").headers  # no cookie, nothing to clear
+
+
+def test_the_act_page_offers_what_the_role_may_sign(
+    client: TestClient, world: World
+) -> None:
+    signed_in(client, world.sec)
+    page = client.get("/ui/act").text
+    for name in ("value.submitted", "value.corrected", "value.validated", "value.queried"):
+        assert f'<option value="{name}">' in page
+    assert 'src="/ui/static/act.js"' in page
+    client.cookies.clear()
+    signed_in(client, world.ncp_ken)
+    page = client.get("/ui/act").text
+    assert '<option value="value.corrected">' in page
+    assert '<option value="value.validated">' not in page
+    client.cookies.clear()
+    signed_in(client, world.officer)
+    page = client.get("/ui/act").text
+    assert "these pages sign values for NCPs and the Secretariat only" in " ".join(
+        page.split()
+    )
+    assert "act.js" not in page

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ledger.errors import SessionEndedError, SignInError
+from ledger.errors import SessionEndedError, SignInError, TooManyChallengesError
 from ledger.keys import KeyPair
 from ledger.sessions import (
     CHALLENGE_LIFETIME,
@@ -152,3 +152,14 @@ def test_a_malformed_signature_is_refused(world: World) -> None:
             challenge=found.challenge,
             signature="not base64!",
         )
+
+
+def test_open_challenges_are_capped(world: World) -> None:
+    store = SessionStore(world.ledger.sequencer.store, max_open=3)
+    start = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    for _ in range(3):
+        store.challenge(world.ledger.origin, WEB, start)
+    with pytest.raises(TooManyChallengesError, match="3 sign-in challenges are open"):
+        store.challenge(world.ledger.origin, WEB, start)
+    # Once they expire they are purged, and new ones are handed out again.
+    store.challenge(world.ledger.origin, WEB, start + CHALLENGE_LIFETIME * 2)
