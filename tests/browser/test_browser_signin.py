@@ -245,3 +245,27 @@ def test_writes_without_the_csrf_token_are_refused(
     browser.open("/ui/")
     browser.wait_for("header .session", "Signed in as sec")  # still signed in
     browser.shot("csrf-refused-still-signed-in")
+
+
+def test_the_secretariat_queries_a_value_signed_in_the_browser(
+    site: Site, browser: Browser, world: World
+) -> None:
+    value = world.hours(world.ncp_ken, world.KEN, "12")
+    browser.sign_in(site.key_file(world.sec))
+    signed_in_as(browser, "sec")
+    browser.open("/ui/act")
+    browser.find("#type option[value='value.queried']").click()
+    browser.find("#member").clear()
+    browser.find("#member").send_keys("KEN")
+    browser.find("#entry").send_keys(str(value.stream_version))
+    browser.find("#message").send_keys("Which border posts does this cover?")
+    browser.find("#key-file").send_keys(str(site.key_file(world.sec)))
+    browser.find("#sign-button").click()
+    browser.wait_for("#receipt", "value.queried recorded at log index")
+    browser.shot("query-receipt", at="#receipt")
+    last = parse_entry(world.ledger.sequencer.store.entry(world.ledger.log_size() - 1))
+    assert last.entry_type == "value.queried" and last.signed.principal == "sec"
+    assert last.signed.body == {
+        "entry": value.stream_version,
+        "message": "Which border posts does this cover?",
+    }
