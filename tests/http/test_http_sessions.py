@@ -177,7 +177,7 @@ def test_revocation_ends_the_session_at_the_next_request(
     assert "pmm_session" not in client.cookies  # the client dropped it
     client.cookies.set("pmm_session", token)  # a page with it still says why
     page = client.get("/ui/")
-    assert "principal &#39;reviewer&#39; is revoked" in page.text
+    assert "Your session ended: principal &#39;reviewer&#39; is revoked" in page.text
     refused = signed_in(client, world.reviewer)
     assert refused.status_code == 401
     assert "principal 'reviewer' is revoked" in refused.json()["detail"]
@@ -315,7 +315,7 @@ def test_an_unknown_cookie_reads_as_anonymous_and_is_cleared(
     client.cookies.set("pmm_session", "not-a-session")
     answer = client.get("/ui/framework")
     assert answer.status_code == 200
-    assert "you were signed out: the session is unknown or ended" in answer.text
+    assert "You were signed out: the session is unknown or ended" in answer.text
     assert 'pmm_session=""; Max-Age=0' in answer.headers["set-cookie"]
     assert client.get("/whoami").json()["principal"] is None
     client.cookies.clear()
