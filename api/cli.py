@@ -29,6 +29,7 @@ from api.cli_common import (
     out,
     settings_for,
 )
+from api.cli_flags import flags_app
 from api.cli_framework import framework_app
 from api.cli_import import import_app
 from api.cli_log import add_log_commands
@@ -66,6 +67,7 @@ app.add_typer(import_app, name="import")
 app.command("serve")(serve)
 app.command("token")(token)
 app.add_typer(access_app, name="access-log")
+app.add_typer(flags_app, name="flags")
 DEMO_MARKER = "demo.json"
 
 
