@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from ledger.domain.assessment import Assessment
 from ledger.domain.framework import FRAMEWORK_STREAM, Framework
+from ledger.domain.integrity import INTEGRITY_STREAM, IntegrityRecords
 from ledger.domain.registry import REGISTRY_STREAM, PrincipalRegistry
 from ledger.domain.seals import SEALS_STREAM, AccessLogSeals
 from ledger.errors import DomainRuleError
@@ -52,6 +53,12 @@ def run(ledger: Ledger, work: UnitOfWork, signed: Signed) -> None:
             work.put(SEALS_STREAM, AccessLogSeals.first(signed))
         else:
             seals.seal(signed)
+    elif kind.stream == "integrity":
+        records: IntegrityRecords | None = work.get(INTEGRITY_STREAM)
+        if records is None:
+            work.put(INTEGRITY_STREAM, IntegrityRecords.first(signed, work.log_size()))
+        else:
+            records.record(signed, work.log_size())
     elif signed.type == "assessment.opened":
         work.put(stream, Assessment.open(signed, stream))
     else:

@@ -31,7 +31,7 @@ from typing import Any
 from ledger.application import Ledger
 from ledger.log_store import LogStore
 from projections.access import Reader
-from projections.disclosure import Disclosure, disclosure_now, withheld_body
+from projections.disclosure import Disclosure, disclosure_now, entry_level, withheld_body
 from projections.errors import QueryError
 from projections.timetravel import parse_moment, size_at
 from verify.errors import VerifyError
@@ -105,8 +105,9 @@ class _Context:
         return None
 
     def disclosure(self, entry: Entry) -> str:
-        if not entry.stream.startswith("assessment/"):
-            return "public"
+        level = entry_level(entry)
+        if level is not None:
+            return level
         if entry.stream not in self.disclosures:
             self.disclosures[entry.stream] = disclosure_now(self.ledger, entry.stream)
         return self.disclosures[entry.stream].entry(entry)

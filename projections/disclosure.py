@@ -17,7 +17,10 @@ record time. The rules, all here:
   the whole assessment;
 * the validation dialogue (query and return messages) and integrity flags are
   between the Member, the Secretariat and integrity officers: ``restricted``,
-  whatever the level of the value they name.
+  whatever the level of the value they name; so is every entry of the
+  integrity officers' own stream (``integrity``: thresholds, flag handling,
+  report digests), for the Member its body names, or for nobody but the
+  Secretariat and integrity officers where it names none.
 
 ``Reader.sees`` (``projections/access.py``) compares a level with the reader's
 audience for the Member; every read path — CLI, HTTP, pages, exports,
@@ -36,6 +39,7 @@ from typing import Any
 
 from ledger.application import Ledger
 from ledger.domain.framework import FRAMEWORK_STREAM
+from ledger.domain.integrity import INTEGRITY_STREAM
 from verify.scoring import method_inputs
 from verify.statement import Entry
 
@@ -103,8 +107,9 @@ class Disclosure:
     def entry(self, entry: Entry) -> str:
         """The level of what ``entry`` reveals (its body and its raw bytes)."""
         kind, body = entry.entry_type, entry.signed.body
-        if not entry.stream.startswith("assessment/"):
-            return "public"  # the registry, the framework and the seals hold no value
+        outside = entry_level(entry)  # the registry, framework and seals: public
+        if outside is not None:
+            return outside
         if kind in VALUE_TYPES:
             levels = [self.value(entry.stream_version)]
             if "supersedes" in body:  # its reason speaks of the value it corrects
@@ -123,6 +128,14 @@ class Disclosure:
         if kind in ABOUT_THE_WHOLE:
             return self.whole()
         return "public"  # assessment.opened, reviewer.assigned
+
+
+def entry_level(entry: Entry) -> str | None:
+    """The level of an entry outside any assessment (None: ask the
+    assessment's ``Disclosure``)."""
+    if entry.stream == INTEGRITY_STREAM:
+        return "restricted"
+    return None if entry.stream.startswith("assessment/") else "public"
 
 
 def withheld_body(body: Mapping[str, Any]) -> dict[str, Any]:

@@ -54,6 +54,7 @@ DOMAIN_ALLOWED = (
     "verify.rules.framework",
     "verify.rules.registry",
     "verify.rules.seals",
+    "verify.rules.integrity",
 )
 # Allowed as themselves only, not their submodules (verify.rules.signer needs
 # cryptography, so the domain may not import it).

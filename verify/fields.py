@@ -28,6 +28,11 @@ CODE_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,47}")
 MEMBER_RE = re.compile(r"[A-Z]{3}")
 PRINCIPAL_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
+# A red flag's id: its rule and the log indexes of the entries that raised it
+# (docs/flags.md), so the verifier can check that a handled flag names entries
+# that were already in the log.
+FLAG_ID_RE = re.compile(r"[a-z][a-z0-9_]{0,47}:[0-9]{1,16}(,[0-9]{1,16}){0,31}")
+FLAG_ACTIONS = ("acknowledged", "escalated")
 ASSESSMENT_STREAM_RE = re.compile(
     r"assessment/(?P<member>[A-Z]{3})/(?P<cycle>[0-9A-Za-z-]{1,16})"
 )
@@ -169,6 +174,30 @@ def _score_table(value: Any) -> str | None:
 
 
 AGGREGATION = _enum(AGGREGATIONS)
+FLAG_ID = _pattern(
+    FLAG_ID_RE, "a flag id '<rule>:<log index>[,<log index>...]' (pmm flags)"
+)
+FLAG_ACTION = _enum(FLAG_ACTIONS)
+
+
+def _thresholds(value: Any) -> str | None:
+    """Red-flag thresholds: ``{rule: {parameter: decimal string}}`` (docs/flags.md)."""
+    if not isinstance(value, dict) or not 1 <= len(value) <= 64:
+        return "must be an object of 1 to 64 rules"
+    for rule, parameters in value.items():
+        problem = CODE(rule)
+        if problem:
+            return f"rule {rule[:48]!r}: {problem}"
+        if not isinstance(parameters, dict) or len(parameters) > 32:
+            return f"{rule} must be an object of at most 32 parameters"
+        for name, number in parameters.items():
+            problem = CODE(name) or DECIMAL(number)
+            if problem:
+                return f"{rule}.{str(name)[:48]} {problem}"
+    return None
+
+
+THRESHOLDS = _thresholds
 
 
 _VALUE_SHAPES: Mapping[str, Mapping[str, Callable[[Any], str | None]]] = {

@@ -2,7 +2,8 @@
 
 DESIGN.md §5 items 1 and 4, docs/verifier.md. The verifier keeps the same
 state the ledger's aggregates keep — the principal registry, the framework,
-each assessment's workflow, the access log's seals — and checks every entry
+each assessment's workflow, the access log's seals, the integrity officers' records —
+and checks every entry
 with the very rules the ledger's command methods call (``verify/rules/``,
 docs/decisions.md decision 14), so an operator who runs modified ledger code
 and records a forbidden transition is named at exactly that entry:
@@ -35,6 +36,7 @@ from verify.findings import Finding
 from verify.policy import refusal
 from verify.rules import Refusal
 from verify.rules.framework import FrameworkState
+from verify.rules.integrity import IntegrityState
 from verify.rules.registry import GENESIS, RegistryState
 from verify.rules.seals import SealState
 from verify.rules.signer import approvers_of, signer_of
@@ -99,6 +101,7 @@ class Replay:
         self.framework = FrameworkState()
         self.assessments: dict[str, Workflow] = {}
         self.seals = SealState()
+        self.integrity = IntegrityState()
         self.versions: dict[str, int] = {}
         self.by_type: Counter[str] = Counter()
         self.last_recorded: tuple[int, datetime] | None = None
@@ -243,6 +246,10 @@ class Replay:
         elif kind.stream == "access-log":
             found = self.seals.refusal(body)
             self.seals.apply(body, index)
+        elif kind.stream == "integrity":
+            # The log size when this entry was recorded is its own index.
+            found = self.integrity.refusal(name, body, index)
+            self.integrity.apply(name, who, body, index)
         elif name == "assessment.opened":
             found = opening_refusal(stream, body)
             if stream not in self.assessments:

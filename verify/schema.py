@@ -29,6 +29,8 @@ from verify.fields import (
     DIRECTIONS,
     DISCLOSURES,
     ENTRY,
+    FLAG_ACTION,
+    FLAG_ID,
     MEMBER,
     MEMBER_RE,
     NAME,
@@ -37,6 +39,7 @@ from verify.fields import (
     PRINCIPAL,
     ROLES,
     SHA256,
+    THRESHOLDS,
     VALUE_KINDS,
     VALUE_STATUSES,
     YEAR,
@@ -82,7 +85,7 @@ class Field:
 @dataclass(frozen=True)
 class StatementType:
     name: str
-    stream: str  # "registry" | "framework" | "assessment" | "access-log"
+    stream: str  # "registry" | "framework" | "assessment" | "access-log" | "integrity"
     roles: tuple[str, ...]
     fields: Mapping[str, Field]
     # True: starts its stream (expected_version 0); False: extends it; None:
@@ -138,6 +141,7 @@ def _kpi_method(body: dict[str, Any]) -> str | None:
 _APPROVALS = _list_of(APPROVAL, 0)
 _SEC = ("secretariat",)
 _ADMIN = ("admin",)
+_OFFICER = ("integrity_officer",)
 _NCP = ("ncp",)
 
 
@@ -217,6 +221,39 @@ STATEMENT_TYPES: Mapping[str, StatementType] = {
             None,
             size=Field(_int(0, 2**53 - 1)),
             head=Field(SHA256),
+        ),
+        # The integrity officers' own records (docs/flags.md): one stream for
+        # the ledger, started by whichever comes first.
+        _t(
+            "integrity.thresholds_set",
+            "integrity",
+            _OFFICER,
+            None,
+            version=Field(_int(1, 2**31 - 1)),
+            thresholds=Field(THRESHOLDS),
+            reason=Field(NOTE),
+        ),
+        _t(
+            "integrity.flag_handled",
+            "integrity",
+            _OFFICER,
+            None,
+            flag=Field(FLAG_ID),
+            action=Field(FLAG_ACTION),
+            reason=Field(NOTE),
+            member=Field(MEMBER, optional=True),
+        ),
+        _t(
+            "report.issued",
+            "integrity",
+            ("integrity_officer", "secretariat"),
+            None,
+            member=Field(MEMBER),
+            reference_year=Field(YEAR),
+            cut=Field(_int(1, 2**53 - 1)),
+            sha256=Field(SHA256),  # of the PDF
+            html_sha256=Field(SHA256),  # of the same report as HTML
+            title=Field(NAME),
         ),
         _t(
             "framework.created",
@@ -349,9 +386,9 @@ def check_body(kind: StatementType, body: Any) -> None:
 
 
 def stream_kind(stream: str) -> str | None:
-    """'registry', 'framework', 'access-log', 'assessment' or None for an unknown
-    stream name."""
-    if stream in ("registry", "framework", "access-log"):
+    """'registry', 'framework', 'access-log', 'integrity', 'assessment' or None
+    for an unknown stream name."""
+    if stream in ("registry", "framework", "access-log", "integrity"):
         return stream
     return "assessment" if ASSESSMENT_STREAM_RE.fullmatch(stream) else None
 

@@ -54,6 +54,9 @@ TEXTS = [
     "CANARY-JUSTIFY-SCORE-9c9c",
     "CANARY-REOPEN-8f8f",
     "CANARY-REASON-reopened-2a2a",
+    "CANARY-HANDLED-KEN-5a5a",
+    "CANARY-HANDLED-NOBODY-6b6b",
+    "CANARY-THRESHOLDS-7c7c",
 ]
 
 
@@ -125,6 +128,21 @@ def plant(world: World) -> dict[str, Any]:
     w.record(
         w.officer, ken, "integrity.flag_raised",
         {"entry": ratio.stream_version, "message": TEXTS[5], "subject": TEXTS[6]},
+    )  # fmt: skip
+    # The integrity officers' own stream: about Kenya, and about no Member.
+    flag = f"changed_after_validation:{ratio.log_index}"
+    w.record(
+        w.officer, "integrity", "integrity.flag_handled",
+        {"flag": flag, "action": "escalated", "reason": TEXTS[10], "member": ken[11:14]},
+    )  # fmt: skip
+    w.record(
+        w.officer, "integrity", "integrity.flag_handled",
+        {"flag": f"key_recovery:{ratio.log_index}", "action": "acknowledged",
+         "reason": TEXTS[11]},
+    )  # fmt: skip
+    w.record(
+        w.officer, "integrity", "integrity.thresholds_set",
+        {"version": 1, "thresholds": {"burst": {"count": "5"}}, "reason": TEXTS[12]},
     )  # fmt: skip
     w.record(
         w.sec, ken, "score.revised",
@@ -282,7 +300,11 @@ def test_full_readers_see_them_and_each_read_is_logged_with_its_member(
     requests_logged = {r["request"].split("?")[0] for r in records}
     bundle = f"GET /tile/entries/000.p/{marks['sizes'][-1]}"
     assert {"GET /events", bundle, "GET /scores"} <= requests_logged
-    assert {r["member"] for r in records} == {"KEN"}, {r["request"] for r in records}
+    assert {r["member"] for r in records} == {"KEN", None}
+    # Only the integrity stream's flag handling about no Member is logged
+    # without one, and only by the reads across streams that show it.
+    nobody = {r["request"].split("?")[0] for r in records if r["member"] is None}
+    assert nobody <= {"GET /events", bundle, "GET /entries"}, nobody
     # A Secretariat principal and KEN's own NCP see them too; BRA's NCP does not.
     for key in (world.sec, world.ncp_ken):
         ratio = client.get(f"/history?member=KEN&year={T}", headers=world.bearer(key))

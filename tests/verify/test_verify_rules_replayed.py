@@ -38,7 +38,7 @@ def broken(monkeypatch: pytest.MonkeyPatch) -> Callable[[], Any]:
     @contextmanager
     def rules_off() -> Iterator[None]:
         with monkeypatch.context() as patch:
-            for module in ("assessment", "framework", "registry", "seals"):
+            for module in ("assessment", "framework", "registry", "seals", "integrity"):
                 patch.setattr(f"ledger.domain.{module}.refuse", lambda found: None)
             patch.setattr("ledger.use_cases.check_table", lambda ledger, signed: None)
 
@@ -264,6 +264,36 @@ def seal_that_goes_back(world: World, broken: Broken) -> int:
     return forbidden(world, broken, ledger_key, "access-log", "access_log.sealed", body)
 
 
+def flag_handled_before_its_entries(world: World, broken: Broken) -> int:
+    future = world.ledger.log_size() + 5  # entries that do not exist yet
+    body = {"flag": f"value_changed_after_validation:3,{future}", "action": "escalated"}
+    body["reason"] = "pre-acknowledged by an operator"
+    return forbidden(
+        world, broken, world.officer, "integrity", "integrity.flag_handled", body
+    )
+
+
+def thresholds_that_go_back(world: World, broken: Broken) -> int:
+    body = {"version": 2, "thresholds": {"burst": {"count": "5"}}, "reason": "first set"}
+    world.record(world.officer, "integrity", "integrity.thresholds_set", body)
+    older = {**body, "version": 1, "reason": "quietly loosened"}
+    return forbidden(
+        world, broken, world.officer, "integrity", "integrity.thresholds_set", older
+    )
+
+
+def report_cut_beyond_the_log(world: World, broken: Broken) -> int:
+    body = {
+        "member": "KEN",
+        "reference_year": 2022,
+        "cut": world.ledger.log_size() + 100,
+        "sha256": "c" * 64,
+        "html_sha256": "e" * 64,
+        "title": "audit report",
+    }
+    return forbidden(world, broken, world.officer, "integrity", "report.issued", body)
+
+
 CASES: dict[str, tuple[Callable[[World, Broken], int], str, str]] = {
     "self-validation": (self_validation, "workflow", "may not validate"),
     "correction after completion": (correction_after_completion, "workflow", "complete"),
@@ -301,6 +331,13 @@ CASES: dict[str, tuple[Callable[[World, Broken], int], str, str]] = {
     "admin rotates an NCP's key": (admin_rotates_an_ncps_key, "registry", "its own key"),
     "revocation below threshold": (revocation_below_the_threshold, "registry", "threshold"),
     "seal goes back": (seal_that_goes_back, "workflow", "only grows"),
+    "flag handled before its entries": (
+        flag_handled_before_its_entries,
+        "workflow",
+        "after the entries that raise it",
+    ),
+    "thresholds go back": (thresholds_that_go_back, "workflow", "not after the recorded"),
+    "report cut beyond the log": (report_cut_beyond_the_log, "workflow", "the log holds"),
 }
 
 

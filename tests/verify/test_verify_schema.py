@@ -79,14 +79,21 @@ def kpi_body(**change: Any) -> dict[str, Any]:
 def test_every_type_is_well_formed() -> None:
     for name, kind in STATEMENT_TYPES.items():
         assert kind.name == name
-        assert kind.stream in ("registry", "framework", "assessment", "access-log")
+        streams = ("registry", "framework", "assessment", "access-log", "integrity")
+        assert kind.stream in streams
         assert kind.roles
         assert set(kind.roles) <= set(ROLES), name
     creating = sorted(name for name, kind in STATEMENT_TYPES.items() if kind.creates)
     assert creating == ["assessment.opened", "framework.created", "registry.genesis"]
-    # A seal starts the access-log stream or extends it (creates None: either).
+    # A seal starts the access-log stream or extends it (creates None: either);
+    # so does each of the integrity officers' records (decision 27).
     either = [name for name, kind in STATEMENT_TYPES.items() if kind.creates is None]
-    assert either == ["access_log.sealed"]
+    assert sorted(either) == [
+        "access_log.sealed",
+        "integrity.flag_handled",
+        "integrity.thresholds_set",
+        "report.issued",
+    ]
 
 
 def test_statement_type() -> None:
