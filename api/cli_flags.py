@@ -25,6 +25,7 @@ from api.cli_readers import As as ReadAs
 from api.cli_readers import reader_for
 from api.cli_statements import record
 from api.flag_defaults import packaged
+from ledger.domain.integrity import INTEGRITY_STREAM
 from ledger.errors import LedgerError
 from projections.access import log_restricted_reads
 from projections.errors import ProjectionError
@@ -40,7 +41,6 @@ from projections.flags import (
 )
 from verify.errors import VerifyError
 
-INTEGRITY_STREAM = "integrity"
 flags_app = typer.Typer(
     help="Red flags: irregularities the log shows, for integrity officers.",
     invoke_without_command=True,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from ledger.application import Ledger
 from projections.access import FULL_READERS, Reader
-from projections.disclosure import Disclosure, disclosure_now, narrowest
+from projections.disclosure import Disclosure, disclosure_now, entry_level, narrowest
 from projections.errors import NoSuchFlagError, QueryError
 from projections.flag_facts import Facts, read_facts
 from projections.flag_outliers import STATISTICAL
@@ -111,15 +111,16 @@ def _handling(facts: Facts) -> dict[str, Handling]:
 
 
 def _level(ledger: Ledger, facts: Facts, flag: Raised, cache: dict[str, Disclosure]) -> str:
+    """The strictest level of the entries a flag names, as they stand now."""
     levels = []
     for index in flag.entries:
         entry = facts.entries[index]
-        if entry.stream.startswith("assessment/"):
+        level = entry_level(entry)
+        if level is None:
             if entry.stream not in cache:
                 cache[entry.stream] = disclosure_now(ledger, entry.stream)
-            levels.append(cache[entry.stream].entry(entry))
-        elif entry.stream.startswith("integrity"):
-            levels.append("restricted")
+            level = cache[entry.stream].entry(entry)
+        levels.append(level)
     return narrowest(levels)
 
 

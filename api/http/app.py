@@ -20,10 +20,12 @@ from api.http import errors
 from api.http.auth import get_reader
 from api.http.docs import install_docs
 from api.http.routes_audit import router as audit_router
+from api.http.routes_flags import router as flags_router
 from api.http.routes_log import router as log_router
 from api.http.routes_scores import router as scores_router
 from api.http.routes_statements import router as statements_router
 from api.http.statement_schemas import statement_schemas
+from api.web.flag_pages import router as flag_pages_router
 from api.web.pages import router as web_router
 from ledger.application import Ledger
 from ledger.home import open_ledger
@@ -76,7 +78,9 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
     app.include_router(log_router)
     app.include_router(scores_router)
     app.include_router(audit_router)
+    app.include_router(flags_router)
     app.include_router(web_router)
+    app.include_router(flag_pages_router)
 
     def openapi() -> dict[str, Any]:
         """FastAPI's schema, plus one component per statement type."""
