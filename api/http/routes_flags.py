@@ -55,9 +55,7 @@ def flag_body(flag: Flag) -> dict[str, Any]:
             "status": flag.handling.status,
             "by": flag.handling.by,
             "reason": flag.handling.reason,
-            "entry": None
-            if flag.handling.entry is None
-            else entry_links(flag.handling.entry),
+            "entry": None if handled is None else entry_links(handled),
             "recorded_at": flag.handling.recorded_at,
         },
         "entries": [entry_links(i) for i in flag.entries],
