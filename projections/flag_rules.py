@@ -171,7 +171,12 @@ def late_change(facts: Facts, t: Thresholds) -> Iterable[Raised]:
 
 
 def _delay(delta: timedelta) -> str:
-    hours = delta.total_seconds() / 3600
+    seconds = delta.total_seconds()
+    if seconds < 120:
+        return f"{seconds:.0f} seconds"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} minutes"
+    hours = seconds / 3600
     return f"{hours / 24:.1f} days" if hours >= 48 else f"{hours:.1f} hours"
 
 
