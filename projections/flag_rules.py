@@ -181,11 +181,12 @@ def _delay(delta: timedelta) -> str:
 
 
 def score_revision(facts: Facts, t: Thresholds) -> Iterable[Raised]:
-    """A score revision without new evidence since the KPI's last value, or with a
-    justification shorter than a sentence."""
+    """A score revision without new evidence (a finding, a query or a return)
+    since the KPI's last value or revision, or with a justification shorter
+    than a sentence."""
     chars = int(t.get("score_revision", "min_justification_chars"))
     words = int(t.get("score_revision", "min_justification_words"))
-    last: dict[tuple[str, str | None], Act] = {}
+    last: dict[tuple[str, str | None], Act] = {}  # the last value or revision
     evidence: dict[tuple[str, str | None], list[Act]] = defaultdict(list)
     kinds = ("score.revised", "review.finding_recorded", "value.queried", "value.returned")
     for act in facts.of(*kinds, *VALUE_TYPES):
@@ -201,15 +202,14 @@ def score_revision(facts: Facts, t: Thresholds) -> Iterable[Raised]:
             text = str(act.body.get("justification", "")).strip()
             problems = []
             if not evidence[key]:
-                since = f"entry {last[key].index}" if key in last else "no value at all"
-                problems.append(
-                    f"no finding, query or value since the last value ({since})"
-                )
+                since = f"entry {last[key].index}" if key in last else "the start"
+                problems.append(f"no finding, query or return since {since}")
             if len(text) < chars or len(text.split()) < words:
                 problems.append(
-                    f"a justification of {len(text)} characters, {len(text.split())} "
-                    f"words (under {chars} or {words})"
+                    f"a justification of {len(text)} characters and "
+                    f"{len(text.split())} word(s), under {chars} or {words}"
                 )
+            last[key], evidence[key] = act, []
             if problems:
                 yield raised(
                     "score_revision",

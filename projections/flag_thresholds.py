@@ -44,6 +44,10 @@ class Thresholds:
     version: int
     values: Mapping[str, Mapping[str, Decimal]]
     recorded_at: int | None = None  # the thresholds_set log index; None: packaged
+    # Parameters a recorded set left out (or gave as no decimal), taken from the
+    # packaged version: the ledger records any rules and parameters it is given.
+    filled: tuple[str, ...] = ()
+    filled_from: int | None = None
 
     def get(self, rule: str, parameter: str) -> Decimal:
         return self.values[rule][parameter]
@@ -53,7 +57,10 @@ class Thresholds:
         """What every flags output says about the thresholds it used."""
         if self.recorded_at is None:
             return f"thresholds: packaged v{self.version}, not recorded in the ledger"
-        return f"thresholds: v{self.version}, recorded at log index {self.recorded_at}"
+        label = f"thresholds: v{self.version}, recorded at log index {self.recorded_at}"
+        if self.filled:
+            label += f" (packaged v{self.filled_from} for {', '.join(self.filled)})"
+        return label
 
     def as_body(self) -> dict[str, dict[str, str]]:
         """The ``thresholds`` field of an ``integrity.thresholds_set`` body."""
@@ -90,13 +97,35 @@ def problems(version: Any, thresholds: Any) -> list[str]:
     return found
 
 
-def from_body(body: Mapping[str, Any], index: int | None = None) -> Thresholds:
-    """Thresholds from a ``integrity.thresholds_set`` body (or a file's content)."""
-    values = {
-        rule: {name: decimal_of(text) or Decimal(0) for name, text in params.items()}
-        for rule, params in body["thresholds"].items()
-    }
-    return Thresholds(int(body["version"]), values, index)
+def from_body(
+    body: Mapping[str, Any], index: int | None = None, packaged: Thresholds | None = None
+) -> Thresholds:
+    """Thresholds from an ``integrity.thresholds_set`` body (or a file's content).
+
+    A parameter of ``PARAMETERS`` the body leaves out, or gives as no decimal,
+    comes from ``packaged`` and is named in the label; others are ignored."""
+    given = body.get("thresholds")
+    given = given if isinstance(given, Mapping) else {}
+    values: dict[str, dict[str, Decimal]] = {}
+    filled = []
+    for rule, names in PARAMETERS.items():
+        params = given.get(rule)
+        params = params if isinstance(params, Mapping) else {}
+        values[rule] = {}
+        for name in names:
+            number = decimal_of(params.get(name)) if name in params else None
+            if number is None and packaged is not None:
+                number = packaged.get(rule, name)
+                filled.append(f"{rule}.{name}")
+            if number is not None:
+                values[rule][name] = number
+    return Thresholds(
+        int(body["version"]),
+        values,
+        index,
+        tuple(filled),
+        packaged.version if packaged is not None and filled else None,
+    )
 
 
 def load_thresholds(path: Path) -> tuple[Thresholds, str | None]:

@@ -94,7 +94,7 @@ def thresholds_at(facts: Facts, packaged: Thresholds) -> Thresholds:
     if not recorded:
         return packaged
     last = recorded[-1]
-    return from_body(last.body, last.index)
+    return from_body(last.body, last.index, packaged)
 
 
 def _handling(facts: Facts) -> dict[str, Handling]:
