@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import shlex
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated, Any
@@ -103,7 +102,10 @@ def flags(
         flt = FlagFilter(member, rule, status, severity)
         report = read_flags(ledger, reader, packaged(), flt, at_size)
         # Before anything is printed: a read that cannot be logged is not shown.
-        command = "pmm " + shlex.join(sys.argv[1:])
+        asked: dict[str, object] = {"--member": member, "--rule": rule, "--status": status}
+        asked |= {"--severity": severity, "--at-size": at_size, "--as": as_key}
+        given = [str(p) for pair in asked.items() if pair[1] is not None for p in pair]
+        command = "pmm flags " + shlex.join(given)
         log_restricted_reads(ledger.access_log, reader, command, report.restricted_shown)
     except (ProjectionError, LedgerError) as exc:
         fail(str(exc), 2)

@@ -78,13 +78,13 @@ def problems(version: Any, thresholds: Any) -> list[str]:
     if not isinstance(thresholds, Mapping):
         return [*found, "the thresholds must be one table per rule"]
     for rule in sorted(set(PARAMETERS) - set(thresholds)):
-        found.append(f"[{rule}] is missing: every rule needs its thresholds")
+        found.append(f"table {rule} is missing: every rule needs its thresholds")
     for rule, params in sorted(thresholds.items()):
         if rule not in PARAMETERS:
-            found.append(f"[{rule}] is not a rule; rules are {', '.join(PARAMETERS)}")
+            found.append(f"table {rule} is not a rule; rules are {', '.join(PARAMETERS)}")
             continue
         if not isinstance(params, Mapping):
-            found.append(f"[{rule}] must be a table of parameters")
+            found.append(f"{rule} must be a table of parameters")
             continue
         for name in PARAMETERS[rule]:
             if name not in params:
