@@ -199,6 +199,10 @@ def requests(marks: dict[str, Any]) -> list[str]:
         f"/events?kpi=TF.1.3&limit=500&year={T}",
         f"/tile/entries/000.p/{marks['sizes'][-1]}",
     ]
+    # The red flags name restricted entries and quote their numbers: officers
+    # and the Secretariat only, at every record time (docs/flags.md).
+    paths += ["/flags", "/flags?member=KEN", "/ui/flags", "/ui/flags?member=KEN"]
+    paths += [f"/flags?at_size={n}" for n in marks["sizes"][1:]]
     return paths
 
 
@@ -305,6 +309,10 @@ def test_full_readers_see_them_and_each_read_is_logged_with_its_member(
     # without one, and only by the reads across streams that show it.
     nobody = {r["request"].split("?")[0] for r in records if r["member"] is None}
     assert nobody <= {"GET /events", bundle, "GET /entries"}, nobody
+    flagged = [
+        r for r in records if r["request"].split("?")[0] in ("GET /flags", "GET /ui/flags")
+    ]
+    assert flagged and all(r["member"] == "KEN" for r in flagged)
     # A Secretariat principal and KEN's own NCP see them too; BRA's NCP does not.
     for key in (world.sec, world.ncp_ken):
         ratio = client.get(f"/history?member=KEN&year={T}", headers=world.bearer(key))
