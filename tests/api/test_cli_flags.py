@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from typer.testing import CliRunner
 
 from api.cli import app
+from api.demo import run_demo
 from api.flag_defaults import PACKAGED_FILE
 from ledger.keys import KeyPair
+from ledger.persistence import Settings
 
 if TYPE_CHECKING:
     from tests.conftest import World
@@ -146,3 +148,18 @@ def test_thresholds_apply(world: World, tmp_path: Path) -> None:
     broken.write_text("version = 3\n[burst]\ncount = 5\n")
     code, output = pmm(world, "flags", "thresholds", "apply", str(broken), "--as", officer)
     assert code == 2 and "burst.count" in output and "table deadline is missing" in output
+
+
+def test_the_demo_shows_its_planted_irregularity(settings: Settings) -> None:
+    run_demo(settings)
+    env = {"PMM_DATABASE_URL": settings.database_url or "", "COLUMNS": "250"}
+    home = ["--home", str(settings.home), "--as", "integrity-1", "--json"]
+    result = runner.invoke(app, ["flags", *home], env=env)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["thresholds"]["label"].startswith("thresholds: v1, recorded at")
+    high = [f for f in report["flags"] if f["severity"] == "high"]
+    assert {f["rule"] for f in high} == {"changed_after_validation", "late_change"}
+    assert {(f["member"], f["principals"][0]) for f in high} == {("CHL", "wco-sec")}
+    rules = {f["rule"] for f in report["flags"]}
+    assert {"same_party", "score_revision", "key_recovered", "deadline"} <= rules
