@@ -120,20 +120,14 @@ def flags(
         highlight=False,
     )
     # The id in full (it is what acknowledge and escalate take), folded if it must be.
-    table = Table(Column("flag", overflow="fold"), "severity", "status", "member", "kpi")
+    # Member, KPI and years open each summary, so they need no columns of their own.
+    table = Table(Column("flag", overflow="fold"), "severity", "status")
     table.add_column("summary", ratio=1)
     for flag in report.flags:
         status_text = flag.handling.status
         if flag.handling.by:
             status_text += f" by {flag.handling.by} (entry {flag.handling.entry})"
-        table.add_row(
-            flag.id,
-            flag.severity,
-            status_text,
-            flag.member or "",
-            flag.kpi or "",
-            flag.summary,
-        )
+        table.add_row(flag.id, flag.severity, status_text, flag.summary)
     out.print(table)
 
 

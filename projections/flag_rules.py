@@ -1,10 +1,11 @@
-"""The red-flag rules about who changed what, when (docs/flags.md).
+"""The red-flag rules about who changed what, and after what (docs/flags.md).
 
 Each rule reads the ``Facts`` of the log up to a record time and the
 thresholds in force, and returns what it ``Raised``: the entries that raised
 it (log indexes), the principals, the Member, KPI and reference years, a
 one-line summary and a severity. ``projections.flags`` names and handles them;
-``projections.flag_outliers`` holds the statistical rules.
+``projections.flag_timing`` holds the rules about when corrections come, and
+``projections.flag_outliers`` the statistical rules.
 """
 
 from __future__ import annotations
@@ -164,14 +165,16 @@ def late_change(facts: Facts, t: Thresholds) -> Iterable[Raised]:
                     f"{_what(change)}: changed by {change.principal} "
                     f"({facts.role(change.principal)}) in entry {change.index}, after "
                     f"review began (entry {first.index}) and "
-                    f"{_delay(act.at - change.at)} before publication (entry {act.index})",
+                    f"{delay(act.at - change.at)} before publication (entry {act.index})",
                     (change.principal,),
                 )
             review.pop(act.stream, None)
 
 
-def _delay(delta: timedelta) -> str:
+def delay(delta: timedelta) -> str:
     seconds = delta.total_seconds()
+    if seconds < 1:
+        return "under a second"
     if seconds < 120:
         return f"{seconds:.0f} seconds"
     if seconds < 7200:
@@ -250,58 +253,6 @@ def key_recovered(facts: Facts, t: Thresholds) -> Iterable[Raised]:
             )
 
 
-def burst(facts: Facts, t: Thresholds) -> Iterable[Raised]:
-    """``count`` or more corrections by one principal within ``window_hours``."""
-    count = int(t.get("burst", "count"))
-    window = timedelta(hours=float(t.get("burst", "window_hours")))
-    by_principal: dict[str, list[Act]] = defaultdict(list)
-    for act in facts.of("value.corrected"):
-        by_principal[act.principal].append(act)
-    for principal, acts in sorted(by_principal.items()):
-        clusters: list[list[Act]] = []
-        for i in range(len(acts) - count + 1):
-            if acts[i + count - 1].at - acts[i].at > window:
-                continue
-            run = acts[i : i + count]
-            if clusters and clusters[-1][-1].index >= run[0].index:
-                clusters[-1] += [a for a in run if a.index > clusters[-1][-1].index]
-            else:
-                clusters.append(run)
-        for run in clusters:
-            span = run[-1].at - run[0].at
-            yield raised(
-                "burst",
-                "medium",
-                run,
-                f"{principal}: {len(run)} corrections in {_delay(span)} (entries "
-                f"{run[0].index} to {run[-1].index}), at least {count} within "
-                f"{_delay(window)}",
-                (principal,),
-            )
-
-
-def deadline(facts: Facts, t: Thresholds) -> Iterable[Raised]:
-    """Corrections in the last ``days`` before their assessment's publication (the
-    log names no other deadline), one finding per publication."""
-    days = timedelta(days=float(t.get("deadline", "days")))
-    pending: dict[str, list[Act]] = defaultdict(list)
-    for act in facts.of("assessment.published", "value.corrected"):
-        if act.kind == "value.corrected":
-            pending[act.stream].append(act)
-            continue
-        late = [c for c in pending.pop(act.stream, []) if act.at - c.at <= days]
-        if late:
-            who = sorted({c.principal for c in late})
-            yield raised(
-                "deadline",
-                "low",
-                (*late, act),
-                f"{act.member}: {len(late)} correction(s) by {', '.join(who)} in the "
-                f"last {_delay(days)} before publication (entry {act.index})",
-                who,
-            )
-
-
 RULES: tuple[Rule, ...] = (
     changed_after_validation,
     changed_after_publication,
@@ -309,6 +260,4 @@ RULES: tuple[Rule, ...] = (
     late_change,
     score_revision,
     key_recovered,
-    burst,
-    deadline,
 )

@@ -1,7 +1,8 @@
 """The integrity officer's red flags, computed from the verified log (docs/flags.md).
 
-Every rule of ``flag_rules`` and ``flag_outliers`` runs over the log's first N
-entries (a record time, default now) with the thresholds in force then: the
+Every rule of ``flag_rules``, ``flag_timing`` and ``flag_outliers`` runs over
+the log's first N entries (a record time, default now) with the thresholds in
+force then: the
 latest ``integrity.thresholds_set`` recorded before N, or the packaged file,
 which every output then names ("thresholds: packaged v1, not recorded in the
 ledger"). A flag's id is ``<rule>:<log indexes>`` — the entries that raised it,
@@ -30,6 +31,7 @@ from projections.flag_facts import Facts, read_facts
 from projections.flag_outliers import STATISTICAL
 from projections.flag_rules import RULES, Raised
 from projections.flag_thresholds import PARAMETERS, Thresholds, from_body
+from projections.flag_timing import TIMING
 
 SEVERITIES = ("low", "medium", "high")
 STATUSES = ("open", "acknowledged", "escalated")
@@ -136,7 +138,7 @@ def compute_flags(
     thresholds = thresholds_at(facts, packaged)
     handled, cache = _handling(facts), dict[str, Disclosure]()
     flags = []
-    for rule in (*RULES, *STATISTICAL):
+    for rule in (*RULES, *TIMING, *STATISTICAL):
         for found in rule(facts, thresholds):
             name = flag_id(found.rule, found.entries)
             handling = handled.get(name, Handling())

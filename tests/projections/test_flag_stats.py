@@ -24,10 +24,11 @@ from api.flag_defaults import PACKAGED_FILE, packaged
 from projections.errors import ThresholdsFileError
 from projections.flag_facts import Act, Facts
 from projections.flag_outliers import benford
-from projections.flag_rules import burst, deadline, late_change
+from projections.flag_rules import late_change
 from projections.flag_stats import benford as benford_test
 from projections.flag_stats import first_digit, robust_z
 from projections.flag_thresholds import PARAMETERS, from_body, load_thresholds
+from projections.flag_timing import burst, deadline
 
 START = datetime(2023, 12, 1, tzinfo=UTC)
 
