@@ -151,10 +151,16 @@ def trust_policy(ledger: Ledger, trust: Path | None) -> TrustPolicy:
 def check_copy(ledger: Ledger, path: Path, trust: Path | None = None) -> CopyCheck:
     """Is ``path`` a report whose digest the log records? Proven, not trusted."""
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    policy = trust_policy(ledger, trust)
+    return find_report(ledger, digest, trust_policy(ledger, trust), str(path))
+
+
+def find_report(
+    ledger: Ledger, digest: str, policy: TrustPolicy, name: str = ""
+) -> CopyCheck:
+    """The ``report.issued`` entry naming ``digest`` (PDF or HTML), with its
+    inclusion proven against the latest checkpoint under ``policy``."""
     store = ledger.sequencer.store
-    size = ledger.log_size()
-    for index, raw in store.stream_entries([INTEGRITY_STREAM], size):
+    for index, raw in store.stream_entries([INTEGRITY_STREAM], ledger.log_size()):
         entry = parse_entry(raw)
         body = entry.signed.body
         if entry.entry_type != "report.issued":
@@ -171,7 +177,7 @@ def check_copy(ledger: Ledger, path: Path, trust: Path | None = None) -> CopyChe
         except VerifyError as exc:
             problem = f"the entry's inclusion proof does not verify: {exc}"
         return CopyCheck(
-            str(path),
+            name,
             digest,
             True,
             index,
@@ -181,4 +187,4 @@ def check_copy(ledger: Ledger, path: Path, trust: Path | None = None) -> CopyChe
             proven,
             problem,
         )
-    return CopyCheck(str(path), digest, False, problem="no report.issued entry names it")
+    return CopyCheck(name, digest, False, problem="no report.issued entry names it")
