@@ -36,6 +36,7 @@ from projections.flags import (
     FlagFilter,
     FlagReport,
     find_flag,
+    handling_text,
     read_flags,
 )
 from verify.errors import VerifyError
@@ -121,13 +122,11 @@ def flags(
     )
     # The id in full (it is what acknowledge and escalate take), folded if it must be.
     # Member, KPI and years open each summary, so they need no columns of their own.
-    table = Table(Column("flag", overflow="fold"), "severity", "status")
-    table.add_column("summary", ratio=1)
+    table = Table(Column("flag", overflow="fold"), "severity")
+    table.add_column("status", ratio=1)
+    table.add_column("summary", ratio=2)
     for flag in report.flags:
-        status_text = flag.handling.status
-        if flag.handling.by:
-            status_text += f" by {flag.handling.by} (entry {flag.handling.entry})"
-        table.add_row(flag.id, flag.severity, status_text, flag.summary)
+        table.add_row(flag.id, flag.severity, handling_text(flag), flag.summary)
     out.print(table)
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ledger.application import Ledger
 from projections.access import FULL_READERS, Reader
@@ -217,3 +218,28 @@ def find_flag(ledger: Ledger, packaged: Thresholds, name: str) -> Flag:
         if flag.id == name:
             return flag
     raise NoSuchFlagError(f"no rule raises flag {name!r} now (pmm flags lists them)")
+
+
+def handling_text(flag: Flag) -> str:
+    """A flag's handling in words: ``open``, or who did what, in which entry, why."""
+    found = flag.handling
+    if found.entry is None:
+        return "open"
+    return f"{found.status} by {found.by} (entry {found.entry}): {found.reason}"
+
+
+def report_rows(report: FlagReport) -> list[dict[str, Any]]:
+    """The flags as an audit report's table lists them (``api/report.py``
+    ``render_html(..., flags=report_rows(r), flags_note=r.thresholds.label)``)."""
+    return [
+        {
+            "id": f.id,
+            "severity": f.severity,
+            "rule": f.rule,
+            "summary": f.summary,
+            "entries": list(f.entries),
+            "handling": handling_text(f),
+            "thresholds_version": f.thresholds_version,
+        }
+        for f in report.flags
+    ]

@@ -18,7 +18,14 @@ from ledger.errors import ConflictError
 from ledger.keys import KeyPair
 from projections.access import Reader
 from projections.errors import ReadNotPermittedError, SignInRequiredError
-from projections.flags import FLAG_ID, Flag, FlagFilter, compute_flags, read_flags
+from projections.flags import (
+    FLAG_ID,
+    Flag,
+    FlagFilter,
+    compute_flags,
+    read_flags,
+    report_rows,
+)
 
 if TYPE_CHECKING:
     from ledger.application import Recorded
@@ -268,6 +275,12 @@ def test_handling_a_flag(world: World) -> None:
     report = read_flags(world.ledger, OFFICER, packaged(), FlagFilter(status="escalated"))
     assert [f.id for f in report.flags] == [flag.id]
     assert report.restricted_shown == {"KEN": [f"flag {flag.id}"]}
+    [row] = report_rows(report)  # what an audit report's table shows
+    assert row["handling"] == (
+        f"escalated by integrity (entry {world.ledger.log_size() - 1}): "
+        "The evidence is missing."
+    )
+    assert row["entries"] == list(flag.entries) and row["rule"] == "jump_history"
 
 
 def test_ids_are_stable_and_well_formed(world: World) -> None:
