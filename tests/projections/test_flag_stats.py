@@ -24,7 +24,7 @@ from api.flag_defaults import PACKAGED_FILE, packaged
 from projections.errors import ThresholdsFileError
 from projections.flag_facts import Act, Facts
 from projections.flag_outliers import benford
-from projections.flag_rules import late_change
+from projections.flag_rules import key_recovered, late_change, same_party
 from projections.flag_stats import benford as benford_test
 from projections.flag_stats import first_digit, robust_z
 from projections.flag_thresholds import PARAMETERS, from_body, load_thresholds
@@ -230,3 +230,26 @@ def test_a_partial_recorded_set_takes_the_rest_from_the_packaged_file() -> None:
     assert found.get("burst", "window_hours") == packaged().get("burst", "window_hours")
     assert found.label.startswith("thresholds: v2, recorded at log index 7 (packaged v1")
     assert "burst.window_hours" in found.label and "burst.count" not in found.label
+
+
+# -- what the ledger refuses, should it ever appear in a log ------------------------
+
+
+def test_a_rotation_not_signed_by_the_principal_is_high() -> None:
+    own = act(0, "principal.key_rotated", 0, by="ncp-ken", principal="ncp-ken",
+              stream="registry")  # fmt: skip
+    foreign = act(1, "principal.key_rotated", 1, by="admin", principal="ncp-ken",
+                  stream="registry")  # fmt: skip
+    [found] = key_recovered(facts_of(own, foreign), packaged())
+    assert found.entries == (1,) and found.severity == "high"
+    assert found.principals == ("ncp-ken", "admin")
+
+
+def test_a_value_validated_by_its_own_submitter_is_high() -> None:
+    value = act(0, "value.submitted", 0, by="sec", version=5, kpi="TF.1.1",
+                reference_year=2022)  # fmt: skip
+    check = act(1, "value.validated", 1, by="sec", entry=5)
+    [found] = same_party(facts_of(value, check), packaged())
+    assert found.severity == "high" and "its own submitter" in found.summary
+    other = act(1, "value.validated", 1, by="ncp-ken", entry=5)
+    assert list(same_party(facts_of(value, other), packaged())) == []
