@@ -20,6 +20,7 @@ import typer
 
 from api.cli_common import Home, Json, err, fail, key_for, open_home, out
 from api.cli_readers import reader_for
+from api.flag_defaults import packaged
 from api.report import check_copy, issue, render_html
 from ledger.errors import LedgerError
 from projections.errors import ProjectionError
@@ -77,6 +78,7 @@ def write(
             as_of=as_of,
             at_size=at_size,
             published=published,
+            packaged=packaged(),
             trust=trust,
         )
         html = render_html(report, ledger.origin)

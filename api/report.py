@@ -69,21 +69,15 @@ class CopyCheck:
     problem: str | None = None
 
 
-def render_html(
-    report: AuditReport,
-    origin: str,
-    flags: Sequence[Any] = (),
-    flags_note: str = "",
-    charts: Sequence[str] = (),
-) -> str:
+def render_html(report: AuditReport, origin: str, charts: Sequence[str] = ()) -> str:
     """The report as one standalone HTML document."""
     style = Markup((HERE / "report.css").read_text(encoding="utf-8"))  # our own file
     return environment.get_template("report.html").render(
         r=report,
         origin=origin,
         style=style,
-        flags=flags,
-        flags_note=flags_note,
+        flags=report.flags,
+        flags_note=report.thresholds,
         charts=[Markup(chart) for chart in charts],  # our own escaped SVG
     )
 

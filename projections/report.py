@@ -26,6 +26,8 @@ from ledger.application import Ledger
 from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.export import TRUST_FILE, export
 from projections.access import FULL_READERS, Reader, log_restricted_read
+from projections.flag_thresholds import Thresholds
+from projections.flags import FlagFilter, read_flags, report_rows
 from projections.timetravel import Scores, scores
 from verify.statement import Entry, format_timestamp, parse_entry
 from verify.verifier import VerifyResult, verify_export
@@ -97,6 +99,8 @@ class AuditReport:
     entries: tuple[EntryLine, ...]
     access: tuple[dict[str, Any], ...]
     verification: Verification
+    flags: tuple[dict[str, Any], ...]  # projections.flags.report_rows
+    thresholds: str  # which thresholds raised them (recorded, or packaged)
 
     @property
     def title(self) -> str:
@@ -113,9 +117,11 @@ def build_report(
     as_of: str | None = None,
     at_size: int | None = None,
     published: str | None = None,
+    packaged: Thresholds,
     trust: Path | None = None,
 ) -> AuditReport:
-    """The report of ``member``'s year-``year`` assessment, read as ``reader``."""
+    """The report of ``member``'s year-``year`` assessment, read as ``reader``;
+    red flags with the thresholds recorded by then, else ``packaged``."""
     reader.require(FULL_READERS, "an audit report")
     read = scores(
         ledger, member, year, cycle=cycle, as_of=as_of, at_size=at_size, published=published
@@ -125,13 +131,15 @@ def build_report(
     cut = read.position.size
     entries = [(i, parse_entry(raw)) for i, raw in store.stream_entries([stream], cut)]
     lines = tuple(_entry_line(ledger, index, entry) for index, entry in entries)
+    flags = read_flags(ledger, reader, packaged, FlagFilter(member=member), size=cut)
     # Building the report shows every value: the access log says so first.
     log_restricted_read(
         ledger.access_log,
         reader,
         f"pmm report --member {member} --year {year} ({read.position.label})",
         member,
-        [f"audit report {stream} at log size {cut}"],
+        [f"audit report {stream} at log size {cut}"]
+        + [name for names in flags.restricted_shown.values() for name in names],
     )
     access = tuple(_access(ledger, member))
     return AuditReport(
@@ -147,6 +155,8 @@ def build_report(
         entries=lines,
         access=access,
         verification=verification(ledger, trust),
+        flags=tuple(report_rows(flags)),
+        thresholds=flags.thresholds.label,
     )
 
 

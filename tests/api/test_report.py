@@ -124,6 +124,8 @@ def test_the_report_says_who_changed_what_and_escapes_it(
     assert "<em>not validated</em>" in html
     assert "value.validated" in html and "sec2 (secretariat)" in html
     assert "Verified." in html and "VERIFICATION FAILED" not in html
+    # The correction of a validated value is a red flag, with its thresholds.
+    assert "changed_after_validation" in html and "thresholds: packaged v1" in html
     # Writing the report was a restricted read of KEN: it is in the access log,
     # and the report that follows lists it.
     records = list(world.ledger.access_log.records())

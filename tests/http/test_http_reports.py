@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from fastapi.testclient import TestClient
 
+from api.flag_defaults import packaged
 from api.report import issue, render_html
 from projections.access import Reader
 from projections.report import build_report
@@ -24,7 +25,7 @@ def test_a_reports_digest_is_answered_with_a_receipt(
 ) -> None:
     world.hours(world.ncp_ken, world.KEN, "12")
     officer = Reader(world.officer.principal, "integrity_officer", None, "test")
-    report = build_report(world.ledger, officer, "KEN", 2022)
+    report = build_report(world.ledger, officer, "KEN", 2022, packaged=packaged())
     issued = issue(world.ledger, world.officer, report, tmp_path, render_html(report, "o"))
     for digest in (issued.pdf_sha256, issued.html_sha256):
         response = client.get(f"/reports/{digest}")
