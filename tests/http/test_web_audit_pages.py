@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import pytest
 from fastapi.testclient import TestClient
@@ -22,15 +22,28 @@ if TYPE_CHECKING:
     from ledger.keys import KeyPair
     from tests.conftest import World
 
-KEN = {"member": "KEN", "year": "2022"}
+
+class Assessment(TypedDict):
+    member: str
+    year: str
+
+
+KEN: Assessment = {"member": "KEN", "year": "2022"}  # the pages' parameters
+QUERY: dict[str, str | int] = {"member": "KEN", "year": 2022}  # the JSON API's
 LOWER = "TF.2.1"  # hours, lower is better
 DIGEST = "ab" * 32
 
 
 def get(
-    client: TestClient, path: str, key: KeyPair | None = None, world: World | None = None,
-    status: int = 200, **params: Any,
-) -> str:  # fmt: skip
+    client: TestClient,
+    path: str,
+    key: KeyPair | None = None,
+    world: World | None = None,
+    /,
+    *,
+    status: int = 200,
+    **params: str,
+) -> str:
     headers = world.bearer(key) if key is not None and world is not None else {}
     # (httpx drops a path's own query string when given params, even empty ones)
     response = client.get(path, params=params or None, headers=headers)
@@ -79,7 +92,8 @@ def scenario(world: World) -> dict[str, Any]:
 
 def api_score(client: TestClient, code: str, **params: str) -> str:
     """The JSON API's score of ``code`` for an anonymous reader (the pages' oracle)."""
-    rows = client.get("/scores", params={**KEN, **params}).json()["rows"]
+    query: dict[str, str | int] = {**QUERY, **params}
+    rows = client.get("/scores", params=query).json()["rows"]
     return str(next(r["score"] for r in rows if r["code"] == code))
 
 
@@ -111,7 +125,7 @@ def test_assessment_shows_published_now_and_what_changed(
     for code in (world.KPI_RATIO, world.KPI_PERCENT):  # withheld from anonymous readers
         hidden = re.search(rf">{code}</a>.*?</tr>", text, re.S)
         assert hidden is not None and hidden.group(0).count(">withheld<") == 3
-    withheld = client.get("/scores", params=KEN).json()["withheld"]
+    withheld = client.get("/scores", params=QUERY).json()["withheld"]
     assert withheld >= 3  # the two KPIs, and the outcome and dimension that read them
     assert f"<strong>withheld ({withheld})</strong> at the record time" in text
     # The dimension's group: every withheld score but the overall, which is above it.
@@ -194,7 +208,7 @@ def test_a_rise_in_a_lower_is_better_value_and_a_drop_in_score_are_worse(
     world: World, client: TestClient
 ) -> None:
     before = lower_is_better(world)
-    text = get(client, "/ui/diff", **KEN, **{"from": f"size:{before}"})
+    text = get(client, f"/ui/diff?member=KEN&year=2022&from=size:{before}")
     value = re.search(r"<tr id=\"i\d+\">(?:(?!</tr>).)*re-measured.*?</tr>", text, re.S)
     assert value is not None
     assert (
