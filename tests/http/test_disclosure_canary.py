@@ -377,3 +377,30 @@ def test_the_validation_dialogue_stays_between_member_and_secretariat(
         assert (message in json.dumps(event)) is sees, key.principal
         if not sees:
             assert event["withheld"] and event["body"] == {"entry": public.stream_version}
+
+
+PEER_CANARY = "86420.13579"
+
+
+@pytest.mark.parametrize("who", ["anonymous", "reviewer", "admin", "ncp-ken"])
+def test_a_peers_restricted_value_is_counted_never_drawn(
+    world: World, client: TestClient, who: str
+) -> None:
+    """BRA's restricted hours sit beside KEN's public ones on KEN's trail page:
+    every reader below restricted for BRA — KEN's own NCP included — sees it
+    counted as withheld, never its number; an integrity officer and BRA's own
+    NCP see it, and each read is logged under BRA, not KEN."""
+    world.hours(world.ncp_ken, world.KEN, "12")
+    world.hours(world.ncp_bra, world.BRA, PEER_CANARY, disclosure="restricted")
+    path = f"/ui/trail?member=KEN&year={T}&kpi={world.KPI_HOURS}"
+    key = {"ncp-ken": world.ncp_ken}.get(who)
+    shown = client.get(path, headers=world.bearer(key) if key else headers(world, who))
+    assert shown.status_code == 200, shown.text
+    assert PEER_CANARY not in shown.text and "withheld (1)" in shown.text
+    officer = world.bearer(world.officer)
+    for full in (world.officer, world.ncp_bra):
+        assert PEER_CANARY in client.get(path, headers=world.bearer(full)).text
+    records = client.get("/access-log", headers=officer).json()["records"]
+    assert [(r["principal"], r["member"], r["request"]) for r in records] == [
+        (p, "BRA", f"GET {path}") for p in ("integrity", "ncp-bra")
+    ]
