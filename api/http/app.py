@@ -21,6 +21,7 @@ from api.http.auth import get_reader
 from api.http.docs import install_docs
 from api.http.routes_audit import router as audit_router
 from api.http.routes_log import router as log_router
+from api.http.routes_reports import router as reports_router
 from api.http.routes_scores import router as scores_router
 from api.http.routes_statements import router as statements_router
 from api.http.statement_schemas import statement_schemas
@@ -76,6 +77,7 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
     app.include_router(log_router)
     app.include_router(scores_router)
     app.include_router(audit_router)
+    app.include_router(reports_router)
     app.include_router(web_router)
 
     def openapi() -> dict[str, Any]:
