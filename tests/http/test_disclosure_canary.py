@@ -8,7 +8,8 @@ declaration of a restricted KPI, a query message, a comment, a finding, a
 flag, a score revision and a reopening, and a correction after it. Then every
 endpoint, page and export (and the command line) is crawled as each audience
 below ``restricted`` — anonymous, another Member's NCP, a peer reviewer, an
-admin — at several record times, and no canary's bytes may appear; no score
+admin — at several record times (the pages too: the assessment's columns at
+every record time, each KPI's trail and charts), and no canary's bytes may appear; no score
 row they see may have read a restricted value. Readers who may see
 restricted values leave an access record per Member for what they saw.
 Both backends.
@@ -193,6 +194,12 @@ def requests(marks: dict[str, Any]) -> list[str]:
     paths += [f"/exports/diff.{f}?{q}&from={s}" for s in starts for f in ("csv", "parquet")]
     paths += [f"/ui/scores?{q}&{t}" for t in times] + [f"/ui/history?{q}"]
     paths += [f"/ui/diff?{q}&from={s}" for s in starts] + ["/ui/", "/ui/framework"]
+    # The audit pages: both columns at every record time, every KPI's trail.
+    picks = [f"by=size&at_size={n}" for n in marks["sizes"][1:]]
+    picks += [f"by=date&as_of={marks['as_of']}", ""]
+    paths += [f"/ui/assessment?{q}&published=1@{n}&{t}" for n in (1, 2) for t in picks]
+    kpis = (VARIATION, SECRET_KPI, "TF.1.1", "TF.1.2", "TF.1.3", "TF.1.4")
+    paths += [f"/ui/trail?{q}&kpi={k}" for k in kpis] + ["/ui/access-log"]
     paths += ["/framework", "/whoami", "/checkpoint", "/openapi.json", "/access-log"]
     paths += ["/events?limit=500", "/events?member=KEN&limit=500"]
     paths += [
@@ -234,6 +241,8 @@ def test_no_canary_reaches_a_reader_below_restricted(
     for path in requests(marks):
         response = client.get(path, headers=headers(world, who))
         assert response.status_code < 500, (path, response.text)
+        if path.startswith("/ui/") and path != "/ui/access-log":  # read, not refused
+            assert response.status_code == 200, (path, response.text)
         found = leaks(text_of(response, path))
         assert not found, f"{who} read {found} at {path}"
         if path.startswith("/scores?") and response.status_code == 200:
@@ -304,6 +313,7 @@ def test_full_readers_see_them_and_each_read_is_logged_with_its_member(
     requests_logged = {r["request"].split("?")[0] for r in records}
     bundle = f"GET /tile/entries/000.p/{marks['sizes'][-1]}"
     assert {"GET /events", bundle, "GET /scores"} <= requests_logged
+    assert {"GET /ui/assessment", "GET /ui/trail", "GET /ui/history"} <= requests_logged
     assert {r["member"] for r in records} == {"KEN", None}
     # Only the integrity stream's flag handling about no Member is logged
     # without one, and only by the reads across streams that show it.
@@ -375,3 +385,30 @@ def test_the_validation_dialogue_stays_between_member_and_secretariat(
         assert (message in json.dumps(event)) is sees, key.principal
         if not sees:
             assert event["withheld"] and event["body"] == {"entry": public.stream_version}
+
+
+PEER_CANARY = "86420.13579"
+
+
+@pytest.mark.parametrize("who", ["anonymous", "reviewer", "admin", "ncp-ken"])
+def test_a_peers_restricted_value_is_counted_never_drawn(
+    world: World, client: TestClient, who: str
+) -> None:
+    """BRA's restricted hours sit beside KEN's public ones on KEN's trail page:
+    every reader below restricted for BRA — KEN's own NCP included — sees it
+    counted as withheld, never its number; an integrity officer and BRA's own
+    NCP see it, and each read is logged under BRA, not KEN."""
+    world.hours(world.ncp_ken, world.KEN, "12")
+    world.hours(world.ncp_bra, world.BRA, PEER_CANARY, disclosure="restricted")
+    path = f"/ui/trail?member=KEN&year={T}&kpi={world.KPI_HOURS}"
+    key = {"ncp-ken": world.ncp_ken}.get(who)
+    shown = client.get(path, headers=world.bearer(key) if key else headers(world, who))
+    assert shown.status_code == 200, shown.text
+    assert PEER_CANARY not in shown.text and "withheld (1)" in shown.text
+    officer = world.bearer(world.officer)
+    for full in (world.officer, world.ncp_bra):
+        assert PEER_CANARY in client.get(path, headers=world.bearer(full)).text
+    records = client.get("/access-log", headers=officer).json()["records"]
+    assert [(r["principal"], r["member"], r["request"]) for r in records] == [
+        (p, "BRA", f"GET {path}") for p in ("integrity", "ncp-bra")
+    ]
