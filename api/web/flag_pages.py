@@ -10,22 +10,23 @@ names links to its receipt.
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from api.flag_defaults import packaged
-from api.http.auth import AccessLogDep, ReaderDep, log_reads
+from api.http.auth import AccessLogDep, ReaderDep
 from api.http.deps import LedgerDep
 from api.web import params
-from api.web.pages import Text, page
+from api.web.render import NAV, NavLink, Text, View, answer
 from projections.access import Reader
 from projections.errors import SignInRequiredError
 from projections.flag_thresholds import PARAMETERS
 from projections.flags import SEVERITIES, STATUSES, FlagFilter, read_flags
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
+NAV.insert(
+    2, NavLink("/ui/flags", "Red flags", frozenset({"integrity_officer", "secretariat"}))
+)
 
 
 @router.get("/flags", response_class=HTMLResponse)
@@ -41,7 +42,7 @@ def flags_page(
 ) -> HTMLResponse:
     """The flags matching the form's filters, high severity first."""
 
-    def build() -> dict[str, Any]:
+    def build() -> View:
         _signed_in(reader)
         flt = FlagFilter(
             params.text(member, "member"),
@@ -50,8 +51,7 @@ def flags_page(
             params.text(severity, "severity"),
         )
         report = read_flags(ledger, reader, packaged(), flt)
-        log_reads(access, reader, request, report.restricted_shown)
-        return {
+        context = {
             "report": report,
             "reader": reader,
             "filters": {
@@ -71,8 +71,9 @@ def flags_page(
                 severity=flt.severity,
             ),
         }
+        return View(context, report.restricted_shown)
 
-    return page(request, "flags.html", build)
+    return answer(request, reader, access, "flags.html", build)
 
 
 def _signed_in(reader: Reader) -> None:

@@ -36,7 +36,9 @@ def home_page(
 ) -> HTMLResponse:
     """Verification status, the checkpoint and its witnesses, entries per day,
     and a way into every assessment."""
-    return answer(request, reader, access, "home.html", lambda: views_home.overview(ledger))
+    return answer(
+        request, reader, access, "home.html", lambda: views_home.overview(ledger, reader)
+    )
 
 
 @router.get("/scores", response_class=HTMLResponse)

@@ -5,7 +5,9 @@ the last ``pmm verify`` verdict kept in the home (``ledger/verify_status.py``),
 the latest checkpoint with each witness's last cosignature that verifies under
 the key the witness policy pins, entries per day (counted by bisection on
 record time, ``projections/timetravel.size_at``, never by reading every
-entry), and the assessments opened. No value is shown, so nothing is logged.
+entry), and the assessments opened. No value is shown, so nothing is logged —
+except the open red flags, shown to integrity officers and the Secretariat only
+(docs/flags.md), whose restricted entries are logged like ``/ui/flags``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import base64
 from datetime import UTC, datetime, timedelta
 
+from api.flag_defaults import packaged
 from api.web import charts
 from api.web.params import url
 from api.web.render import View
@@ -21,6 +24,8 @@ from ledger.application import Ledger
 from ledger.errors import ConfigurationError
 from ledger.home import read_policy
 from ledger.verify_status import read_status
+from projections.access import FULL_READERS, Reader
+from projections.flags import FlagFilter, read_flags
 from projections.timetravel import size_at
 from verify.checkpoint import parse_checkpoint
 from verify.cosignature import CosignatureVerifier, cosignature_timestamp
@@ -32,7 +37,10 @@ DAYS = 30  # the chart's span: the last DAYS days that hold entries
 CHECKPOINTS_SEARCHED = 64  # how far back a witness's last cosignature is looked for
 
 
-def overview(ledger: Ledger) -> View:
+OPEN_FLAGS_SHOWN = 10  # the rest are one click away, on /ui/flags
+
+
+def overview(ledger: Ledger, reader: Reader) -> View:
     note = ledger.sequencer.checkpoint()
     checkpoint = parse_checkpoint(parse_note(note).text)
     context: Context = {
@@ -47,10 +55,26 @@ def overview(ledger: Ledger) -> View:
         **verification(ledger),
         **assessments(ledger),
     }
-    # Open red flags: the lead wires the flags projection in here after merging
-    # it (context["flags"]); home.html renders that section only when the key is
-    # present, so until then the page says nothing about flags rather than "none".
-    return View(context)
+    if reader.role not in FULL_READERS:  # flags are restricted: not even a count
+        return View(context)
+    found = read_flags(ledger, reader, packaged(), FlagFilter(status="open"))
+    shown = found.flags[:OPEN_FLAGS_SHOWN]
+    context["flags"] = [
+        {
+            "href": url("/ui/flags", member=flag.member, rule=flag.rule),
+            "label": f"{flag.severity}: {flag.summary}",
+            "note": flag.id,
+        }
+        for flag in shown
+    ]
+    context["flags_open"] = len(found.flags)
+    # Only what the page lists is logged as shown.
+    names = {f"flag {flag.id}" for flag in shown}
+    restricted = {
+        member: [name for name in listed if name in names]
+        for member, listed in found.restricted_shown.items()
+    }
+    return View(context, {member: n for member, n in restricted.items() if n})
 
 
 def verification(ledger: Ledger) -> Context:

@@ -15,10 +15,8 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.web.render import environment
 from ledger.home import POLICY_FILE
 from ledger.verify_status import STATUS_FILE, VerifyStatus, read_status, write_status
-from projections.access import ANONYMOUS
 from verify.cosignature import CosignatureSigner
 from verify.note import Note, Signature, parse_note
 from verify.statement import format_timestamp
@@ -120,24 +118,27 @@ def test_entries_per_day_is_an_svg_bar_chart(world: World, client: TestClient) -
     assert svg.count("<rect") == 1  # every entry was recorded today
 
 
-def test_the_flags_slot_shows_only_when_the_view_supplies_flags(client: TestClient) -> None:
-    assert "Open red flags" not in overview(client)
-    template = environment.get_template("home.html")
-    context = {
-        "reader": ANONYMOUS,
-        "nav": [],
-        "here": "/ui/",
-        "log_size": 0,
-        "checkpoint": {"origin": "o", "size": 0, "root": "r"},
-        "witnesses": None,
-        "per_day": {"bars": [], "chart": ""},
-        "verify": None,
-        "verify_problem": None,
-        "assessments": [],
-        "members": [],
-        "year": None,
-    }
-    assert "Open red flags" not in template.render(**context)
-    flag = {"href": "/ui/flags#f1", "label": "<i>late correction</i>", "note": None}
-    shown = template.render(**context, flags=[flag])
-    assert "Open red flags (1)" in shown and "&lt;i&gt;late correction" in shown
+def test_open_red_flags_only_for_officers_and_the_secretariat(
+    world: World, client: TestClient
+) -> None:
+    # A restricted value: a flag naming it is a restricted read (docs/flags.md).
+    first = world.hours(world.ncp_ken, world.KEN, "12", disclosure="restricted")
+    world.record(world.sec2, world.KEN, "value.validated", {"entry": first.stream_version})
+    body = world.value_body(
+        world.KPI_HOURS, {"amount": "9"}, "hours", supersedes=first.stream_version,
+        kind="correction", reason="<i>late</i> correction", disclosure="restricted",
+    )  # fmt: skip
+    world.record(world.ncp_ken, world.KEN, "value.corrected", body)
+    for key in (world.ncp_ken, world.reviewer, world.admin, None):
+        headers = world.bearer(key) if key is not None else {}
+        page = client.get("/ui/", headers=headers).text
+        assert "Open red flags" not in page and "changed_after_validation" not in page
+    before = len(list(world.ledger.access_log.records()))
+    for key in (world.officer, world.sec):
+        page = client.get("/ui/", headers=world.bearer(key)).text
+        assert "Open red flags (" in page and "changed_after_validation:" in page
+        assert "<i>" not in page
+    # Each listing of a restricted flag is a restricted read, logged.
+    records = list(world.ledger.access_log.records())[before:]
+    assert [r["principal"] for r in records] == ["integrity", "sec"]
+    assert all(r["request"] == "GET /ui/" and r["member"] == "KEN" for r in records)
