@@ -22,6 +22,7 @@ from api.cli_common import Home, Json, err, fail, key_for, open_home, out
 from api.cli_readers import reader_for
 from api.flag_defaults import packaged
 from api.report import check_copy, issue, render_html
+from api.report_charts import report_charts
 from ledger.errors import LedgerError
 from projections.errors import ProjectionError
 from projections.report import build_report
@@ -81,7 +82,7 @@ def write(
             packaged=packaged(),
             trust=trust,
         )
-        html = render_html(report, ledger.origin)
+        html = render_html(report, ledger.origin, report_charts(ledger, reader, report))
         issued = issue(ledger, key, report, out_dir, html)
     except (LedgerError, ProjectionError, VerifyError) as exc:
         fail(f"refused ({type(exc).__name__}): {exc}", 1)

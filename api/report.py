@@ -36,6 +36,7 @@ from verify.receipt import verify_receipt
 from verify.statement import parse_entry
 
 HERE = Path(__file__).parent / "report_templates"
+CHARTS_CSS = Path(__file__).parent / "web" / "static" / "charts.css"
 environment = jinja2.Environment(
     loader=jinja2.FileSystemLoader(HERE),
     autoescape=True,
@@ -69,16 +70,22 @@ class CopyCheck:
     problem: str | None = None
 
 
-def render_html(report: AuditReport, origin: str, charts: Sequence[str] = ()) -> str:
+def render_html(
+    report: AuditReport, origin: str, charts: Sequence[tuple[str, str]] = ()
+) -> str:
     """The report as one standalone HTML document."""
-    style = Markup((HERE / "report.css").read_text(encoding="utf-8"))  # our own file
+    style = Markup(  # our own files: the report's rules and the pages' charts
+        (HERE / "report.css").read_text(encoding="utf-8")
+        + (CHARTS_CSS).read_text(encoding="utf-8")
+    )
     return environment.get_template("report.html").render(
         r=report,
         origin=origin,
         style=style,
         flags=report.flags,
         flags_note=report.thresholds,
-        charts=[Markup(chart) for chart in charts],  # our own escaped SVG
+        # (caption, SVG): the SVG is api/web/charts.py's own escaped markup.
+        charts=[(caption, Markup(svg)) for caption, svg in charts],
     )
 
 

@@ -234,6 +234,7 @@ def report_rows(report: FlagReport) -> list[dict[str, Any]]:
     return [
         {
             "id": f.id,
+            "kpi": f.kpi,
             "severity": f.severity,
             "rule": f.rule,
             "summary": f.summary,

@@ -23,6 +23,14 @@ from markupsafe import Markup
 
 WIDTH, HEIGHT = 640, 240
 LEFT, RIGHT, TOP, BOTTOM = 56, 624, 28, 196
+# Presentation attributes as well as the stylesheet's classes (charts.css, which
+# wins on the pages): WeasyPrint draws inline SVG in the audit report's PDF
+# without the document's stylesheet, and would fill a bare path black.
+ACCENT, MUTED = "#0b5cad", "#5b6575"
+VALUE_LOOK = f'fill="none" stroke="{ACCENT}" stroke-width="2"'
+POINT_LOOK = f'fill="#fff" stroke="{ACCENT}" stroke-width="2"'
+CORRECTION_LOOK = f'fill="{ACCENT}" stroke="{ACCENT}" stroke-width="2"'
+MARK_LOOK = f'stroke="{MUTED}" stroke-dasharray="4 3"'
 MARK_LETTERS = {"validated": "V", "published": "P", "reopened": "R", "queried": "Q"}
 
 
@@ -163,15 +171,18 @@ def history_chart(
         )
         body.append(
             f'<g class="mark {_e(mark.kind)}"><title>{_e(note)}</title>'
-            f'<line x1="{_n(x(mark.index))}" y1="{TOP}" x2="{_n(x(mark.index))}" '
-            f'y2="{BOTTOM}"/>{_text(x(mark.index), TOP - 8, letter, "middle")}</g>'
+            f'<line {MARK_LOOK} x1="{_n(x(mark.index))}" y1="{TOP}" '
+            f'x2="{_n(x(mark.index))}" y2="{BOTTOM}"/>'
+            f"{_text(x(mark.index), TOP - 8, letter, 'middle')}</g>"
         )
     if drawn:
         path = [f"M{_n(x(drawn[0].index))},{_n(y(float(drawn[0].value or 0)))}"]
         for p in drawn[1:]:
             path.append(f"H{_n(x(p.index))}V{_n(y(float(p.value or 0)))}")
         path.append(f"H{_n(x(end))}")
-        body.append(f'<path class="value" d="{"".join(path)}"/>')
+        # fill="none" also as an attribute: a renderer without the stylesheet
+        # (WeasyPrint, for the audit report's PDF) fills a bare path black.
+        body.append(f'<path class="value" {VALUE_LOOK} d="{"".join(path)}"/>')
         texts = sorted(drawn, key=lambda p: p.value or 0)
         body.append(
             _text(LEFT - 6, y(float(texts[-1].value or 0)) + 4, texts[-1].text, "end")
@@ -186,11 +197,12 @@ def history_chart(
         tip = f"<title>log index {p.index}: {_e(p.text)} ({what})</title>"
         if p.correction:
             diamond = f"M{_n(px)},{_n(py - 6)}l6,6l-6,6l-6,-6z"
-            shape = f'<path class="point correction" d="{diamond}">'
+            shape = f'<path class="point correction" {CORRECTION_LOOK} d="{diamond}">'
             body.append(f"{shape}{tip}</path>")
         else:
             body.append(
-                f'<circle class="point" cx="{_n(px)}" cy="{_n(py)}" r="4.5">{tip}</circle>'
+                f'<circle class="point" {POINT_LOOK} cx="{_n(px)}" cy="{_n(py)}" '
+                f'r="4.5">{tip}</circle>'
             )
     if not drawn:
         body.append(_text(WIDTH / 2, HEIGHT / 2, "no value to draw", "middle"))

@@ -26,7 +26,11 @@ from api.http.deps import LedgerDep
 from api.web import pages_audit, views_framework, views_home, views_scores
 from api.web.render import HERE, Text, answer
 
-STYLE = (HERE / "static" / "style.css").read_text(encoding="utf-8")
+# The charts' rules live apart, so the audit report inlines the very same ones.
+STYLE = "".join(
+    (HERE / "static" / name).read_text(encoding="utf-8")
+    for name in ("style.css", "charts.css")
+)
 router = APIRouter(prefix="/ui", include_in_schema=False)
 
 

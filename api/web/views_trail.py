@@ -68,7 +68,9 @@ def _row(entry: TrailEntry, size: int, reader: Reader) -> dict[str, Any]:
     }
 
 
-def _chart(trail: Trail, year: int, label: str) -> dict[str, Any]:
+def history_figure(trail: Trail, year: int, label: str) -> dict[str, Any]:
+    """The SVG history of ``trail``'s year-``year`` values with its marks (the
+    audit report draws the same, ``api/report_charts.py``)."""
     points, marks, withheld = [], [], 0
     for e in trail.entries:
         if e.entry_type in VALUE_TYPES and e.reference_year == year:
@@ -146,7 +148,7 @@ def trail(
         "audience": reader.audience(code),
         "rows": rows,
         "withheld": found.withheld,
-        "charts": [_chart(found, t - 1, "T−1"), _chart(found, t, "T")],
+        "charts": [history_figure(found, t - 1, "T−1"), history_figure(found, t, "T")],
         "peers": {
             "svg": charts.distribution_chart(
                 "peers", title, dots, own, others.withheld, direction

@@ -124,8 +124,11 @@ def test_the_report_says_who_changed_what_and_escapes_it(
     assert "<em>not validated</em>" in html
     assert "value.validated" in html and "sec2 (secretariat)" in html
     assert "Verified." in html and "VERIFICATION FAILED" not in html
-    # The correction of a validated value is a red flag, with its thresholds.
+    # The correction of a validated value is a red flag, with its thresholds,
+    # and its KPI's history is drawn as the trail page draws it (T−1 and T).
     assert "changed_after_validation" in html and "thresholds: packaged v1" in html
+    assert html.count('<svg xmlns="http://www.w3.org/2000/svg" class="chart') == 2
+    assert f"{world.KPI_HOURS}, T (2022)" in html and 'class="mark validated"' in html
     # Writing the report was a restricted read of KEN: it is in the access log,
     # and the report that follows lists it.
     records = list(world.ledger.access_log.records())
