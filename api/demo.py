@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from api import demo_data
-from api.demo_flags import plant_late_change, record_thresholds
+from api.demo_flags import handle_flags, plant_late_change, record_thresholds
 from api.demo_kit import ADMINS, ORIGIN, Demo
 from api.demo_steps import (
     corrections_and_review,
@@ -78,6 +78,7 @@ def run_demo(
         publish_and_revise(demo, entries, rng)
         step(STEPS[7])
         officer_reads(demo)
+        handle_flags(demo)
         recover_a_key(demo, settings)
         return {
             "home": str(settings.home),

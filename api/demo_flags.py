@@ -15,9 +15,10 @@ from decimal import Decimal
 
 from api import demo_data
 from api.demo_kit import CYCLE, OFFICER, SEC, VALIDATOR, YEAR, Demo, evidence, value_body
-from api.flag_defaults import PACKAGED_FILE
+from api.flag_defaults import PACKAGED_FILE, packaged
 from ledger.domain.integrity import INTEGRITY_STREAM
 from projections.flag_thresholds import load_thresholds
+from projections.flags import compute_flags
 from verify.schema import assessment_stream
 
 PLANTED_MEMBER = "CHL"
@@ -66,3 +67,36 @@ def plant_late_change(demo: Demo, entries: dict[str, dict[str, int]]) -> None:
         {**body, "kind": "correction", "reason": "Updated.", "supersedes": validated},
     )
     entries[member.code][kpi.code] = corrected.stream_version
+
+
+def handle_flags(demo: Demo) -> None:
+    """The integrity officer escalates the planted change and acknowledges the
+    Secretariat's revision of a score it explained, each with a signed reason
+    (``pmm flags escalate|acknowledge``)."""
+    flags, _ = compute_flags(demo.ledger, packaged())
+    planted = next(
+        f for f in flags if f.rule == "changed_after_validation" and f.member == "CHL"
+    )
+    demo.one(
+        OFFICER,
+        INTEGRITY_STREAM,
+        "integrity.flag_handled",
+        {
+            "action": "escalated",
+            "flag": planted.id,
+            "member": "CHL",
+            "reason": "A validated value halved by the Secretariat minutes before "
+            "publication, with no new evidence: referred to the audit committee.",
+        },
+    )
+    revision = next((f for f in flags if f.rule == "score_revision"), None)
+    if revision is not None:
+        body = {
+            "action": "acknowledged",
+            "flag": revision.id,
+            "reason": "The revision's justification cites the peer review's finding; "
+            "no further action.",
+        }
+        if revision.member is not None:
+            body["member"] = revision.member
+        demo.one(OFFICER, INTEGRITY_STREAM, "integrity.flag_handled", body)
