@@ -29,10 +29,12 @@ from api.cli_common import (
     out,
     settings_for,
 )
+from api.cli_flags import flags_app
 from api.cli_framework import framework_app
 from api.cli_import import import_app
 from api.cli_log import add_log_commands
 from api.cli_principal import principal_app
+from api.cli_report import report_app
 from api.cli_scores import add_score_commands
 from api.cli_serve import serve
 from api.cli_statements import (
@@ -66,6 +68,8 @@ app.add_typer(import_app, name="import")
 app.command("serve")(serve)
 app.command("token")(token)
 app.add_typer(access_app, name="access-log")
+app.add_typer(flags_app, name="flags")
+app.add_typer(report_app, name="report")
 DEMO_MARKER = "demo.json"
 
 

@@ -8,6 +8,7 @@ import base64
 import json
 import sys
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -18,8 +19,11 @@ from api.cli_common import out as out_console
 from ledger.errors import LedgerError
 from ledger.export import TRUST_FILE, export
 from ledger.home import read_policy
+from ledger.verify_status import status_of, write_status
 from verify.__main__ import run as verify_run
 from verify.errors import VerifyError
+from verify.statement import format_timestamp
+from verify.verifier import VerifyResult
 
 LIVE_LABEL = "the ledger's stored entries"
 
@@ -112,7 +116,21 @@ def add_log_commands(app: typer.Typer) -> None:
             pinned = trust or folder / TRUST_FILE
             state_file = state or ledger.settings.home / "verifier-state.json"
             # The scratch folder is named by what it holds, never by its path.
-            code = verify_run(folder, pinned, state_file, as_json=as_json, label=LIVE_LABEL)
+            home_folder = ledger.settings.home
+
+            def keep(result: VerifyResult) -> None:
+                # The overview page shows the last verdict (docs/pages.md).
+                now = format_timestamp(datetime.now(UTC))
+                write_status(home_folder, status_of(result, now))
+
+            code = verify_run(
+                folder,
+                pinned,
+                state_file,
+                as_json=as_json,
+                label=LIVE_LABEL,
+                on_result=keep,
+            )
         raise typer.Exit(code)
 
     @prove.command("inclusion")

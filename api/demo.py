@@ -7,7 +7,9 @@ scenario (issue 2): the 4 dimensions, 23 expected outcomes and 51 KPIs of
 integrity officer; values for reference years T-1 and T, KPIs declared not
 used, corrections with reasons, validations, a query answered by a
 correction, a value recorded from an external source and validated by another
-principal, a revised score, a publication, then a reopening and a revision.
+principal, a revised score, the red flags' thresholds, a value changed by the
+Secretariat after validation just before publication (planted for ``pmm
+flags`` to find), a publication, then a reopening and a revision.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from api import demo_data
+from api.demo_flags import handle_flags, plant_late_change, record_thresholds
 from api.demo_kit import ADMINS, ORIGIN, Demo
 from api.demo_steps import (
     corrections_and_review,
@@ -69,10 +72,13 @@ def run_demo(
         corrections_and_review(demo, entries, rng)
         step(STEPS[5])
         integrity(demo, external, entries)
+        record_thresholds(demo)
         step(STEPS[6])
+        plant_late_change(demo, entries)
         publish_and_revise(demo, entries, rng)
         step(STEPS[7])
         officer_reads(demo)
+        handle_flags(demo)
         recover_a_key(demo, settings)
         return {
             "home": str(settings.home),

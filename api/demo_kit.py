@@ -115,6 +115,25 @@ def sample_value(kpi: demo_data.Kpi, rng: random.Random) -> dict[str, Any]:
     return {"amount": str(Decimal(rng.randint(10, high * 10)) / 10)}
 
 
+def drift_value(
+    kpi: demo_data.Kpi, before: dict[str, Any], rng: random.Random
+) -> dict[str, Any]:
+    """Year T's value, near year T-1's: administrations change by tens of per
+    cent from one year to the next, not by orders of magnitude (so the demo's
+    red flags are the planted ones and a few real outliers, docs/flags.md)."""
+    factor = Decimal(rng.randint(75, 125)) / 100
+    if kpi.value_kind == "ratio":
+        denominator = int(before["denominator"])
+        numerator = min(denominator, int(Decimal(before["numerator"]) * factor))
+        return {"denominator": str(denominator), "numerator": str(max(numerator, 1))}
+    if kpi.value_kind in ("number", "percentage") and "amount" in before:
+        amount = (Decimal(before["amount"]) * factor).quantize(Decimal("0.1"))
+        if kpi.value_kind == "percentage":
+            amount = min(amount, Decimal(100))
+        return {"amount": str(max(amount, Decimal("0.1")))}
+    return sample_value(kpi, rng)
+
+
 def value_body(
     kpi: demo_data.Kpi, year: int, value: dict[str, Any], member: str
 ) -> dict[str, Any]:

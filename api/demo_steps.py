@@ -17,6 +17,7 @@ from api.demo_kit import (
     VALIDATOR,
     YEAR,
     Demo,
+    drift_value,
     evidence,
     sample_value,
     value_body,
@@ -119,17 +120,16 @@ def submissions(demo: Demo, rng: random.Random) -> dict[str, dict[str, int]]:
             )
             for code in sorted(not_used)
         ]
+        before: dict[str, dict[str, Any]] = {}  # KPI -> its year T-1 value
         for year in (YEAR - 1, YEAR):
-            statements += [
-                demo.sign(
-                    ncp,
-                    stream,
-                    "value.submitted",
-                    value_body(k, year, sample_value(k, rng), member.code),
-                )
-                for k in demo_data.KPIS
-                if k.code not in not_used and (member, k, year) != EXTERNAL
-            ]
+            for k in demo_data.KPIS:
+                if k.code in not_used or (member, k, year) == EXTERNAL:
+                    continue
+                last = before.get(k.code)
+                value = sample_value(k, rng) if last is None else drift_value(k, last, rng)
+                before[k.code] = value
+                body = value_body(k, year, value, member.code)
+                statements.append(demo.sign(ncp, stream, "value.submitted", body))
         recorded = demo.record(statements)
         used = [k.code for k in demo_data.KPIS if k.code not in not_used]
         this_year = [r for r in recorded if r.entry_type == "value.submitted"][-len(used) :]

@@ -42,3 +42,13 @@ def write_private(path: Path, data: bytes) -> None:
     """Write a new 0600 file; refuse (``FileExistsError``) to overwrite one."""
     with os.fdopen(open_private(path, os.O_WRONLY | os.O_EXCL), "wb") as handle:
         handle.write(data)
+
+
+def replace_private(path: Path, data: bytes) -> None:
+    """Write ``path`` as a 0600 file, replacing any older one at once: the data
+    goes to a new 0600 file beside it, then takes its name (``os.replace``), so a
+    reader sees the old file or the new, never half of one."""
+    scratch = path.with_name(f".{path.name}.{os.getpid()}.new")
+    scratch.unlink(missing_ok=True)
+    write_private(scratch, data)
+    os.replace(scratch, path)

@@ -170,6 +170,15 @@ class LogStore:
             row = cur.one()
         return None if row is None else (int(row[0]), str(row[1]))
 
+    def recent_checkpoints(self, limit: int) -> list[tuple[int, str]]:
+        """The ``limit`` largest stored checkpoints, largest first, as (size, note)."""
+        with self.read() as cur:
+            rows = cur.execute(
+                "SELECT size, note FROM {p}pmm_log_checkpoints ORDER BY size DESC LIMIT %s",
+                (limit,),
+            ).all()
+        return [(int(size), str(note)) for size, note in rows]
+
     def replace_checkpoint(self, size: int, note: str) -> None:
         """Store the checkpoint of ``size`` with the cosignatures it gathered."""
         with self.transaction(commit=True) as cur:

@@ -53,3 +53,19 @@ class ReadNotPermittedError(ProjectionError):
     """The reader's role does not allow this read (DESIGN.md §1, roles)."""
 
     status = 403
+
+
+class ThresholdsFileError(ProjectionError):
+    """A red-flag thresholds file that cannot be used; lists every problem found."""
+
+    def __init__(self, path: str, problems: Sequence[str]) -> None:
+        self.path = path
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  {path}: {p}" for p in self.problems)
+        super().__init__(f"{path}: {len(self.problems)} problem(s):\n{lines}")
+
+
+class NoSuchFlagError(ProjectionError):
+    """A flag id that no rule raises at this record time."""
+
+    status = 404

@@ -14,7 +14,7 @@ import argparse
 import base64
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -179,10 +179,12 @@ def run(
     as_json: bool = False,
     workers: int | None = None,
     label: str | None = None,
+    on_result: Callable[[VerifyResult], None] | None = None,
 ) -> int:
     """Verify, print the report, and return the exit code. ``label`` names the
     bundle in the report instead of ``directory`` (``pmm verify`` of a live
-    ledger verifies a scratch export that is nobody's business)."""
+    ledger verifies a scratch export that is nobody's business); ``on_result``
+    is given the result before it is reported (``pmm verify`` keeps it)."""
     try:
         result = verify_export(directory, trust, state, workers=workers, label=label)
     except InputError as exc:
@@ -190,6 +192,8 @@ def run(
     except Exception as exc:  # a bug no check caught: still never "verified"
         where = f"{label or directory}: internal error, nothing verified"
         return _input_error(f"{where}: {type(exc).__name__}: {exc}", as_json)
+    if on_result is not None:
+        on_result(result)
     if as_json:
         sys.stdout.write(json.dumps(result_json(result), indent=2) + "\n")
     else:

@@ -23,12 +23,15 @@ from api.http.auth import get_reader
 from api.http.cookies import ClearEndedSession
 from api.http.docs import install_docs
 from api.http.routes_audit import router as audit_router
+from api.http.routes_flags import router as flags_router
 from api.http.routes_log import router as log_router
+from api.http.routes_reports import router as reports_router
 from api.http.routes_scores import router as scores_router
 from api.http.routes_session import router as session_router
 from api.http.routes_statements import router as statements_router
 from api.http.statement_schemas import statement_schemas
 from api.web.act import router as act_router
+from api.web.flag_pages import router as flag_pages_router
 from api.web.pages import router as web_router
 from api.web.signin import router as signin_router
 from ledger.application import Ledger
@@ -85,7 +88,10 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
     app.include_router(log_router)
     app.include_router(scores_router)
     app.include_router(audit_router)
+    app.include_router(flags_router)
+    app.include_router(reports_router)
     app.include_router(web_router)
+    app.include_router(flag_pages_router)
     app.include_router(session_router)
     app.include_router(signin_router)
     app.include_router(act_router)

@@ -39,7 +39,7 @@ Moment = Annotated[
 Cursor = Annotated[int, Query(ge=0, le=2**53, description="next_cursor of the last page")]
 
 
-def _moment(text: str | None, *, start_of_day: bool) -> str | None:
+def moment_filter(text: str | None, *, start_of_day: bool) -> str | None:
     """A time filter in the access log's own format (so text order is time order);
     a date is the start of that day for ``since`` and its end for ``until``."""
     if text is None:
@@ -125,8 +125,8 @@ def get_access_log(
     page = access.query(
         principal=principal,
         member=member,
-        since=_moment(since, start_of_day=True),
-        until=_moment(until, start_of_day=False),
+        since=moment_filter(since, start_of_day=True),
+        until=moment_filter(until, start_of_day=False),
         cursor=cursor,
         limit=limit,
     )

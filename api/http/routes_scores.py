@@ -87,7 +87,7 @@ def scores_read(
     return answer, rows
 
 
-def _score_rows(rows: list[dict[str, Any]]) -> list[str]:
+def restricted_score_names(rows: list[dict[str, Any]]) -> list[str]:
     return [
         f"score {row['level']} {row['code']}"
         for row in rows
@@ -125,7 +125,7 @@ def get_scores(
         at_size=at_size,
         published=published,
     )
-    log_read(access, reader, request, answer["member"], _score_rows(rows))
+    log_read(access, reader, request, answer["member"], restricted_score_names(rows))
     return JSONResponse({**answer, "rows": rows})
 
 
@@ -262,7 +262,7 @@ def get_export(
             published=published,
         )
         frame = pd.DataFrame(rows, columns=SCORE_COLUMNS)
-        shown = _score_rows(rows)
+        shown = restricted_score_names(rows)
     elif kind == "history":
         frame, _ = history_read(ledger, reader, member, year, cycle)
         shown = restricted_names(frame)

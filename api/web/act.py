@@ -27,7 +27,7 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from api.http.auth import require_session
+from api.http.auth import ReaderDep, require_session
 from api.http.deps import LedgerDep
 from api.http.routes_statements import RecordedOut
 from api.web.signin import render_signing
@@ -75,7 +75,7 @@ class ReceiptOut(RecordedOut):
 
 
 @router.get("", response_class=HTMLResponse)
-def act_page(request: Request, ledger: LedgerDep) -> HTMLResponse:
+def act_page(request: Request, ledger: LedgerDep, reader: ReaderDep) -> HTMLResponse:
     """The signing form, or a pointer to the sign-in page."""
     session = getattr(request.state, "session", None)
     context = {
@@ -87,7 +87,7 @@ def act_page(request: Request, ledger: LedgerDep) -> HTMLResponse:
             if session and session.principal.role in roles
         ],
     }
-    return render_signing(request, "act.html", context)
+    return render_signing(request, reader, "act.html", context)
 
 
 @router.post("/prepare", response_model=PrepareOut)

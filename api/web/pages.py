@@ -1,90 +1,56 @@
-"""Server-rendered pages under ``/ui`` for anonymous readers (DESIGN.md §2).
+"""Server-rendered pages under ``/ui``, read as the request's reader (docs/pages.md).
 
 Every screen makes the three questions easy: *as published then* (a
 publication's cut), *as corrected now*, and *what changed in between, by
-whom, why, on what evidence* (the diff page). The pages read as the
-``ANONYMOUS`` reader, so they show ``public`` values only and say how many
-rows they withhold; they are plain HTML with one stylesheet, no script, and
-every value is escaped by Jinja2's autoescape. A refusal (an unknown Member, a
-bad time) is an HTML page with the error's own status and message. The
-routes are left out of the OpenAPI schema: the JSON API is the contract.
+whom, why, on what evidence* (DESIGN.md §2). A page reads through
+``ReaderDep`` — anonymous (``public`` values only), or the principal a bearer
+token or a browser session speaks for — shows what that reader's audience
+allows, says how many rows it withholds, and writes every restricted value it
+shows to the access log first (``render.answer``), like the JSON reads. Pages
+are plain HTML with one first-party stylesheet, no script; every value is
+escaped by Jinja2's autoescape. A refusal is an HTML page with the error's own
+status and message. The routes are left out of the OpenAPI schema: the JSON
+API is the contract. The audit pages (assessment, trail, access log) are in
+``pages_audit.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from http import HTTPStatus
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
-import jinja2
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from fastapi.templating import Jinja2Templates
 
+from api.http.auth import AccessLogDep, ReaderDep
 from api.http.deps import LedgerDep
-from api.web import show, views
-from ledger.errors import LedgerError
-from projections.errors import ProjectionError
+from api.web import pages_audit, views_framework, views_home, views_scores
+from api.web.render import HERE, Text, answer
 
-HERE = Path(__file__).parent
-STYLE = (HERE / "static" / "style.css").read_text(encoding="utf-8")
-HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self'; "
-        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-cache",
-}
-
-environment = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(HERE / "templates"),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
+# The charts' rules live apart, so the audit report inlines the very same ones.
+STYLE = "".join(
+    (HERE / "static" / name).read_text(encoding="utf-8")
+    for name in ("style.css", "charts.css")
 )
-environment.filters.update(show.FILTERS)
-templates = Jinja2Templates(env=environment)
 router = APIRouter(prefix="/ui", include_in_schema=False)
-
-# Every parameter is text: a form sends empty fields, and views.py reads each.
-Text = Annotated[str | None, Query()]
-
-
-def render(
-    request: Request, name: str, context: dict[str, Any], status: int = 200
-) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request, name, context, status_code=status, headers=HEADERS
-    )
-
-
-def page(request: Request, name: str, build: Callable[[], dict[str, Any]]) -> HTMLResponse:
-    """``name`` filled from ``build()``, or the error page if the read is refused."""
-    try:
-        context = build()
-    except (ProjectionError, LedgerError) as exc:
-        status = exc.status if 400 <= exc.status < 500 else 500
-        message = str(exc) if status < 500 else "the server failed; nothing was recorded"
-        title = HTTPStatus(status).phrase
-        context = {"status": status, "title": title, "message": message}
-        return render(request, "error.html", context, status)
-    return render(request, name, context)
 
 
 @router.get("/", response_class=HTMLResponse)
-def home_page(request: Request, ledger: LedgerDep) -> HTMLResponse:
-    """The log size, the latest checkpoint, and a way into every assessment."""
-    return page(request, "home.html", lambda: views.home(ledger))
+def home_page(
+    request: Request, ledger: LedgerDep, reader: ReaderDep, access: AccessLogDep
+) -> HTMLResponse:
+    """Verification status, the checkpoint and its witnesses, entries per day,
+    and a way into every assessment."""
+    return answer(
+        request, reader, access, "home.html", lambda: views_home.overview(ledger, reader)
+    )
 
 
 @router.get("/scores", response_class=HTMLResponse)
 def scores_page(
     request: Request,
     ledger: LedgerDep,
+    reader: ReaderDep,
+    access: AccessLogDep,
     member: Text = None,
     year: Text = None,
     cycle: Text = None,
@@ -93,10 +59,14 @@ def scores_page(
     published: Text = None,
 ) -> HTMLResponse:
     """A Member's score table now, as of a time, at a log size or as published."""
-    return page(
+    return answer(
         request,
+        reader,
+        access,
         "scores.html",
-        lambda: views.scores(ledger, member, year, cycle, as_of, at_size, published),
+        lambda: views_scores.scores(
+            ledger, reader, member, year, cycle, as_of, at_size, published
+        ),
     )
 
 
@@ -104,6 +74,8 @@ def scores_page(
 def diff_page(
     request: Request,
     ledger: LedgerDep,
+    reader: ReaderDep,
+    access: AccessLogDep,
     member: Text = None,
     year: Text = None,
     start: Annotated[str | None, Query(alias="from")] = None,
@@ -111,10 +83,12 @@ def diff_page(
     cycle: Text = None,
 ) -> HTMLResponse:
     """What changed between two record times: entries, then the scores they moved."""
-    return page(
+    return answer(
         request,
+        reader,
+        access,
         "diff.html",
-        lambda: views.diff(ledger, member, year, start, end, cycle),
+        lambda: views_scores.diff(ledger, reader, member, year, start, end, cycle),
     )
 
 
@@ -122,20 +96,39 @@ def diff_page(
 def history_page(
     request: Request,
     ledger: LedgerDep,
+    reader: ReaderDep,
+    access: AccessLogDep,
     member: Text = None,
     year: Text = None,
     cycle: Text = None,
 ) -> HTMLResponse:
     """Every value recorded in the assessment, superseded ones included."""
-    return page(request, "history.html", lambda: views.history(ledger, member, year, cycle))
+    return answer(
+        request,
+        reader,
+        access,
+        "history.html",
+        lambda: views_scores.history(ledger, reader, member, year, cycle),
+    )
 
 
 @router.get("/framework", response_class=HTMLResponse)
 def framework_page(
-    request: Request, ledger: LedgerDep, as_of: Text = None, at_size: Text = None
+    request: Request,
+    ledger: LedgerDep,
+    reader: ReaderDep,
+    access: AccessLogDep,
+    as_of: Text = None,
+    at_size: Text = None,
 ) -> HTMLResponse:
     """Dimensions → expected outcomes → KPIs, with versions and scoring methods."""
-    return page(request, "framework.html", lambda: views.framework(ledger, as_of, at_size))
+    return answer(
+        request,
+        reader,
+        access,
+        "framework.html",
+        lambda: views_framework.framework(ledger, as_of, at_size),
+    )
 
 
 @router.get("/static/style.css")
@@ -148,3 +141,6 @@ def stylesheet() -> Response:
             "X-Content-Type-Options": "nosniff",
         },
     )
+
+
+router.include_router(pages_audit.router)

@@ -9,6 +9,7 @@ turned into a binary float on the way to the page.
 from __future__ import annotations
 
 import json
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 STATUS_WORDS = {
@@ -101,6 +102,52 @@ def words(identifier: Any) -> str:
     return str(identifier).replace("_", " ").replace(".", " ")
 
 
+def number(value: Any) -> Decimal | None:
+    """A value's number, where it has one: an amount, a ratio's quotient, a
+    score's decimal string. Yes/no, grades and text have none."""
+    if isinstance(value, dict):
+        if "amount" in value:
+            return number(value["amount"])
+        if "numerator" in value and "denominator" in value:
+            top, bottom = number(value["numerator"]), number(value["denominator"])
+            return top / bottom if top is not None and bottom else None
+        return None
+    if isinstance(value, Decimal):
+        return value if value.is_finite() else None
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        try:
+            found = Decimal(value)
+        except InvalidOperation:
+            return None
+        return found if found.is_finite() else None
+    return None
+
+
+TREND_WORDS = {"better": "▲ better", "worse": "▼ worse", "same": "= same"}
+
+
+def trend(old: Any, new: Any, direction: str) -> str:
+    """``better``, ``worse``, ``same`` or ``changed`` (no direction, or no number
+    on one side) for a move from ``old`` to ``new``; ``""`` if nothing was there
+    before. ``direction`` is the KPI's (``higher_is_better``...); a score is
+    always higher-is-better, so a drop in score is never called better."""
+    if old is None:
+        return ""
+    before, after = number(old), number(new)
+    if before is None or after is None:
+        return "changed"
+    if before == after:
+        return "same"
+    if direction not in ("higher_is_better", "lower_is_better"):
+        return "changed"
+    up = after > before
+    return "better" if up == (direction == "higher_is_better") else "worse"
+
+
+def trend_text(kind: str) -> str:
+    return TREND_WORDS.get(kind, "changed" if kind else "")
+
+
 FILTERS = {
     "value_text": value_text,
     "change_text": change_text,
@@ -108,4 +155,5 @@ FILTERS = {
     "method_text": method_text,
     "short": short,
     "words": words,
+    "trend_text": trend_text,
 }

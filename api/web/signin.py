@@ -16,7 +16,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from api.web.pages import HEADERS, templates
+from api.http.auth import ReaderDep
+from api.web.render import HEADERS, NAV, NavLink, templates
+from projections.access import Reader
 
 HERE = Path(__file__).parent
 TYPES = {".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
@@ -35,17 +37,31 @@ SIGNING_HEADERS = {
 }
 
 router = APIRouter(include_in_schema=False)
+# The principals who sign values in the browser (api/web/act.py) see its link.
+NAV.append(NavLink("/ui/act", "Sign statements", frozenset({"ncp", "secretariat"})))
 
 
-def render_signing(request: Request, name: str, context: dict[str, Any]) -> HTMLResponse:
-    """A page that runs one of the scripts in ``FILES``."""
-    return templates.TemplateResponse(request, name, context, headers=SIGNING_HEADERS)
+def render_signing(
+    request: Request, reader: Reader, name: str, context: dict[str, Any]
+) -> HTMLResponse:
+    """A page that runs one of the scripts in ``FILES``, in the site's frame
+    (``api/web/render.py`` ``render``, with a policy that lets it run)."""
+    full = {
+        "reader": reader,
+        "nav": [link for link in NAV if link.shown_to(reader)],
+        "here": request.url.path,
+        **context,
+    }
+    return templates.TemplateResponse(request, name, full, headers=SIGNING_HEADERS)
 
 
 @router.get("/ui/sign-in", response_class=HTMLResponse)
-def sign_in_page(request: Request, signed_out: str | None = None) -> HTMLResponse:
+def sign_in_page(
+    request: Request, reader: ReaderDep, signed_out: str | None = None
+) -> HTMLResponse:
     """Pick a key file; the script signs a challenge with it and signs in."""
-    return render_signing(request, "sign_in.html", {"signed_out": signed_out == "1"})
+    context = {"signed_out": signed_out == "1"}
+    return render_signing(request, reader, "sign_in.html", context)
 
 
 @router.get("/ui/static/{name}")

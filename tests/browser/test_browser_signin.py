@@ -71,6 +71,12 @@ def test_sign_in_read_restricted_values_and_sign_out(
     assert records and records[-1]["request"] == f"GET /scores?member=KEN&year={year}"
     session = records[-1]["token"]
     assert session.startswith("session:")
+    # A page read as the session logs what it shows the same way.
+    browser.open(f"/ui/scores?member=KEN&year={year}")
+    browser.shot("restricted-page")
+    page_reads = access_records(site, "ncp-ken")[len(records) :]
+    assert [r["request"] for r in page_reads] == [f"GET /ui/scores?member=KEN&year={year}"]
+    assert page_reads[0]["token"] == session
 
     # Sign out from the page's own button: the session ends on the server.
     browser.open("/ui/framework")

@@ -8,7 +8,8 @@ declaration of a restricted KPI, a query message, a comment, a finding, a
 flag, a score revision and a reopening, and a correction after it. Then every
 endpoint, page and export (and the command line) is crawled as each audience
 below ``restricted`` — anonymous, another Member's NCP, a peer reviewer, an
-admin — at several record times, and no canary's bytes may appear; no score
+admin — at several record times (the pages too: the assessment's columns at
+every record time, each KPI's trail and charts), and no canary's bytes may appear; no score
 row they see may have read a restricted value. Readers who may see
 restricted values leave an access record per Member for what they saw.
 Both backends.
@@ -193,12 +194,22 @@ def requests(marks: dict[str, Any]) -> list[str]:
     paths += [f"/exports/diff.{f}?{q}&from={s}" for s in starts for f in ("csv", "parquet")]
     paths += [f"/ui/scores?{q}&{t}" for t in times] + [f"/ui/history?{q}"]
     paths += [f"/ui/diff?{q}&from={s}" for s in starts] + ["/ui/", "/ui/framework"]
+    # The audit pages: both columns at every record time, every KPI's trail.
+    picks = [f"by=size&at_size={n}" for n in marks["sizes"][1:]]
+    picks += [f"by=date&as_of={marks['as_of']}", ""]
+    paths += [f"/ui/assessment?{q}&published=1@{n}&{t}" for n in (1, 2) for t in picks]
+    kpis = (VARIATION, SECRET_KPI, "TF.1.1", "TF.1.2", "TF.1.3", "TF.1.4")
+    paths += [f"/ui/trail?{q}&kpi={k}" for k in kpis] + ["/ui/access-log"]
     paths += ["/framework", "/whoami", "/checkpoint", "/openapi.json", "/access-log"]
     paths += ["/events?limit=500", "/events?member=KEN&limit=500"]
     paths += [
         f"/events?kpi=TF.1.3&limit=500&year={T}",
         f"/tile/entries/000.p/{marks['sizes'][-1]}",
     ]
+    # The red flags name restricted entries and quote their numbers: officers
+    # and the Secretariat only, at every record time (docs/flags.md).
+    paths += ["/flags", "/flags?member=KEN", "/ui/flags", "/ui/flags?member=KEN"]
+    paths += [f"/flags?at_size={n}" for n in marks["sizes"][1:]]
     return paths
 
 
@@ -230,6 +241,9 @@ def test_no_canary_reaches_a_reader_below_restricted(
     for path in requests(marks):
         response = client.get(path, headers=headers(world, who))
         assert response.status_code < 500, (path, response.text)
+        refused = ("/ui/access-log", "/ui/flags")  # pages for some roles only
+        if path.startswith("/ui/") and not path.startswith(refused):  # read, not refused
+            assert response.status_code == 200, (path, response.text)
         found = leaks(text_of(response, path))
         assert not found, f"{who} read {found} at {path}"
         if path.startswith("/scores?") and response.status_code == 200:
@@ -300,11 +314,16 @@ def test_full_readers_see_them_and_each_read_is_logged_with_its_member(
     requests_logged = {r["request"].split("?")[0] for r in records}
     bundle = f"GET /tile/entries/000.p/{marks['sizes'][-1]}"
     assert {"GET /events", bundle, "GET /scores"} <= requests_logged
+    assert {"GET /ui/assessment", "GET /ui/trail", "GET /ui/history"} <= requests_logged
     assert {r["member"] for r in records} == {"KEN", None}
     # Only the integrity stream's flag handling about no Member is logged
     # without one, and only by the reads across streams that show it.
     nobody = {r["request"].split("?")[0] for r in records if r["member"] is None}
     assert nobody <= {"GET /events", bundle, "GET /entries"}, nobody
+    flagged = [
+        r for r in records if r["request"].split("?")[0] in ("GET /flags", "GET /ui/flags")
+    ]
+    assert flagged and all(r["member"] == "KEN" for r in flagged)
     # A Secretariat principal and KEN's own NCP see them too; BRA's NCP does not.
     for key in (world.sec, world.ncp_ken):
         ratio = client.get(f"/history?member=KEN&year={T}", headers=world.bearer(key))
@@ -367,3 +386,30 @@ def test_the_validation_dialogue_stays_between_member_and_secretariat(
         assert (message in json.dumps(event)) is sees, key.principal
         if not sees:
             assert event["withheld"] and event["body"] == {"entry": public.stream_version}
+
+
+PEER_CANARY = "86420.13579"
+
+
+@pytest.mark.parametrize("who", ["anonymous", "reviewer", "admin", "ncp-ken"])
+def test_a_peers_restricted_value_is_counted_never_drawn(
+    world: World, client: TestClient, who: str
+) -> None:
+    """BRA's restricted hours sit beside KEN's public ones on KEN's trail page:
+    every reader below restricted for BRA — KEN's own NCP included — sees it
+    counted as withheld, never its number; an integrity officer and BRA's own
+    NCP see it, and each read is logged under BRA, not KEN."""
+    world.hours(world.ncp_ken, world.KEN, "12")
+    world.hours(world.ncp_bra, world.BRA, PEER_CANARY, disclosure="restricted")
+    path = f"/ui/trail?member=KEN&year={T}&kpi={world.KPI_HOURS}"
+    key = {"ncp-ken": world.ncp_ken}.get(who)
+    shown = client.get(path, headers=world.bearer(key) if key else headers(world, who))
+    assert shown.status_code == 200, shown.text
+    assert PEER_CANARY not in shown.text and "withheld (1)" in shown.text
+    officer = world.bearer(world.officer)
+    for full in (world.officer, world.ncp_bra):
+        assert PEER_CANARY in client.get(path, headers=world.bearer(full)).text
+    records = client.get("/access-log", headers=officer).json()["records"]
+    assert [(r["principal"], r["member"], r["request"]) for r in records] == [
+        (p, "BRA", f"GET {path}") for p in ("integrity", "ncp-bra")
+    ]

@@ -13,11 +13,13 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.http.routes_audit import router as audit_router
+from api.http.routes_flags import router as flags_router
 from api.http.routes_log import router as log_router
 from api.http.routes_scores import router as scores_router
 from api.http.routes_session import router as session_router
 from api.http.routes_statements import router as statements_router
 from api.web.act import router as act_router
+from api.web.flag_pages import router as flag_pages_router
 from api.web.pages import router as web_router
 from api.web.signin import router as signin_router
 from ledger.application import Ledger
@@ -52,16 +54,9 @@ def snapshot(store: LogStore) -> dict[str, tuple[int, str]]:
 def get_paths(app: FastAPI) -> set[str]:
     """The path of every GET route of the app (its own and its routers')."""
     routes: list[Any] = list(app.routes)
-    for router in (
-        statements_router,
-        log_router,
-        scores_router,
-        audit_router,
-        web_router,
-        session_router,
-        signin_router,
-        act_router,
-    ):
+    routers = (statements_router, log_router, scores_router, audit_router, web_router)
+    signing = (session_router, signin_router, act_router)
+    for router in (*routers, flags_router, flag_pages_router, *signing):
         routes += router.routes
     return {
         route.path
@@ -112,6 +107,8 @@ def samples(ledger: Ledger, skipped: int) -> dict[str, list[str]]:
         "/ui/history": [f"/ui/history?{ken}"],
         "/ui/framework": ["/ui/framework"],
         "/ui/static/style.css": ["/ui/static/style.css"],
+        "/flags": ["/flags", f"/flags?at_size={skipped}"],
+        "/ui/flags": ["/ui/flags"],
         "/ui/static/{name}": ["/ui/static/signin.js", "/ui/static/icon.svg"],
         "/favicon.ico": ["/favicon.ico"],
         "/ui/sign-in": ["/ui/sign-in", "/ui/sign-in?signed_out=1"],
@@ -161,6 +158,7 @@ def test_every_anonymous_get_route_leaves_the_database_as_it_was(
         answers[path] = client.get(path).status_code
     assert all(status < 500 for status in answers.values()), answers
     assert answers["/events"] == 401 and answers["/tile/entries/000.p/1"] == 401
+    assert answers["/flags"] == 401 and answers["/ui/flags"] == 401
     assert answers[f"/receipts/1?size={skipped}"] == 200
     assert snapshot(ledger.sequencer.store) == before
     assert ledger.sequencer.store.checkpoint(skipped) is None

@@ -64,6 +64,8 @@ MATRIX: dict[str, dict[str, int]] = {
     "/access-log": OFFICER_ONLY,
     "/access-log/head": OFFICER_ONLY,
     "/tile/entries/000.p/8": FULL_READERS,
+    "/flags": FULL_READERS,
+    "/flags?member=KEN&status=open": FULL_READERS,
 }
 # The audience each reader gets for Kenya's assessment (DESIGN.md §1).
 AUDIENCE = {

@@ -73,6 +73,7 @@ KNOWN = {
     "GET /access-log",
     "GET /access-log/head",
     "GET /whoami",
+    "GET /flags",
 }
 EXAMPLES = 25  # generated requests per operation and generation mode
 FUZZ = settings(
@@ -327,6 +328,12 @@ def test_every_operation_answers_as_its_openapi_schema_says(
         ("GET /access-log/head", {}, anon, 401),
         ("GET /whoami", {}, anon, 200),
         ("GET /whoami", {}, officer, 200),
+        ("GET /flags", {}, officer, 200),
+        ("GET /flags", {"query": {"member": "KEN", "status": "open"}}, officer, 200),
+        ("GET /flags", {}, anon, 401),
+        ("GET /flags", {}, ncp, 403),
+        ("GET /flags", {"query": {"rule": "nonsense"}}, officer, 400),
+        ("GET /flags", {"query": {"at_size": size + 1000}}, officer, 400),
     ]
     # A bearer token that is present but not valid is refused on every route.
     good = {label: values for label, values, _, status in known if status < 300}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from html.parser import HTMLParser
 from typing import TYPE_CHECKING, Any
 
 import httpx2 as httpx
@@ -342,3 +343,67 @@ def test_the_act_page_offers_what_the_role_may_sign(
         page.split()
     )
     assert "act.js" not in page
+
+
+class Markup(HTMLParser):
+    """Headings, fields (and whether each is labelled), and scripts of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.open: list[str] = []
+        self.headings: list[int] = []
+        self.unlabelled: list[dict[str, str | None]] = []
+        self.scripts: list[dict[str, str | None]] = []
+        self.inline_script = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit():
+            self.headings.append(int(tag[1]))
+        field = tag in ("input", "select", "textarea") and found.get("type") != "hidden"
+        if field and "label" not in self.open:
+            self.unlabelled.append(found)
+        if tag == "script":
+            self.scripts.append(found)
+        if tag not in ("input", "meta", "link", "br"):
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.open:
+            del self.open[len(self.open) - 1 - self.open[::-1].index(tag)]
+
+    def handle_data(self, data: str) -> None:
+        if self.open and self.open[-1] == "script" and data.strip():
+            self.inline_script = True
+
+
+@pytest.mark.parametrize("path", ["/ui/sign-in", "/ui/act"])
+def test_the_signing_pages_markup(client: TestClient, world: World, path: str) -> None:
+    """The checks every page passes (tests/http/test_web_markup.py), except that
+    these two run one first-party module script each, never inline."""
+    signed_in(client, world.sec)
+    text = client.get(path).text
+    page = Markup()
+    page.feed(text)
+    assert '<a class="skip" href="#main">' in text and 'id="main"' in text
+    assert page.headings.count(1) == 1
+    steps = zip(page.headings, page.headings[1:], strict=False)
+    assert all(b <= a + 1 for a, b in steps), page.headings
+    assert page.unlabelled == []
+    assert [s.get("src") for s in page.scripts] == [
+        "/ui/static/signin.js" if path == "/ui/sign-in" else "/ui/static/act.js"
+    ]
+    assert all(s.get("type") == "module" for s in page.scripts)
+    assert not page.inline_script
+
+
+def test_a_page_read_through_a_session_logs_its_restricted_values(
+    client: TestClient, world: World
+) -> None:
+    world.one_of_each_disclosure()
+    session = signed_in(client, world.ncp_ken).json()["session"]
+    page = client.get("/ui/scores", params={"member": "KEN", "year": world.REFERENCE_YEAR})
+    assert page.status_code == 200
+    records = world.ledger.access_log.query(principal="ncp-ken").records
+    assert [r["request"].split("?")[0] for r in records] == ["GET /ui/scores"]
+    assert records[0]["token"] == session and records[0]["member"] == "KEN"

@@ -1,5 +1,5 @@
-"""The ``/ui`` pages on SQLite and PostgreSQL: HTML for anonymous readers that
-shows public rows only and says how many it withholds, makes "as published
+"""The ``/ui`` pages on SQLite and PostgreSQL: HTML for the request's reader that
+shows what its audience allows and says how many rows it withholds, makes "as published
 then", "as corrected now" and "what changed" one click apart, answers a
 refusal as an HTML page with the error's status, and escapes every value."""
 
@@ -230,3 +230,25 @@ def test_pages_are_not_in_the_schema_and_the_stylesheet_is_served(
     style = client.get("/ui/static/style.css")
     assert style.status_code == 200 and style.headers["content-type"].startswith("text/css")
     assert 'href="/ui/static/style.css"' in page(client, "/ui/")
+
+
+def test_pages_read_as_the_bearer_of_a_token_and_log_what_they_show(
+    world: World, client: TestClient
+) -> None:
+    """The same page shows each reader what its role allows: KEN's NCP sees its
+    own restricted ratio, and that read is in the access log; BRA's NCP does not
+    see it, and leaves no record; a bad token is refused, never downgraded."""
+    world.one_of_each_disclosure()
+    own = client.get("/ui/history", params=KEN, headers=world.bearer(world.ncp_ken))
+    assert own.status_code == 200 and "3 / 4" in own.text
+    assert "Signed in as <strong>ncp-ken</strong>" in own.text
+    assert "Nothing is withheld." in own.text
+    other = client.get("/ui/history", params=KEN, headers=world.bearer(world.ncp_bra))
+    assert other.status_code == 200 and "3 / 4" not in other.text
+    assert "<strong>1</strong> row is withheld" in other.text  # the wco one it sees
+    officer = world.bearer(world.officer)
+    records = client.get("/access-log", headers=officer).json()["records"]
+    assert [(r["principal"], r["member"]) for r in records] == [("ncp-ken", "KEN")]
+    assert records[0]["request"] == "GET /ui/history?member=KEN&year=2022"
+    refused = client.get("/ui/history", params=KEN, headers={"Authorization": "Bearer x"})
+    assert refused.status_code == 401
