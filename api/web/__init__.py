@@ -1,4 +1,4 @@
-"""Web pages for anonymous readers: ``/ui`` (server-rendered HTML, no script).
+"""Web pages: ``/ui`` (server-rendered HTML; script only where a page signs).
 
 The HTTP application (``api/http/app.py``) includes ``api.web.pages.router``
 (imported from ``api.web.pages``, not from this package). ``api.http`` is

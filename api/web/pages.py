@@ -7,7 +7,8 @@ whom, why, on what evidence* (DESIGN.md §2). A page reads through
 token or a browser session speaks for — shows what that reader's audience
 allows, says how many rows it withholds, and writes every restricted value it
 shows to the access log first (``render.answer``), like the JSON reads. Pages
-are plain HTML with one first-party stylesheet, no script; every value is
+are plain HTML with one first-party stylesheet, no script (only the two pages
+that sign, ``signin.py`` and ``act.py``, run one); every value is
 escaped by Jinja2's autoescape. A refusal is an HTML page with the error's own
 status and message. The routes are left out of the OpenAPI schema: the JSON
 API is the contract. The audit pages (assessment, trail, access log) are in

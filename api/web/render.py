@@ -5,9 +5,9 @@ A view (``views_*.py``) returns a ``View``: the template's context and, per
 Member, the restricted values it shows. ``answer`` writes those to the access
 log *before* the page is rendered, exactly as the JSON reads do
 (``api/http/auth.py`` ``log_reads``), so a page that could not be logged is
-not served. The reader is whoever ``ReaderDep`` says (a bearer token today, a
-browser session too once sign-in lands): the pages never decide that
-themselves.
+not served. The reader is whoever ``ReaderDep`` says (a bearer token, or a
+browser session opened by signing in with the principal's key,
+``api/web/signin.py``): the pages never decide that themselves.
 """
 
 from __future__ import annotations
@@ -56,7 +56,7 @@ class NavLink:
 
 # The site header's links, in order. Another page module adds its own with
 # ``NAV.append(NavLink(...))`` when it is imported (before the first request);
-# the sign-in link goes in base.html's ``nav_end`` block.
+# the sign-in link and sign-out button follow the reader line in base.html.
 NAV: list[NavLink] = [
     NavLink("/ui/", "Overview"),
     NavLink("/ui/framework", "Framework"),
