@@ -10,6 +10,7 @@ Screenshots go to ``$PMM_TEST_ARTIFACTS`` or ``tests/browser/artifacts/``
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -141,6 +142,17 @@ class Browser:
         ]
         assert errors == [], f"console errors: {errors}"
 
+    def sent(self) -> list[str]:
+        """The URL and body of every request the page sent since the last call."""
+        logged: list[dict[str, Any]] = self.driver.get_log("performance")  # type: ignore[no-untyped-call]
+        found = []
+        for entry in logged:
+            message = json.loads(entry["message"])["message"]
+            if message.get("method") == "Network.requestWillBeSent":
+                request = message["params"]["request"]
+                found.append(f"{request['url']} {request.get('postData', '')}")
+        return found
+
     def find(self, css: str) -> Any:
         return self.driver.find_element("css selector", css)
 
@@ -199,7 +211,8 @@ def browser(
         options.add_argument(flag)
     options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
     options.add_argument("--window-size=1280,1600")
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    # "performance" carries the DevTools network events: what the page sent.
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
     driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
     driver.set_script_timeout(30)
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)

@@ -54,9 +54,18 @@ def test_sign_in_read_restricted_values_and_sign_out(
     world.one_of_each_disclosure()
     browser.open("/ui/")
     browser.shot("anonymous-home")
-    browser.sign_in(site.key_file(world.ncp_ken))
+    browser.sent()
+    key_file = site.key_file(world.ncp_ken)
+    browser.sign_in(key_file)
     signed_in_as(browser, "ncp-ken")
     browser.shot("signed-in")
+    # The key file was read in the page and never sent: no request carries its
+    # seed (as stored, or base64url as the JWK holds it) or the file itself.
+    seed = json.loads(key_file.read_text())["private_key"]
+    sent = browser.sent()
+    assert any("/auth/session" in r and '"signature"' in r for r in sent), sent
+    for secret in (seed, seed.rstrip("=").replace("+", "-").replace("/", "_")):
+        assert not any(secret in request for request in sent)
     cookie = browser.driver.get_cookie("pmm_session")
     assert cookie is not None and cookie["httpOnly"] and cookie["sameSite"] == "Strict"
     assert browser.script("return document.cookie;") == ""  # no script reads it
