@@ -1,4 +1,5 @@
-"""``pmm serve --workers 2`` really serves, on SQLite and PostgreSQL.
+"""``pmm serve --workers 2`` really serves, on SQLite and PostgreSQL, and a
+browser session opened through one worker holds on the other.
 
 The server runs as a subprocess on a free loopback port, against a home made
 by ``pmm init``; each worker builds the app from the environment
@@ -8,6 +9,7 @@ benchmarks/bench_http.py.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import signal
@@ -20,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from ledger.home import resolve_key
@@ -128,3 +131,41 @@ def test_serve_with_two_workers(served: str, settings: Settings) -> None:
     for _ in range(6):
         status, checkpoint = _get(f"{served}/checkpoint")
         assert status == 200 and checkpoint.decode().splitlines()[1] == "2"
+
+
+def test_a_browser_session_holds_across_workers(served: str, settings: Settings) -> None:
+    """Sign in, read and sign out on a new connection each, so on either worker:
+    the challenges and sessions are rows of the ledger's database (decision 42),
+    not one process's memory. Which worker answers is the kernel's choice; over
+    a dozen connections both take part in practice."""
+    admin = resolve_key(settings, "admin")
+
+    def connection(cookie: str | None = None) -> httpx.Client:
+        cookies = {"pmm_session": cookie} if cookie else None
+        return httpx.Client(base_url=served, timeout=30, cookies=cookies)
+
+    def whoami(cookie: str) -> object:
+        with connection(cookie) as one:
+            return one.get("/whoami").json()["principal"]
+
+    with connection() as one:
+        found = one.post("/auth/challenge").json()
+    message = base64.b64decode(found["message"])
+    body = {
+        "principal": "admin",
+        "key_id": admin.key_id,
+        "challenge": found["challenge"],
+        "signature": base64.b64encode(admin.private_key.sign(message)).decode(),
+    }
+    with connection() as one:
+        opened = one.post("/auth/session", json=body)
+    assert opened.status_code == 200, opened.text
+    cookie, csrf = opened.cookies["pmm_session"], opened.json()["csrf"]
+    for _ in range(4):  # the challenge is used up on every worker
+        with connection() as one:
+            assert one.post("/auth/session", json=body).status_code == 401
+    assert [whoami(cookie) for _ in range(6)] == ["admin"] * 6
+    with connection(cookie) as one:
+        ended = one.post("/auth/sign-out", headers={"X-CSRF-Token": csrf})
+    assert ended.status_code == 204, ended.text
+    assert [whoami(cookie) for _ in range(6)] == [None] * 6
