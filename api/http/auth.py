@@ -43,7 +43,8 @@ bearer = HTTPBearer(
     scheme_name="PrincipalToken",
     description=(
         "An EdDSA JWT signed by the principal's own registered key: "
-        "`pmm token --as KEY`. Without it a reader is anonymous (public values only)."
+        "`pmm token --as KEY`. Without it a reader is the principal of its browser "
+        "session (`pmm_session` cookie, /ui/sign-in), or anonymous (public values only)."
     ),
 )
 
@@ -53,10 +54,11 @@ async def get_reader(
     ledger: LedgerDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Reader:
-    """The principal the request's bearer token speaks for, or ``ANONYMOUS``.
+    """The principal the request's bearer token (or, without one, its session
+    cookie) speaks for, or ``ANONYMOUS``.
 
-    ``async``: an anonymous request costs nothing; a token is checked in the
-    thread pool, because it reads the principal registry from the database."""
+    ``async``: an anonymous request costs nothing; a token or a session is
+    checked in the thread pool, because it reads the database."""
     header = request.headers.get("authorization")
     if credentials is None:
         if header:  # present but not "Bearer <token>": refuse, never downgrade
