@@ -1,7 +1,7 @@
 """Browser sign-in: one-time challenges and sessions, in the ledger's database.
 
 A browser signs in with the principal's own Ed25519 key (docs/http.md, "Signing
-in from a browser"; decision 42): the server hands out a random one-time
+in from a browser"; decision 30): the server hands out a random one-time
 challenge, the browser signs ``sign_in_input`` with the key file the user
 picked, and the server checks the signature against the key the principal
 registry holds *now*. The server then keeps a session; the cookie carries a

@@ -6,7 +6,7 @@ be passed in instead and is then left for its owner to close. Writes are
 authenticated by the statement's own signature and reads by a bearer token
 the principal signs itself (api/http/auth.py); a browser may instead sign in
 with the principal's key and hold a session cookie (api/http/routes_session.py,
-decision 42).
+decision 30).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ anonymous reader, who sees ``public`` values only; a header that is present
 but wrong is refused with 401, never treated as anonymous.
 
 Without the header, a ``pmm_session`` cookie of a browser that signed in with
-the principal's key (``ledger/sessions.py``, decision 42) speaks for that
+the principal's key (``ledger/sessions.py``, decision 30) speaks for that
 principal; its ``token_id`` in the access log is the session's id. A cookie
 whose session ended (expired, signed out, key rotated, principal revoked)
 makes the request anonymous and the answer clears it

@@ -1,5 +1,5 @@
 """The session cookie: its attributes, and clearing one that no longer opens a
-session (docs/http.md, "Signing in from a browser"; decision 42).
+session (docs/http.md, "Signing in from a browser"; decision 30).
 
 ``pmm_session`` is ``HttpOnly`` (no script reads it), ``SameSite=Strict`` (no
 other site's page sends it), ``Path=/`` and ``Secure`` whenever the request

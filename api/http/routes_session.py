@@ -5,7 +5,7 @@ sign (``ledger.sessions.sign_in_input``); ``POST /auth/session`` checks the
 signature against the registry's current key and sets the ``pmm_session``
 cookie; ``POST /auth/sign-out`` ends the session (its CSRF token required, as
 a form field or the ``X-CSRF-Token`` header). docs/http.md, "Signing in from a
-browser"; decision 42.
+browser"; decision 30.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 ``GET /ui/sign-in`` is a plain page; its script (``static/signin.js``) reads the
 key file the user picks with ``FileReader`` — it never leaves the browser —
 imports it with WebCrypto and signs the challenge of ``POST /auth/challenge``
-(docs/http.md, "Signing in from a browser"; decision 42). Only the pages that
+(docs/http.md, "Signing in from a browser"; decision 30). Only the pages that
 sign carry a script, so their Content-Security-Policy alone allows
 ``script-src 'self'``; no page has inline script.
 """

@@ -135,7 +135,7 @@ def test_serve_with_two_workers(served: str, settings: Settings) -> None:
 
 def test_a_browser_session_holds_across_workers(served: str, settings: Settings) -> None:
     """Sign in, read and sign out on a new connection each, so on either worker:
-    the challenges and sessions are rows of the ledger's database (decision 42),
+    the challenges and sessions are rows of the ledger's database (decision 30),
     not one process's memory. Which worker answers is the kernel's choice; over
     a dozen connections both take part in practice."""
     admin = resolve_key(settings, "admin")

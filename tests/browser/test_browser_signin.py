@@ -1,4 +1,4 @@
-"""Sign-in and browser-signed statements in a real Chromium (decision 42):
+"""Sign-in and browser-signed statements in a real Chromium (decision 30):
 the key file is picked with <input type=file>, imported and used by WebCrypto in
 the page; the server sees only signatures. Every page visited is checked for
 console errors and photographed (tests/browser/conftest.py)."""

@@ -1,4 +1,4 @@
-"""Browser sign-in over HTTP (decision 42): the challenge, the session cookie in
+"""Browser sign-in over HTTP (decision 30): the challenge, the session cookie in
 ``get_reader``, CSRF, sign-out, ends by rotation and revocation, and statements
 signed through ``/ui/act`` — on both backends (the ``world`` fixture)."""
 
