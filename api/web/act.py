@@ -1,6 +1,8 @@
-"""Statements signed in the browser: submit, correct, validate or query a value.
+"""Statements signed in the browser: submit, correct, validate or query a value;
+acknowledge or escalate a red flag.
 
-``GET /ui/act`` shows one form for a signed-in NCP or Secretariat principal.
+``GET /ui/act`` shows one form for a signed-in NCP, Secretariat or integrity
+officer principal (``/ui/flags`` links here with the flag filled in).
 Its script (``static/act.js``) builds the body from the form and asks
 ``POST /ui/act/prepare`` for the statement around it: the server fills in the
 ledger's origin, the session's principal and key id, the stream's current
@@ -48,7 +50,11 @@ ACTIONS = {
     "value.corrected": ("ncp", "secretariat"),
     "value.validated": ("secretariat",),
     "value.queried": ("secretariat",),
+    "integrity.flag_handled": ("integrity_officer",),
 }
+# What a link may fill in (``?type=&flag=&member=``); every value is escaped by
+# the template and checked again by the ledger when the statement arrives.
+PREFILLED = ("type", "flag", "member")
 
 router = APIRouter(prefix="/ui/act", include_in_schema=False)
 CsrfHeader = Header(default=None, alias="X-CSRF-Token")
@@ -78,8 +84,10 @@ class ReceiptOut(RecordedOut):
 def act_page(request: Request, ledger: LedgerDep, reader: ReaderDep) -> HTMLResponse:
     """The signing form, or a pointer to the sign-in page."""
     session = getattr(request.state, "session", None)
+    asked = {name: request.query_params.get(name, "")[:200] for name in PREFILLED}
     context = {
         "session": session,
+        "prefill": asked,
         "origin": ledger.origin,
         "actions": [
             name

@@ -38,7 +38,11 @@ SIGNING_HEADERS = {
 
 router = APIRouter(include_in_schema=False)
 # The principals who sign values in the browser (api/web/act.py) see its link.
-NAV.append(NavLink("/ui/act", "Sign statements", frozenset({"ncp", "secretariat"})))
+NAV.append(
+    NavLink(
+        "/ui/act", "Sign statements", frozenset({"ncp", "secretariat", "integrity_officer"})
+    )
+)
 
 
 def render_signing(

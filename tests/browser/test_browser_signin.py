@@ -110,6 +110,10 @@ def test_an_integrity_officer_reads_another_member_and_the_read_is_logged(
     records = access_records(site, "integrity")
     assert [r["request"] for r in records] == ["GET /events?member=KEN"]
     assert records[0]["member"] == "KEN" and records[0]["token"].startswith("session:")
+    # The officer sees that very read on the access-log page.
+    browser.open("/ui/access-log?principal=integrity")
+    browser.wait_for("table", "GET /events?member=KEN")
+    browser.shot("officer-access-log")
 
 
 def test_a_correction_signed_in_the_browser_is_recorded_with_a_verifiable_receipt(
@@ -284,3 +288,45 @@ def test_the_secretariat_queries_a_value_signed_in_the_browser(
         "entry": value.stream_version,
         "message": "Which border posts does this cover?",
     }
+
+
+def test_an_officer_escalates_a_flag_signed_in_the_browser(
+    site: Site, browser: Browser, world: World
+) -> None:
+    """A value changed after validation is a red flag on /ui/flags; the officer
+    follows its link, signs the escalation in the browser, and the flag's
+    handling is the signed entry (docs/flags.md)."""
+    first = world.hours(world.ncp_ken, world.KEN, "12")
+    world.record(world.sec2, world.KEN, "value.validated", {"entry": first.stream_version})
+    body = world.value_body(
+        world.KPI_HOURS, {"amount": "9"}, "hours", supersedes=first.stream_version,
+        kind="correction", reason="late figures",
+    )  # fmt: skip
+    world.record(world.ncp_ken, world.KEN, "value.corrected", body)
+    browser.sign_in(site.key_file(world.officer))
+    signed_in_as(browser, "integrity")
+    browser.open("/ui/flags?rule=changed_after_validation")
+    browser.shot("flags-open")
+    browser.find("a.act").click()
+    browser.wait_path("/ui/act")
+    flag = browser.find("#flag").get_attribute("value")
+    assert flag.startswith("changed_after_validation:")
+    browser.find("#action option[value='escalated']").click()
+    browser.find("#flag_reason").send_keys("a validated value changed: to the committee")
+    browser.find("#key-file").send_keys(str(site.key_file(world.officer)))
+    before = world.ledger.log_size()
+    browser.find("#sign-button").click()
+    browser.wait_for("#receipt", "integrity.flag_handled recorded at log index")
+    browser.shot("flag-escalated", at="#receipt")
+    browser.check_console()
+    recorded = parse_entry(world.ledger.sequencer.store.entry(before))
+    assert (recorded.stream, recorded.signed.principal) == ("integrity", "integrity")
+    assert recorded.signed.body == {
+        "flag": flag,
+        "action": "escalated",
+        "reason": "a validated value changed: to the committee",
+        "member": "KEN",
+    }
+    browser.open("/ui/flags?rule=changed_after_validation")
+    browser.wait_for("table", "escalated")
+    browser.shot("flags-escalated")

@@ -338,10 +338,17 @@ def test_the_act_page_offers_what_the_role_may_sign(
     assert '<option value="value.validated">' not in page
     client.cookies.clear()
     signed_in(client, world.officer)
+    page = client.get("/ui/act?type=integrity.flag_handled&flag=burst:1,2&member=KEN").text
+    assert '<option value="integrity.flag_handled" selected>' in page
+    assert '<option value="value.corrected">' not in page
+    assert 'value="burst:1,2"' in page and 'value="KEN"' in page
+    assert 'src="/ui/static/act.js"' in page
+    hostile = client.get('/ui/act?flag="><script>x</script>').text
+    assert "<script>x" not in hostile and "&#34;&gt;&lt;script&gt;" in hostile
+    client.cookies.clear()
+    signed_in(client, world.reviewer)
     page = client.get("/ui/act").text
-    assert "these pages sign values for NCPs and the Secretariat only" in " ".join(
-        page.split()
-    )
+    assert "flag handling for integrity officers" in " ".join(page.split())
     assert "act.js" not in page
 
 

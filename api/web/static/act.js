@@ -36,7 +36,21 @@ function valueBody(type) {
   return body;
 }
 
+// A red flag's handling goes to the ledger-wide integrity stream (docs/flags.md).
+function flagBody() {
+  const body = { flag: field("flag"), action: field("action"), reason: field("flag_reason") };
+  if (field("member")) body.member = field("member");
+  return body;
+}
+
+function streamOf(type) {
+  if (type === "integrity.flag_handled") return "integrity";
+  if (!field("member")) throw new Error("name the Member of the assessment");
+  return `assessment/${field("member")}/${field("cycle")}`;
+}
+
 function formBody(type) {
+  if (type === "integrity.flag_handled") return flagBody();
   if (type === "value.submitted" || type === "value.corrected") return valueBody(type);
   const body = { entry: integer("entry") };
   if (type === "value.queried") body.message = field("message");
@@ -93,7 +107,7 @@ async function signAndRecord(event) {
   button.disabled = true;
   try {
     const type = field("type");
-    const intent = { type, stream: `assessment/${field("member")}/${field("cycle")}`, body: formBody(type) };
+    const intent = { type, stream: streamOf(type), body: formBody(type) };
     const key = await readKeyFile(document.getElementById("key-file").files[0]);
     if (key.principal !== form.dataset.principal) {
       throw new Error(`the key file is ${key.principal}'s; you are signed in as ${form.dataset.principal}`);
