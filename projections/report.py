@@ -32,6 +32,7 @@ from projections.timetravel import Scores, scores
 from verify.statement import Entry, format_timestamp, parse_entry
 from verify.verifier import VerifyResult, verify_export
 
+ACCESS_LOG_READER = "integrity_officer"
 # Entry fields an auditor reads as "why": the reason a statement gives.
 REASON_FIELDS = ("reason", "justification", "message", "finding", "comment", "note")
 
@@ -97,7 +98,7 @@ class AuditReport:
     reader: str  # "principal (role)"
     scores: tuple[ScoreLine, ...]
     entries: tuple[EntryLine, ...]
-    access: tuple[dict[str, Any], ...]
+    access: tuple[dict[str, Any], ...] | None  # None: the reader may not read it
     verification: Verification
     flags: tuple[dict[str, Any], ...]  # projections.flags.report_rows
     thresholds: str  # which thresholds raised them (recorded, or packaged)
@@ -141,7 +142,9 @@ def build_report(
         [f"audit report {stream} at log size {cut}"]
         + [name for names in flags.restricted_shown.values() for name in names],
     )
-    access = tuple(_access(ledger, member))
+    # The access log is for integrity officers only (docs/design.md, "Who reads
+    # what"): a Secretariat principal's report says so instead of listing it.
+    access = tuple(_access(ledger, member)) if reader.role == ACCESS_LOG_READER else None
     return AuditReport(
         member=member,
         reference_year=year,
