@@ -6,13 +6,17 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from api.cli import app
 from api.demo import run_demo
 from api.flag_defaults import PACKAGED_FILE
+from api.http import create_app
+from ledger.home import open_ledger, resolve_key
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
+from ledger.tokens import issue_token
 
 if TYPE_CHECKING:
     from tests.conftest import World
@@ -163,3 +167,35 @@ def test_the_demo_shows_its_planted_irregularity(settings: Settings) -> None:
     assert {(f["member"], f["principals"][0]) for f in high} == {("CHL", "wco-sec")}
     rules = {f["rule"] for f in report["flags"]}
     assert {"same_party", "score_revision", "key_recovered", "deadline"} <= rules
+
+
+def test_the_planted_irregularity_surfaces_in_the_api_the_page_and_the_report(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """The demo's planted change (a validated value halved by the Secretariat
+    just before publication) is a high flag in ``GET /flags``, on ``/ui/flags``
+    and in Chile's audit report, as it is in ``pmm flags`` (above)."""
+    run_demo(settings)
+    ledger = open_ledger(settings)
+    try:
+        officer = resolve_key(settings, "integrity-1")
+        token = {"Authorization": f"Bearer {issue_token(officer, ledger.origin)}"}
+        with TestClient(create_app(settings, ledger=ledger)) as client:
+            found = client.get("/flags?member=CHL&severity=high", headers=token).json()
+            planted = next(
+                f for f in found["flags"] if f["rule"] == "changed_after_validation"
+            )
+            assert planted["principals"][0] == "wco-sec"
+            assert planted["handling"]["status"] == "escalated"
+            page = client.get("/ui/flags?member=CHL", headers=token).text
+            assert planted["id"] in page and "escalated" in page
+    finally:
+        ledger.close()
+    env = {"PMM_DATABASE_URL": settings.database_url or "", "COLUMNS": "250"}
+    args = ["report", "--member", "CHL", "--year", "2022", "--as", "integrity-1"]
+    out = ["--out", str(tmp_path), "--json", "--home", str(settings.home)]
+    result = runner.invoke(app, [*args, *out], env=env)
+    assert result.exit_code == 0, result.output
+    html = Path(json.loads(result.output)["html"]).read_text()
+    assert planted["id"] in html and "referred to the audit committee" in html
+    assert "KPI-06, T (2022)" in html  # the flagged KPI's history is drawn
