@@ -44,6 +44,11 @@ def report_charts(
         )
         year = report.reference_year
         for shown, label in ((year - 1, "T−1"), (year, "T")):
-            figure = history_figure(then, shown, label)
+            figure = history_figure(then, shown, label, until=_until(report))
             svgs.append((f"{kpi}, {label} ({shown})", str(figure["svg"])))
     return svgs
+
+
+def _until(report: AuditReport) -> str:
+    """How the chart names its right edge: the report's own record time."""
+    return "now" if report.label == "now" else "the report's cut"

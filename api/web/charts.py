@@ -143,6 +143,7 @@ def history_chart(
     end: int,
     withheld: int = 0,
     start: int | None = None,
+    until: str = "now",
 ) -> Markup:
     """A value across record time (log indexes up to ``end``, the log size): a
     step line through the values as they were recorded, corrections as
@@ -207,7 +208,7 @@ def history_chart(
     if not drawn:
         body.append(_text(WIDTH / 2, HEIGHT / 2, "no value to draw", "middle"))
     body.append(_text(LEFT, BOTTOM + 18, f"log index {first}"))
-    body.append(_text(RIGHT, BOTTOM + 18, f"now (log size {end})", "end"))
+    body.append(_text(RIGHT, BOTTOM + 18, f"{until} (log size {end})", "end"))
     if withheld:
         body.append(_text(RIGHT, HEIGHT - 6, f"withheld ({withheld})", "end", "withheld"))
     return _frame(ident, title, desc, body, "history")

@@ -68,9 +68,12 @@ def _row(entry: TrailEntry, size: int, reader: Reader) -> dict[str, Any]:
     }
 
 
-def history_figure(trail: Trail, year: int, label: str) -> dict[str, Any]:
-    """The SVG history of ``trail``'s year-``year`` values with its marks (the
-    audit report draws the same, ``api/report_charts.py``)."""
+def history_figure(
+    trail: Trail, year: int, label: str, until: str = "now"
+) -> dict[str, Any]:
+    """The SVG history of ``trail``'s year-``year`` values with its marks, up to
+    ``trail.log_size`` (``until`` names it: "now", or the audit report's cut,
+    ``api/report_charts.py``, which draws the same)."""
     points, marks, withheld = [], [], 0
     for e in trail.entries:
         if e.entry_type in VALUE_TYPES and e.reference_year == year:
@@ -92,7 +95,7 @@ def history_figure(trail: Trail, year: int, label: str) -> dict[str, Any]:
     title = f"{trail.kpi} for {year} ({label}) across record time, {trail.member}"
     start = min((e.log_index for e in trail.entries), default=0)  # one axis for both
     svg = charts.history_chart(
-        f"history-{year}", title, points, marks, trail.log_size, withheld, start
+        f"history-{year}", title, points, marks, trail.log_size, withheld, start, until
     )
     return {"year": year, "label": label, "svg": svg, "withheld": withheld}
 

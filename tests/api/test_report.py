@@ -165,7 +165,11 @@ def test_a_report_as_published_reads_at_the_publication_cut(
     world.hours(world.ncp_bra, world.BRA, "30")  # later entries elsewhere
     code, output = write(world, tmp_path, world.officer, "--published", "1")
     assert code == 0, output
-    assert json.loads(output)["cut"] == cut
+    summary = json.loads(output)
+    assert summary["cut"] == cut
+    # The flagged KPI's chart ends at the publication's cut, and says so.
+    html = Path(summary["html"]).read_text()
+    assert f"s cut (log size {cut})</text>" in html, html[html.find("<svg") :][:3000]
 
 
 def test_a_report_on_an_edited_ledger_says_verification_failed(
