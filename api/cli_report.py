@@ -134,7 +134,7 @@ def verify_copy(
     elif ok and found.body is not None:
         out.print(
             f"{file}: recorded. sha256 {found.sha256} is {found.body['title']!r}, read at "
-            f"log size {found.body['cut']}, issued by {found.principal} at "
+            f"log size {found.body['cut']}, issued by {found.principal} ({found.role}) at "
             f"{found.recorded_at} (log index {found.log_index}); its inclusion is proven "
             f"against the checkpoint of size {found.proven_at_size}.",
             highlight=False,

@@ -64,6 +64,7 @@ class CopyCheck:
     found: bool
     log_index: int | None = None
     principal: str | None = None
+    role: str | None = None  # the issuer's role: who vouches for the copy
     recorded_at: str | None = None
     body: dict[str, Any] | None = None
     proven_at_size: int | None = None  # the checkpoint the inclusion proof is against
@@ -177,12 +178,15 @@ def find_report(
             proven = verified.checkpoint.checkpoint.size
         except VerifyError as exc:
             problem = f"the entry's inclusion proof does not verify: {exc}"
+        registry = ledger.registry()
+        issuer = registry.get(entry.signed.principal) if registry is not None else None
         return CopyCheck(
             name,
             digest,
             True,
             index,
             entry.signed.principal,
+            issuer.role if issuer is not None else None,
             entry.recorded_at,
             dict(body),
             proven,

@@ -10,6 +10,7 @@ verifier also does (``verify/publications.py``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ledger.domain.assessment import Assessment
@@ -20,7 +21,8 @@ from ledger.domain.seals import SEALS_STREAM, AccessLogSeals
 from ledger.errors import DomainRuleError
 from ledger.scores import replay_table, table_difference
 from verify.rules.workflow import Context
-from verify.schema import statement_type
+from verify.schema import statement_type, stream_member
+from verify.statement import parse_entry
 
 if TYPE_CHECKING:
     from ledger.application import Ledger, UnitOfWork
@@ -55,10 +57,12 @@ def run(ledger: Ledger, work: UnitOfWork, signed: Signed) -> None:
             seals.seal(signed)
     elif kind.stream == "integrity":
         records: IntegrityRecords | None = work.get(INTEGRITY_STREAM)
+        member_of = _member_of(ledger)
         if records is None:
-            work.put(INTEGRITY_STREAM, IntegrityRecords.first(signed, work.log_size()))
+            first = IntegrityRecords.first(signed, work.log_size(), member_of)
+            work.put(INTEGRITY_STREAM, first)
         else:
-            records.record(signed, work.log_size())
+            records.record(signed, work.log_size(), member_of)
     elif signed.type == "assessment.opened":
         work.put(stream, Assessment.open(signed, stream))
     else:
@@ -66,6 +70,17 @@ def run(ledger: Ledger, work: UnitOfWork, signed: Signed) -> None:
         assessment.record(signed, context(work))
         if signed.type == "assessment.published":
             check_table(ledger, signed)
+
+
+def _member_of(ledger: Ledger) -> Callable[[int], str | None]:
+    """The Member whose assessment log entry ``index`` belongs to (None for the
+    registry, the framework and the ledger's own streams)."""
+    store = ledger.sequencer.store
+
+    def member_of(index: int) -> str | None:
+        return stream_member(parse_entry(store.entry(index)).stream)
+
+    return member_of
 
 
 def context(work: UnitOfWork) -> Context:

@@ -26,11 +26,10 @@ from typing import Any
 
 from ledger.application import Ledger
 from projections.access import FULL_READERS, Reader
-from projections.disclosure import Disclosure, disclosure_now, entry_level, narrowest
 from projections.errors import NoSuchFlagError, QueryError
 from projections.flag_facts import Facts, read_facts
 from projections.flag_outliers import STATISTICAL
-from projections.flag_rules import RULES, Raised
+from projections.flag_rules import RULES
 from projections.flag_thresholds import PARAMETERS, Thresholds, from_body
 from projections.flag_timing import TIMING
 
@@ -113,20 +112,6 @@ def _handling(facts: Facts) -> dict[str, Handling]:
     return found
 
 
-def _level(ledger: Ledger, facts: Facts, flag: Raised, cache: dict[str, Disclosure]) -> str:
-    """The strictest level of the entries a flag names, as they stand now."""
-    levels = []
-    for index in flag.entries:
-        entry = facts.entries[index]
-        level = entry_level(entry)
-        if level is None:
-            if entry.stream not in cache:
-                cache[entry.stream] = disclosure_now(ledger, entry.stream)
-            level = cache[entry.stream].entry(entry)
-        levels.append(level)
-    return narrowest(levels)
-
-
 def compute_flags(
     ledger: Ledger, packaged: Thresholds, size: int | None = None
 ) -> tuple[list[Flag], Thresholds]:
@@ -137,13 +122,12 @@ def compute_flags(
         raise QueryError(f"at_size {size} is outside the log (0 to {ledger.log_size()})")
     facts = read_facts(ledger.sequencer.store, size)
     thresholds = thresholds_at(facts, packaged)
-    handled, cache = _handling(facts), dict[str, Disclosure]()
+    handled = _handling(facts)
     flags = []
     for rule in (*RULES, *TIMING, *STATISTICAL):
         for found in rule(facts, thresholds):
             name = flag_id(found.rule, found.entries)
             handling = handled.get(name, Handling())
-            level = _level(ledger, facts, found, cache)
             flags.append(
                 Flag(
                     name,
@@ -157,7 +141,9 @@ def compute_flags(
                     found.summary,
                     thresholds.version,
                     handling,
-                    "restricted" if handling.entry is not None else level,
+                    # Every flag says who did what to which values: restricted,
+                    # whatever the level of the values it names (decision 26).
+                    "restricted",
                 )
             )
     flags.sort(key=lambda f: (-SEVERITIES.index(f.severity), f.entries, f.rule))

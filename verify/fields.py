@@ -180,6 +180,9 @@ FLAG_ID = _pattern(
 FLAG_ACTION = _enum(FLAG_ACTIONS)
 
 
+MAX_THRESHOLD = 100_000  # days, hours, counts, factors: a read must not overflow
+
+
 def _thresholds(value: Any) -> str | None:
     """Red-flag thresholds: ``{rule: {parameter: decimal string}}`` (docs/flags.md)."""
     if not isinstance(value, dict) or not 1 <= len(value) <= 64:
@@ -194,6 +197,12 @@ def _thresholds(value: Any) -> str | None:
             problem = CODE(name) or DECIMAL(number)
             if problem:
                 return f"{rule}.{str(name)[:48]} {problem}"
+            amount = decimal_of(number)
+            if amount is None or not 0 <= amount <= MAX_THRESHOLD:
+                return (
+                    f"{rule}.{name} must be from 0 to {MAX_THRESHOLD} (a count, a "
+                    "factor, a z-score, hours or days): a bigger one is no threshold"
+                )
     return None
 
 

@@ -26,6 +26,7 @@ sign; other entries' signatures may be deferred as a ``SignatureJob``.
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -43,7 +44,7 @@ from verify.rules.signer import approvers_of, signer_of
 from verify.rules.workflow import Context, Workflow
 from verify.rules.workflow_rules import opening_refusal
 from verify.rules.workflow_rules import refusal as workflow_refusal
-from verify.schema import STATEMENT_TYPES, StatementType
+from verify.schema import STATEMENT_TYPES, StatementType, stream_member
 from verify.signatures import SignatureJob, signature_failure
 from verify.statement import (
     MAX_STATEMENT_AGE,
@@ -102,6 +103,11 @@ class Replay:
         self.assessments: dict[str, Workflow] = {}
         self.seals = SealState()
         self.integrity = IntegrityState()
+        # The Member of each log entry's assessment, compactly (0: none), for
+        # the integrity rules: which Member a handled flag is about.
+        self.entry_members = array("H")
+        self.member_codes: dict[str, int] = {}
+        self.member_names: list[str] = [""]
         self.versions: dict[str, int] = {}
         self.by_type: Counter[str] = Counter()
         self.last_recorded: tuple[int, datetime] | None = None
@@ -118,6 +124,7 @@ class Replay:
             entry = parse_entry(raw)
         except (VerifyError, ValueError) as exc:
             return Checked((Finding("entry", f"entry is malformed: {exc}", index),))
+        self._note_member(index, entry.stream)
         signed = entry.signed
         try:
             check_statement(signed.statement)
@@ -153,6 +160,23 @@ class Replay:
             entry.stream,
             kind.name,
         )
+
+    def _note_member(self, index: int, stream: str) -> None:
+        member = stream_member(stream)
+        code = 0
+        if member is not None:
+            code = self.member_codes.setdefault(member, len(self.member_names))
+            if code == len(self.member_names):
+                self.member_names.append(member)
+        while len(self.entry_members) <= index:
+            self.entry_members.append(0)
+        self.entry_members[index] = code
+
+    def member_of(self, index: int) -> str | None:
+        """The Member whose assessment entry ``index`` (already replayed) is in."""
+        if index >= len(self.entry_members) or not self.entry_members[index]:
+            return None
+        return self.member_names[self.entry_members[index]]
 
     # -- who signed ------------------------------------------------------------
 
@@ -248,7 +272,7 @@ class Replay:
             self.seals.apply(body, index)
         elif kind.stream == "integrity":
             # The log size when this entry was recorded is its own index.
-            found = self.integrity.refusal(name, body, index)
+            found = self.integrity.refusal(name, body, index, self.member_of)
             self.integrity.apply(name, who, body, index)
         elif name == "assessment.opened":
             found = opening_refusal(stream, body)

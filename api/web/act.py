@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import secrets
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +33,7 @@ from api.http.deps import LedgerDep
 from api.http.routes_statements import RecordedOut
 from api.web.signin import render_signing
 from ledger.errors import RoleNotPermittedError, SignatureError
+from verify.canonical import parse_json
 from verify.errors import MalformedStatementError
 from verify.statement import (
     STATEMENT_FORMAT,
@@ -139,9 +139,11 @@ async def submit(
     session = require_session(request, csrf)
     try:
         statement_bytes = base64.b64decode(signed.statement, validate=True)
-        statement = json.loads(statement_bytes)
     except (binascii.Error, ValueError):
         raise MalformedStatementError("statement must be base64 of JSON") from None
+    # The bounded parser of every other way in: no float, no duplicate key, no
+    # nesting deep enough to exhaust the stack (decision 17).
+    statement = parse_json(statement_bytes)
     if (
         not isinstance(statement, dict)
         or statement.get("principal") != session.principal.id

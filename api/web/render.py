@@ -91,8 +91,11 @@ def render(
     nav = [link for link in NAV if link.shown_to(reader)]
     here = request.url.path
     full = {"reader": reader, "nav": nav, "here": here, **context}
+    # A principal's page may hold restricted values and a CSRF token: never
+    # kept in a cache, the browser's included.
+    headers = HEADERS if reader.anonymous else {**HEADERS, "Cache-Control": "no-store"}
     return templates.TemplateResponse(
-        request, name, full, status_code=status, headers=HEADERS
+        request, name, full, status_code=status, headers=headers
     )
 
 

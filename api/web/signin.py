@@ -34,6 +34,8 @@ SIGNING_HEADERS = {
         "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; "
         "img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
     ),
+    # These pages carry the session's CSRF token: never cached.
+    "Cache-Control": "no-store",
 }
 
 router = APIRouter(include_in_schema=False)

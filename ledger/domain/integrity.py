@@ -21,7 +21,7 @@ from ledger.domain.events import (
     registered,
 )
 from ledger.domain.refusals import refuse
-from verify.rules.integrity import IntegrityState
+from verify.rules.integrity import IntegrityState, MemberOf
 
 INTEGRITY_STREAM = "integrity"
 
@@ -33,8 +33,8 @@ class IntegrityRecords(BaseAggregate[str]):
         self.state = IntegrityState()
 
     @classmethod
-    def first(cls, signed: Signed, log_size: int) -> IntegrityRecords:
-        refuse(IntegrityState().refusal(signed.type, signed.body, log_size))
+    def first(cls, signed: Signed, log_size: int, member_of: MemberOf) -> IntegrityRecords:
+        refuse(IntegrityState().refusal(signed.type, signed.body, log_size, member_of))
         event = EVENTS[signed.type].FIRST(
             originator_id=INTEGRITY_STREAM, originator_version=1, **event_kwargs(signed)
         )
@@ -43,8 +43,8 @@ class IntegrityRecords(BaseAggregate[str]):
         records.pending_events.append(event)
         return records
 
-    def record(self, signed: Signed, log_size: int) -> None:
-        refuse(self.state.refusal(signed.type, signed.body, log_size))
+    def record(self, signed: Signed, log_size: int, member_of: MemberOf) -> None:
+        refuse(self.state.refusal(signed.type, signed.body, log_size, member_of))
         self.trigger_event(EVENTS[signed.type], **event_kwargs(signed))
 
 

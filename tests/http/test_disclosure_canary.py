@@ -138,8 +138,7 @@ def plant(world: World) -> dict[str, Any]:
     )  # fmt: skip
     w.record(
         w.officer, "integrity", "integrity.flag_handled",
-        {"flag": f"key_recovery:{ratio.log_index}", "action": "acknowledged",
-         "reason": TEXTS[11]},
+        {"flag": "key_recovered:0", "action": "acknowledged", "reason": TEXTS[11]},
     )  # fmt: skip
     w.record(
         w.officer, "integrity", "integrity.thresholds_set",

@@ -45,10 +45,14 @@ def test_only_integrity_officers_and_the_secretariat(
         assert body["thresholds"]["label"] == (
             "thresholds: packaged v1, not recorded in the ledger"
         )
-    # Each read named KEN's restricted flag under KEN; BRA's flag is public.
+    # Every flag is restricted (decision 26): each read is logged under the
+    # Member of each flag it shows, KEN's and BRA's.
     records = world.ledger.access_log.query().records
-    assert [(r["member"], r["request"]) for r in records] == [("KEN", "GET /flags")] * 2
-    assert records[0]["shown"][0].startswith("flag jump_history:")
+    assert [(r["member"], r["request"]) for r in records] == [
+        ("BRA", "GET /flags"),
+        ("KEN", "GET /flags"),
+    ] * 2
+    assert records[1]["shown"][0].startswith("flag jump_history:")
 
 
 def test_filters_and_links(world: World, client: TestClient) -> None:

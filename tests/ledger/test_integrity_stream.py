@@ -129,3 +129,41 @@ def test_malformed_handling_is_refused(
 ) -> None:
     signed = world.sign_unchecked(world.officer, STREAM, "integrity.flag_handled", body)
     world.refused(signed, MalformedStatementError, phrase, streams=(STREAM,))
+
+
+def test_a_handling_carries_the_member_its_flag_is_about(world: World) -> None:
+    """The Member decides who reads the reason: labelling KEN's flag as BRA's
+    would show KEN's restricted matter to BRA's NCP (decision 27)."""
+    ken = world.hours(world.ncp_ken, world.KEN, "12").log_index
+    bra = world.hours(world.ncp_bra, world.BRA, "30").log_index
+    flag = f"jump_history:{ken}"
+    for member, phrase in (("BRA", "not 'BRA'"), (None, "not None")):
+        body = handling(flag) if member is None else handling(flag, member=member)
+        signed = world.sign(world.officer, STREAM, "integrity.flag_handled", body)
+        world.refused(
+            signed, DomainRuleError, "is about KEN: its handling carries member 'KEN'",
+            phrase, streams=(STREAM,),
+        )  # fmt: skip
+    world.record(
+        world.officer, STREAM, "integrity.flag_handled", handling(flag, member="KEN")
+    )
+    # A flag across Members, or about none, names no Member.
+    both = f"burst:{ken},{bra}"
+    signed = world.sign(
+        world.officer, STREAM, "integrity.flag_handled", handling(both, member="KEN")
+    )
+    world.refused(signed, DomainRuleError, "about BRA, KEN", streams=(STREAM,))
+    world.record(world.officer, STREAM, "integrity.flag_handled", handling(both))
+
+
+def test_thresholds_are_bounded(world: World) -> None:
+    """A read must not overflow on a recorded threshold (days, hours, counts)."""
+    body = {
+        "version": 2,
+        "thresholds": {"late_change": {"window_days": "1000000000"}},
+        "reason": "effectively never",
+    }
+    signed = world.sign_unchecked(world.officer, STREAM, "integrity.thresholds_set", body)
+    world.refused(
+        signed, MalformedStatementError, "must be from 0 to 100000", streams=(STREAM,)
+    )

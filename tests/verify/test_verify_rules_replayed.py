@@ -273,6 +273,15 @@ def flag_handled_before_its_entries(world: World, broken: Broken) -> int:
     )
 
 
+def handling_labelled_with_another_member(world: World, broken: Broken) -> int:
+    ken = world.hours(world.ncp_ken, world.KEN, "12").log_index
+    body = {"flag": f"jump_history:{ken}", "action": "escalated", "member": "BRA"}
+    body["reason"] = "shown to Brazil's NCP"
+    return forbidden(
+        world, broken, world.officer, "integrity", "integrity.flag_handled", body
+    )
+
+
 def thresholds_that_go_back(world: World, broken: Broken) -> int:
     body = {"version": 2, "thresholds": {"burst": {"count": "5"}}, "reason": "first set"}
     world.record(world.officer, "integrity", "integrity.thresholds_set", body)
@@ -335,6 +344,11 @@ CASES: dict[str, tuple[Callable[[World, Broken], int], str, str]] = {
         flag_handled_before_its_entries,
         "workflow",
         "after the entries that raise it",
+    ),
+    "handling labelled with another Member": (
+        handling_labelled_with_another_member,
+        "workflow",
+        "is about KEN",
     ),
     "thresholds go back": (thresholds_that_go_back, "workflow", "not after the recorded"),
     "report cut beyond the log": (report_cut_beyond_the_log, "workflow", "the log holds"),
