@@ -60,16 +60,7 @@ def flag_json(flag: Flag) -> dict[str, Any]:
 
 
 def report_json(report: FlagReport) -> dict[str, Any]:
-    return {
-        "log_size": report.size,
-        "thresholds": {
-            "version": report.thresholds.version,
-            "recorded_at": report.thresholds.recorded_at,
-            "label": report.thresholds.label,
-        },
-        "raised": report.total,
-        "flags": [flag_json(f) for f in report.flags],
-    }
+    return {**report.header(), "flags": [flag_json(f) for f in report.flags]}
 
 
 @flags_app.callback()

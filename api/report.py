@@ -25,7 +25,7 @@ from markupsafe import Markup
 from ledger.application import Ledger, Recorded
 from ledger.domain.integrity import INTEGRITY_STREAM
 from ledger.files import write_private
-from ledger.home import POLICY_FILE
+from ledger.home import read_policy
 from ledger.keys import KeyPair
 from projections.report import AuditReport
 from verify.bundle import load_trust
@@ -145,9 +145,8 @@ def trust_policy(ledger: Ledger, trust: Path | None) -> TrustPolicy:
     key alone): what a receipt is checked against."""
     if trust is not None:
         return load_trust(trust).policy
-    path = ledger.settings.home / POLICY_FILE
-    text = path.read_text() if path.exists() else f"log {ledger.log_vkey()}\nquorum none\n"
-    return parse_policy(text)
+    found = read_policy(ledger.settings)
+    return found or parse_policy(f"log {ledger.log_vkey()}\nquorum none\n")
 
 
 def check_copy(ledger: Ledger, path: Path, trust: Path | None = None) -> CopyCheck:

@@ -11,15 +11,18 @@ on every backend, and an ``integrity.flag_handled`` statement can name it.
 Its handling (open, acknowledged, escalated: by whom, why, in which entry) is
 the latest such statement recorded before N.
 
-Flags are for integrity officers and the Secretariat (DESIGN.md §1); each
-flag is disclosed at the strictest level of the entries it names, and one
-that names a restricted entry, or carries a handling reason (integrity
-entries are restricted), is written to the access log per Member.
+Flags are for integrity officers and the Secretariat (DESIGN.md §1); every
+flag is restricted, like ``integrity.flag_raised`` (decision 26), so every read
+that shows one is written to the access log per Member. The log below N never
+changes, so the flags of one log size are computed once (``_Known``) for the
+overview, ``/flags``, ``/ui/flags``, ``pmm flags`` and the audit report alike.
 """
 
 from __future__ import annotations
 
-import re
+import threading
+import weakref
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,11 +35,11 @@ from projections.flag_outliers import STATISTICAL
 from projections.flag_rules import RULES
 from projections.flag_thresholds import PARAMETERS, Thresholds, from_body
 from projections.flag_timing import TIMING
+from verify.fields import FLAG_ACTIONS, FLAG_ID_RE
 
 SEVERITIES = ("low", "medium", "high")
 STATUSES = ("open", "acknowledged", "escalated")
-ACTIONS = ("acknowledged", "escalated")
-FLAG_ID = re.compile(r"[a-z][a-z0-9_]{0,47}:[0-9]{1,16}(,[0-9]{1,16}){0,31}")
+ACTIONS = FLAG_ACTIONS
 ID_ENTRIES = 32  # an id names at most this many entries (the first ones)
 HANDLED = "integrity.flag_handled"
 THRESHOLDS_SET = "integrity.thresholds_set"
@@ -85,6 +88,18 @@ class FlagReport:
     total: int  # flags raised before the filter
     restricted_shown: dict[str | None, list[str]] = field(default_factory=dict)
 
+    def header(self) -> dict[str, Any]:
+        """What every JSON answer of flags says before the flags themselves."""
+        return {
+            "log_size": self.size,
+            "thresholds": {
+                "version": self.thresholds.version,
+                "recorded_at": self.thresholds.recorded_at,
+                "label": self.thresholds.label,
+            },
+            "raised": self.total,
+        }
+
 
 def flag_id(rule: str, entries: Iterable[int]) -> str:
     return f"{rule}:{','.join(str(i) for i in sorted(set(entries))[:ID_ENTRIES])}"
@@ -120,6 +135,40 @@ def compute_flags(
     size = ledger.log_size() if size is None else size
     if not 0 <= size <= ledger.log_size():
         raise QueryError(f"at_size {size} is outside the log (0 to {ledger.log_size()})")
+    known = _KNOWN.get(ledger) or _KNOWN.setdefault(ledger, _Known())
+    key = (size, repr(packaged))
+    with known.lock:
+        found = known.found.get(key)
+        if found is not None:
+            known.found.move_to_end(key)
+            return list(found[0]), found[1]
+    flags, thresholds = _compute(ledger, packaged, size)
+    with known.lock:
+        known.found[key] = (tuple(flags), thresholds)
+        while len(known.found) > known.SIZE:
+            known.found.popitem(last=False)
+    return flags, thresholds
+
+
+class _Known:
+    """Flags by (log size, packaged thresholds): the entries below a log size
+    never change, and neither do the flags they raise."""
+
+    SIZE = 8
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.found: OrderedDict[tuple[int, str], tuple[tuple[Flag, ...], Thresholds]] = (
+            OrderedDict()
+        )
+
+
+_KNOWN: weakref.WeakKeyDictionary[Ledger, _Known] = weakref.WeakKeyDictionary()
+
+
+def _compute(
+    ledger: Ledger, packaged: Thresholds, size: int
+) -> tuple[list[Flag], Thresholds]:
     facts = read_facts(ledger.sequencer.store, size)
     thresholds = thresholds_at(facts, packaged)
     handled = _handling(facts)
@@ -194,7 +243,7 @@ def read_flags(
 
 def find_flag(ledger: Ledger, packaged: Thresholds, name: str) -> Flag:
     """The flag ``name`` as the log raises it now, or ``NoSuchFlagError``."""
-    if FLAG_ID.fullmatch(name) is None:
+    if FLAG_ID_RE.fullmatch(name) is None:
         raise QueryError(
             f"{name!r} is not a flag id: <rule>:<log index>[,<log index>...] "
             "(pmm flags lists them)"

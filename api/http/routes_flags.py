@@ -63,16 +63,7 @@ def flag_body(flag: Flag) -> dict[str, Any]:
 
 
 def report_body(report: FlagReport) -> dict[str, Any]:
-    return {
-        "log_size": report.size,
-        "thresholds": {
-            "version": report.thresholds.version,
-            "recorded_at": report.thresholds.recorded_at,
-            "label": report.thresholds.label,
-        },
-        "raised": report.total,
-        "flags": [flag_body(f) for f in report.flags],
-    }
+    return {**report.header(), "flags": [flag_body(f) for f in report.flags]}
 
 
 @router.get(

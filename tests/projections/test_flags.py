@@ -19,13 +19,13 @@ from ledger.keys import KeyPair
 from projections.access import Reader
 from projections.errors import ReadNotPermittedError, SignInRequiredError
 from projections.flags import (
-    FLAG_ID,
     Flag,
     FlagFilter,
     compute_flags,
     read_flags,
     report_rows,
 )
+from verify.fields import FLAG_ID_RE as FLAG_ID
 
 if TYPE_CHECKING:
     from ledger.application import Recorded
