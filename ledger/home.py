@@ -23,6 +23,7 @@ from ledger.errors import ConfigurationError
 from ledger.files import FOLDER_MODE, private_folder, write_private
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
+from ledger.storage_faults import guarded_open
 from verify.errors import VerifyError
 from verify.policy_text import TrustPolicy, parse_policy
 
@@ -123,7 +124,8 @@ def open_ledger(settings: Settings, *, integrate: bool = True) -> Ledger:
     log_key = KeyPair.load(key_path(settings, LOG_KEY))
     sealer = KeyPair.load(key_path(settings, LEDGER_PRINCIPAL))
     policy = read_policy(settings)
-    return Ledger(settings, config.origin, log_key, policy, sealer, integrate=integrate)
+    with guarded_open():  # the database down, locked, full or read-only
+        return Ledger(settings, config.origin, log_key, policy, sealer, integrate=integrate)
 
 
 def admin_names(first: str, count: int) -> list[str]:
@@ -156,8 +158,9 @@ def init_ledger(
     admin_keys = [KeyPair.generate(name) for name in admin_names(admin, admins)]
     ledger_key = KeyPair.generate(LEDGER_PRINCIPAL)
     log_key = KeyPair.generate(LOG_KEY)
-    private_home(settings)
-    ledger = Ledger(settings, origin, log_key, sealer=ledger_key)
+    with guarded_open():
+        private_home(settings)
+        ledger = Ledger(settings, origin, log_key, sealer=ledger_key)
     if ledger.log_size():
         ledger.close()
         raise ConfigurationError(

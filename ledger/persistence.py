@@ -76,6 +76,10 @@ def persistence_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_USER": unquote(url.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(url.password or ""),
         "POSTGRES_CONNECT_TIMEOUT": "5",
+        # A pooled connection is checked before each use: after the server
+        # restarts, every idle one is dead, and without the check each would
+        # fail one read or write before the pool replaced it (decision 34).
+        "POSTGRES_PRE_PING": "y",
     }
     schema = parse_qs(url.query).get("schema")
     if schema:

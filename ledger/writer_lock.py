@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from eventsourcing.postgres import PostgresDatastore
 
 from ledger.files import open_private
@@ -35,7 +36,14 @@ class WriterLock:
                 try:
                     yield
                 finally:
-                    conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self.key,))
+                    # A session the server ended (a restart, a terminated
+                    # backend) took its advisory locks with it: unlocking there
+                    # would only fail a write that is complete (decision 34).
+                    try:
+                        conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self.key,))
+                    except psycopg.OperationalError:
+                        if not conn.broken:
+                            raise
         elif self.path is None or self.path.startswith(":memory:"):
             yield  # one process only
         else:
