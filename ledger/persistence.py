@@ -38,6 +38,9 @@ class Settings:
 
     home: Path
     database_url: str | None = None
+    # Seconds a SQLite writer waits for another process's lock (the database
+    # file's, or the writer lock's) before the write is refused as busy.
+    sqlite_lock_timeout: int = 30
 
     @classmethod
     def from_env(cls, home: str | Path | None = None) -> Settings:
@@ -57,7 +60,7 @@ def persistence_env(settings: Settings) -> dict[str, str]:
             **common,
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(settings.home / SQLITE_FILE),
-            "SQLITE_LOCK_TIMEOUT": "30",
+            "SQLITE_LOCK_TIMEOUT": str(settings.sqlite_lock_timeout),
         }
     url = urlsplit(settings.database_url)
     if url.scheme not in ("postgresql", "postgres", "postgresql+psycopg"):

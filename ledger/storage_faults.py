@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import psycopg
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 
 from ledger.errors import (
     LedgerError,
@@ -50,6 +50,8 @@ OUTCOME = {
     "submit it again",
     REQUEST: "the request did not complete; try it again once it is fixed",
 }
+# What a read may meet in the drivers, unwrapped (the edges translate these).
+DRIVER_ERRORS = (PersistenceError, psycopg.Error, sqlite3.Error)
 FULL = (errno.ENOSPC, errno.EDQUOT)
 READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 
@@ -102,6 +104,10 @@ def storage_error(exc: BaseException, phase: str = BEFORE) -> StorageError | Non
         return None
     if isinstance(exc, StorageError):
         return exc
+    if kind is not StorageUnavailableError and phase == SAVING:
+        # The database answered, with a refusal: the transaction did not
+        # commit. Only a lost connection leaves the commit's outcome unknown.
+        phase = BEFORE
     cause = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     return kind(f"{WHAT[kind]}: {OUTCOME[phase]}", cause)
 

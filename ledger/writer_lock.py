@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import psycopg
 from eventsourcing.postgres import PostgresDatastore
 
+from ledger.errors import StorageBusyError
 from ledger.files import open_private
 
 
@@ -27,6 +29,10 @@ class WriterLock:
         self.postgres = isinstance(datastore, PostgresDatastore)
         self.key = f"pmm-writer:{datastore.schema}" if self.postgres else ""
         self.path = f"{sqlite_path}.writer-lock" if sqlite_path else None
+        # A writer stuck while holding the lock (stopped, hung) must not stall
+        # every other writer for ever: wait as long as SQLite waits for its own.
+        pool = getattr(datastore, "pool", None)
+        self.timeout = float(getattr(pool, "lock_timeout", None) or 30)
 
     @contextmanager
     def hold(self) -> Iterator[None]:
@@ -51,10 +57,28 @@ class WriterLock:
             # none can take the lock and stall the writers (docs/decisions.md 20).
             handle = open_private(self.path, os.O_WRONLY | os.O_APPEND)
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX)
+                self._flock(handle)
                 try:
                     yield
                 finally:
                     fcntl.flock(handle, fcntl.LOCK_UN)
             finally:
                 os.close(handle)
+
+    def _flock(self, handle: int) -> None:
+        """Take the lock, or refuse the write as busy after ``timeout``."""
+        deadline, pause = time.monotonic() + self.timeout, 0.001
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise StorageBusyError(
+                        f"another writer held the writer lock for {self.timeout:.0f} s: "
+                        "nothing was recorded; submit the same signed statement again "
+                        "(a writer process may be stopped or hung: see who holds "
+                        f"{os.path.basename(self.path or '')})"
+                    ) from None
+                time.sleep(pause)
+                pause = min(pause * 2, 0.02)  # prompt when the holder is quick

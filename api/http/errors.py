@@ -26,7 +26,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ledger.errors import InvalidTokenError, LedgerError, StorageError
-from ledger.storage_faults import REQUEST, storage_error
+from ledger.storage_faults import DRIVER_ERRORS, REQUEST, storage_error
 from projections.errors import ProjectionError
 from verify.errors import BadSignatureError, StatementTooLargeError, VerifyError
 
@@ -169,10 +169,13 @@ def install(app: FastAPI) -> None:
         )
         return problem(request, 422, where, "ValidationError", errors=errors)
 
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def driver(request: Request, exc: Exception) -> JSONResponse:
         fault = storage_error(exc, REQUEST)
         if fault is not None:  # a read met the fault (a write raises StorageError)
             return await refused(request, fault)
+        return await unexpected(request, exc)
+
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error on %s", request.url.path, exc_info=exc)
         return problem(request, 500, "the server failed; nothing was recorded")
 
@@ -185,6 +188,8 @@ def install(app: FastAPI) -> None:
         CsrfError,
     ):
         app.add_exception_handler(error, refused)
+    for driver_error in DRIVER_ERRORS:
+        app.add_exception_handler(driver_error, driver)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(Exception, unexpected)

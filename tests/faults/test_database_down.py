@@ -13,6 +13,8 @@ never touched.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import uuid
 from collections.abc import Iterator
@@ -21,7 +23,9 @@ from typing import TYPE_CHECKING
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 
+from api.http import create_app
 from ledger.application import Recorded
 from ledger.errors import DuplicateStatementError, StorageError, StorageUnavailableError
 from ledger.persistence import Settings
@@ -155,3 +159,62 @@ def test_a_restart_in_the_middle_of_a_write_records_it_at_most_once(
     assert isinstance(tally.write(lambda: ledger.record(later)), Recorded)
     assert ledger.log_size() == size + 2
     tally.recovered(ledger, statement, later)
+
+
+def pmm(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """The real ``pmm`` command in its own process, as an operator runs it."""
+    env = {**os.environ, "PMM_DATABASE_URL": settings.database_url or "", "COLUMNS": "200"}
+    command = [
+        str(Path(sys.executable).parent / "pmm"),
+        *args,
+        "--home",
+        str(settings.home),
+    ]
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_edges_answer_a_down_server_with_a_problem_and_one_line(
+    world: World, server: PrivateServer, tmp_path: Path
+) -> None:
+    tally = Tally("database down")
+    settings = world.ledger.settings
+    statement = hours(world, "12")
+    drafted = tmp_path / "statement.json"
+    drafted.write_bytes(statement.to_bytes())
+    post = {
+        "content": statement.to_bytes(),
+        "headers": {"content-type": "application/json"},
+    }
+    with TestClient(create_app(settings, ledger=world.ledger)) as client:
+        server.stop()
+        tally.faults += 1
+        try:
+            tally.attempted += 1
+            write = client.post("/statements", **post)  # type: ignore[arg-type]
+            read = client.get("/checkpoint")
+            tally.attempted += 1
+            submitted = pmm(settings, "submit", str(drafted))
+            verified = pmm(settings, "verify")
+        finally:
+            server.start()
+        for answer, kind in [(write, "storage-unavailable"), (read, "storage-unavailable")]:
+            assert answer.status_code == 503, answer.text
+            assert answer.headers["content-type"] == "application/problem+json"
+            assert answer.headers["retry-after"]
+            problem = answer.json()
+            assert problem["type"] == f"urn:pmm:problem:{kind}", problem
+            assert "psycopg" not in answer.text and str(server.port) not in answer.text
+        assert "nothing was recorded" in write.json()["detail"]
+        for ran in (submitted, verified):
+            assert ran.returncode == 3, ran.stderr
+            assert "Traceback" not in ran.stderr and ran.stdout == ""
+            line = " ".join(ran.stderr.split())  # rich wraps one message over lines
+            assert line.startswith("error: StorageUnavailableError: cannot open"), line
+        tally.refused += 2
+        wait_for(lambda: answering(world.ledger), "the ledger to reconnect", 60)
+        tally.attempted += 1
+        written = client.post("/statements", **post)  # type: ignore[arg-type]
+        assert written.status_code == 201, written.text
+        tally.acknowledged += 1
+        tally.acked.append(written.json()["entry_sha256"])
+    tally.recovered(world.ledger, statement)
