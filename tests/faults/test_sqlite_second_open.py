@@ -40,9 +40,8 @@ def backend() -> str:
 
 def count_in_another_process(world: World) -> int:
     path = world.ledger.settings.home / SQLITE_FILE
-    read = subprocess.run(
-        [sys.executable, "-c", READER, str(path)], capture_output=True, text=True, check=True
-    )
+    command = [sys.executable, "-c", READER, str(path)]
+    read = subprocess.run(command, capture_output=True, text=True, check=True)
     return int(read.stdout)
 
 
