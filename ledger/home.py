@@ -124,7 +124,8 @@ def open_ledger(settings: Settings, *, integrate: bool = True) -> Ledger:
     log_key = KeyPair.load(key_path(settings, LOG_KEY))
     sealer = KeyPair.load(key_path(settings, LEDGER_PRINCIPAL))
     policy = read_policy(settings)
-    with guarded_open():  # the database down, locked, full or read-only
+    sqlite_folder = None if settings.database_url else settings.home
+    with guarded_open(sqlite_folder):  # the database down, locked, full, read-only
         return Ledger(settings, config.origin, log_key, policy, sealer, integrate=integrate)
 
 

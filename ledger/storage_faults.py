@@ -13,9 +13,11 @@ Every other exception passes unchanged: a bug is not a storage fault.
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TypeVar
 
 import psycopg
@@ -141,8 +143,10 @@ def guarded_write() -> Iterator[Write]:
 
 
 @contextmanager
-def guarded_open() -> Iterator[None]:
-    """Opening (or creating) a ledger, its storage faults as ``StorageError``."""
+def guarded_open(folder: Path | None = None) -> Iterator[None]:
+    """Opening (or creating) a ledger, its storage faults as ``StorageError``.
+    ``folder`` holds the SQLite database: SQLite says only "unable to open
+    database file" when it cannot create its WAL files beside a read-only one."""
     try:
         yield
     except LedgerError:
@@ -151,5 +155,7 @@ def guarded_open() -> Iterator[None]:
         kind = fault_kind(exc)
         if kind is None:
             raise
+        if kind is StorageUnavailableError and folder and not os.access(folder, os.W_OK):
+            kind = StorageReadOnlyError
         cause = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise kind(f"cannot open the ledger: {WHAT[kind]}", cause) from exc

@@ -11,6 +11,7 @@ passes. The figures go to the lead's report (``python -m tests.faults.resource_r
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -166,3 +167,46 @@ def wait_for(condition: Callable[[], bool], what: str, seconds: float = 20) -> N
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+class SmallDisk:
+    """A tmpfs of ``size`` mounted at a scratch folder: a disk we can fill and
+    remount read-only (root only; the tests skip elsewhere, saying why)."""
+
+    def __init__(self, size: str = "8m") -> None:
+        self.path = Path(tempfile.mkdtemp(prefix="pmm-faults-disk-"))
+        mounted = subprocess.run(
+            [
+                "mount",
+                "-t",
+                "tmpfs",
+                "-o",
+                f"size={size},mode=0700",
+                "tmpfs",
+                str(self.path),
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if mounted.returncode != 0:
+            self.path.rmdir()
+            raise PermissionError(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+
+    def remount(self, mode: str) -> None:
+        subprocess.run(["mount", "-o", f"remount,{mode}", str(self.path)], check=True)
+
+    def fill(self) -> Path:
+        """Write a file until the disk is full; the file, to delete later."""
+        filler = self.path / "filler"
+        with filler.open("wb") as handle:
+            try:
+                while True:
+                    handle.write(b"\0" * 65536)
+                    handle.flush()
+            except OSError as exc:
+                assert exc.errno == errno.ENOSPC, exc
+        return filler
+
+    def close(self) -> None:
+        subprocess.run(["umount", "-l", str(self.path)], check=False)
+        shutil.rmtree(self.path, ignore_errors=True)
