@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING
 
 import pytest
 
 from ledger.application import Recorded
-from ledger.errors import DuplicateStatementError, StorageFullError
+from ledger.errors import DuplicateStatementError, StorageError, StorageFullError
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
 from tests.faults.kit import SmallDisk, Tally
@@ -69,11 +70,11 @@ def test_a_full_disk_refuses_the_write_and_loses_nothing(
     ledger = world.ledger
     filler = disk.fill()
     tally.faults += 1
-    outcome: Recorded | StorageFullError | None = None
+    outcome: Recorded | StorageError | None = None
     for n in range(ATTEMPTS):  # a new principal each time: always admissible
         statement = registration(world, n)
         size, version = ledger.log_size(), ledger.stream_version("registry")
-        outcome = tally.write(lambda s=statement: ledger.record(s))  # type: ignore[misc]
+        outcome = tally.write(partial(ledger.record, statement))
         if not isinstance(outcome, Recorded):
             break
     assert isinstance(outcome, StorageFullError), f"{ATTEMPTS} writes fitted: {outcome}"
