@@ -31,9 +31,9 @@ from api.cli import app
 from ledger.application import Ledger, Recorded
 from ledger.errors import StorageError
 from ledger.storage_faults import storage_error
+from tests.faults.resource_run import FIGURES_VAR
 from verify.statement import SignedStatement, parse_entry
 
-FIGURES_VAR = "PMM_FAULT_FIGURES"  # a JSON file the tallies are added to
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 
 
