@@ -1,0 +1,127 @@
+"""``pmm backup``, ``pmm restore``, ``pmm verify --state`` and ``pmm receipt
+check`` from the command line, on SQLite and PostgreSQL (docs/backup.md)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from typer.testing import CliRunner
+
+from api.cli import app
+from ledger import pg_tools
+from ledger.application import Ledger
+from ledger.errors import ConfigurationError
+from ledger.home import open_ledger
+from ledger.persistence import Settings
+from tests.ledger.backups import drop_replaced, lose_database, register
+
+if TYPE_CHECKING:
+    from tests.conftest import Registration
+
+runner = CliRunner()
+
+
+def pmm(settings: Settings, *args: str, path: str | None = None) -> tuple[int, str]:
+    env = {"PMM_DATABASE_URL": settings.database_url or "", "COLUMNS": "300"}
+    if path is not None:
+        env["PATH"] = path
+    result = runner.invoke(app, [*args, "--home", str(settings.home)], env=env)
+    return result.exit_code, result.output
+
+
+def test_backup_restore_verify_from_the_command_line(
+    ledger: Ledger, registration: Registration, tmp_path: Path
+) -> None:
+    for name in ("a", "b"):
+        register(ledger, registration, name)
+    settings = ledger.settings
+    ledger.close()
+    backup = tmp_path / "ledger.pmmbackup"
+    code, output = pmm(settings, "backup", "--out", str(backup), "--json")
+    assert code == 0, output
+    summary = json.loads(output)
+    assert (summary["log_size"], summary["backend"]) == (3, settings.backend)
+    code, output = pmm(settings, "backup", "--out", str(backup))
+    assert code == 1 and "never overwrites" in output
+    keys = tmp_path / "keys"
+    shutil.copytree(settings.home / "keys", keys)
+    lose_database(settings)
+    new = Settings(tmp_path / "new", settings.database_url)
+    code, output = pmm(new, "restore", str(backup))
+    assert code == 1 and "Keys are never in a backup" in output
+    code, output = pmm(new, "restore", str(backup), "--keys", str(keys))
+    assert code == 0, output
+    assert "restored" in output and "at log size 3" in output
+    code, output = pmm(new, "verify")
+    assert code == 0, output
+    assert output.startswith("verified ") and "size 3" in output
+    code, output = pmm(new, "restore", str(backup), "--keys", str(keys))
+    assert code == 1 and "already holds 3 stored entries" in output
+
+
+def test_rollback_fails_verify_state_and_receipt_check(
+    ledger: Ledger, registration: Registration, tmp_path: Path
+) -> None:
+    settings = ledger.settings
+    ledger.close()
+    older = tmp_path / "older"
+    assert pmm(settings, "backup", "--out", str(older))[0] == 0
+    reopened = open_ledger(settings)
+    receipt = tmp_path / "entry-2.tlog-proof"
+    for name in ("a", "b"):
+        recorded = register(reopened, registration, name)
+    assert recorded.receipt is not None
+    receipt.write_text(recorded.receipt)
+    reopened.close()
+    state = tmp_path / "state.json"
+    assert pmm(settings, "verify", "--state", str(state))[0] == 0
+    assert pmm(settings, "verify")[0] == 0  # HOME/verifier-state.json
+    code, output = pmm(settings, "receipt", "check", str(receipt))
+    assert code == 0 and output.startswith("consistent: "), output
+
+    code, output = pmm(settings, "restore", str(older), "--force")
+    assert code == 0 and "kept as" in output, output
+
+    code, output = pmm(settings, "verify", "--state", str(state))
+    assert code == 1 and "rollback" in output and "rolled back" in output, output
+    # The home's own verifier state is not in the backup: it remembers too.
+    code, output = pmm(settings, "verify")
+    assert code == 1 and "rollback" in output, output
+    code, output = pmm(settings, "receipt", "check", str(receipt), "--json")
+    assert code == 1, output
+    result = json.loads(output)
+    assert (result["verdict"], result["receipt_size"], result["ledger_size"]) == (
+        "rollback",
+        3,
+        1,
+    )
+    code, output = pmm(settings, "receipt", "check", str(tmp_path / "state.json"))
+    assert code == 1 and "the receipt does not verify" in output
+    drop_replaced(settings)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # the tools matter to it only
+def test_missing_or_old_postgresql_tools_are_named(ledger: Ledger, tmp_path: Path) -> None:
+    settings = ledger.settings
+    ledger.close()
+    empty = tmp_path / "no-tools"
+    empty.mkdir()
+    code, output = pmm(settings, "backup", "--out", str(tmp_path / "b"), path=str(empty))
+    assert code == 2 and "pg_dump is not on PATH" in output, output
+    assert not (tmp_path / "b").exists()
+    # The installed tools against the running server: the versions the rule reads.
+    target = pg_tools.Target.of(settings)
+    with target.connect() as conn:
+        server = pg_tools.server_major(conn)
+    _, major = pg_tools.tool("pg_dump")
+    pg_tools.check_versions("pg_dump", major, server)  # this machine's pair passes
+    with pytest.raises(ConfigurationError, match="postgresql-client-99"):
+        pg_tools.check_versions("pg_dump", major, 99)
+    banner = "pg_restore (PostgreSQL) 16.4 (Debian 16.4-1.pgdg120+1)\n"
+    assert pg_tools.major_of(banner, "pg_restore") == 16
+    with pytest.raises(ConfigurationError, match="cannot tell the version"):
+        pg_tools.major_of("pg_restore 9", "pg_restore")
