@@ -92,9 +92,12 @@ def restore(
     kept = f"; the ledger it replaced is kept as {done.replaced}" if done.replaced else ""
     out.print(
         f"restored {done.manifest.origin} at log size {done.manifest.log_size} "
-        f"(backed up {done.manifest.created_at}){kept}. Run `pmm verify`; witnesses, "
-        "verifiers and receipts of later checkpoints will report this log as rolled "
-        "back (docs/backup.md)",
+        f"(backed up {done.manifest.created_at}){kept}. Run `pmm verify`.",
+        highlight=False,
+    )
+    out.print(
+        "If this backup is older than the ledger's last checkpoint, witnesses, verifier "
+        "state files and receipts will report a rollback (docs/backup.md).",
         highlight=False,
     )
 

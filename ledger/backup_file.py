@@ -23,6 +23,7 @@ import json
 import os
 import re
 import tarfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -175,7 +176,7 @@ def write_backup(
 
 def _add(tar: tarfile.TarFile, name: str, data: IO[bytes], size: int) -> None:
     info = tarfile.TarInfo(name)
-    info.size, info.mode = size, 0o600
+    info.size, info.mode, info.mtime = size, 0o600, int(time.time())
     tar.addfile(info, data)
 
 

@@ -5,19 +5,28 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+import uvicorn
 from typer.testing import CliRunner
 
 from api.cli import app
+from api.http import create_app
 from ledger import pg_tools
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError
-from ledger.home import open_ledger
+from ledger.home import POLICY_FILE, open_ledger
+from ledger.keys import KeyPair
 from ledger.persistence import Settings
 from tests.ledger.backups import drop_replaced, lose_database, register
+from verify.cosignature import CosignatureSigner
 
 if TYPE_CHECKING:
     from tests.conftest import Registration
@@ -125,3 +134,86 @@ def test_missing_or_old_postgresql_tools_are_named(ledger: Ledger, tmp_path: Pat
     assert pg_tools.major_of(banner, "pg_restore") == 16
     with pytest.raises(ConfigurationError, match="cannot tell the version"):
         pg_tools.major_of("pg_restore 9", "pg_restore")
+
+
+@contextmanager
+def served(settings: Settings) -> Iterator[tuple[str, Ledger]]:
+    """The HTTP API (api/http) on a free loopback port, in a thread."""
+    ledger = open_ledger(settings)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    config = uvicorn.Config(create_app(settings, ledger), port=port, log_level="error")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}", ledger
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        ledger.close()
+
+
+def test_receipt_check_asks_a_served_ledger(
+    ledger: Ledger, registration: Registration, tmp_path: Path
+) -> None:
+    settings = ledger.settings
+    ledger.close()
+    older = tmp_path / "older"
+    assert pmm(settings, "backup", "--out", str(older))[0] == 0
+    trust, receipt = tmp_path / "export" / "trust.json", tmp_path / "r.tlog-proof"
+    with served(settings) as (url, live):
+        recorded = register(live, registration, "a")
+        assert recorded.receipt is not None
+        receipt.write_text(recorded.receipt)
+        assert pmm(settings, "export", "--out", str(tmp_path / "export"))[0] == 0
+        code, output = pmm(settings, "receipt", "check", str(receipt), "--url", url)
+        assert code == 2 and "--url needs --trust" in output
+        args = ("receipt", "check", str(receipt), "--url", url, "--trust", str(trust))
+        code, output = pmm(settings, *args)
+        assert code == 0 and "inclusion not checked" in output, output
+        if settings.database_url is None:  # the server has the SQLite file open
+            code, output = pmm(settings, "restore", str(older), "--force")
+            assert code == 1 and "stop pmm serve" in output, output
+    assert pmm(settings, "restore", str(older), "--force")[0] == 0
+    with served(settings) as (url, _):
+        args = ("receipt", "check", str(receipt), "--url", url, "--trust", str(trust))
+        code, output = pmm(settings, *args)
+    assert code == 1 and output.startswith("rollback: "), output
+    drop_replaced(settings)
+
+
+def test_a_write_below_the_witness_quorum_says_why(ledger: Ledger, tmp_path: Path) -> None:
+    """``pmm submit`` reports each witness's refusal on stderr (here: no witness
+    answers; the rollback and fork reasons are in test_backup_rollback.py)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])  # closed once the block ends
+    witness = CosignatureSigner.generate("witness.test/w1").verifier().vkey()
+    policy = (
+        f"log {ledger.log_vkey()}\nwitness w1 {witness} http://127.0.0.1:{port}\n"
+        "quorum w1\n"
+    )
+    (ledger.settings.home / POLICY_FILE).write_text(policy)
+    settings = ledger.settings
+    ledger.close()
+    body = {
+        "member": None,
+        "name": "Late reviewer",
+        "principal": "late",
+        "public_key": KeyPair.generate("late").public_key,
+        "role": "peer_reviewer",
+    }
+    draft = tmp_path / "draft.json"
+    draft.write_text(
+        json.dumps({"type": "principal.registered", "stream": "registry", "body": body})
+    )
+    args = ("submit", str(draft), "--as", "admin", "--approve", "admin-2")
+    code, output = pmm(settings, *args)
+    assert code == 0, output
+    assert "warning: the checkpoint is below the witness quorum" in output
+    assert "witness w1: " in output
