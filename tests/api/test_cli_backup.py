@@ -3,6 +3,7 @@ check`` from the command line, on SQLite and PostgreSQL (docs/backup.md)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import socket
@@ -217,3 +218,27 @@ def test_a_write_below_the_witness_quorum_says_why(ledger: Ledger, tmp_path: Pat
     assert code == 0, output
     assert "warning: the checkpoint is below the witness quorum" in output
     assert "witness w1: " in output
+
+
+def test_receipt_check_with_the_entry_and_a_forged_path(
+    ledger: Ledger, registration: Registration, tmp_path: Path
+) -> None:
+    recorded = register(ledger, registration, "a")
+    register(ledger, registration, "b")
+    assert recorded.receipt is not None
+    entry = tmp_path / "entry"
+    entry.write_bytes(ledger.sequencer.store.entry(recorded.log_index))
+    settings = ledger.settings
+    ledger.close()
+    receipt = tmp_path / "r.tlog-proof"
+    receipt.write_text(recorded.receipt)
+    args = ("receipt", "check", str(receipt), "--entry", str(entry))
+    code, output = pmm(settings, *args)
+    assert code == 0 and "log of size 3 extends the checkpoint of size 2" in output
+    assert "entry 1 is in both" in output
+    # The audit path's hash replaced: the checkpoint still verifies, the path not.
+    lines = recorded.receipt.split("\n")
+    lines[2] = base64.b64encode(b"\x07" * 32).decode()
+    receipt.write_text("\n".join(lines))
+    code, output = pmm(settings, *args)
+    assert code == 1 and "inclusion proof fails" in output, output

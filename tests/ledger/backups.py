@@ -4,17 +4,20 @@ and cleaning up what a forced PostgreSQL restore kept aside."""
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psycopg
 
+from ledger import pg_tools
 from ledger.application import Ledger, Recorded
+from ledger.backup import LogFacts, log_facts, pg_query, sqlite_query
 from ledger.export import export
 from ledger.home import open_ledger
 from ledger.keys import KeyPair
-from ledger.persistence import Settings
+from ledger.persistence import SQLITE_FILE, Settings
 from verify.verifier import VerifyResult, verify_export
 
 if TYPE_CHECKING:
@@ -74,3 +77,16 @@ def log_size_of(settings: Settings) -> int:
         return ledger.log_size()
     finally:
         ledger.close()
+
+
+def stored_facts(settings: Settings) -> LogFacts:
+    """The log's size and the stored events, read straight from the database."""
+    if settings.database_url is None:
+        conn = sqlite3.connect(settings.home / SQLITE_FILE)
+        try:
+            return log_facts(sqlite_query(conn), "sqlite")
+        finally:
+            conn.close()
+    target = pg_tools.Target.of(settings)
+    with target.connect() as pg:
+        return log_facts(pg_query(pg, target.schema), "postgresql")
