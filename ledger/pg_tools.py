@@ -172,3 +172,49 @@ def restore(
         # payload (nothing was restored: one transaction).
         BackupError,
     )
+
+
+# What a ledger's schema dump holds (``pg_restore --list``); anything else, or
+# anything outside the backup's schema, is refused before it is restored.
+TOC_TYPES = (
+    "SEQUENCE OWNED BY",
+    "SEQUENCE SET",
+    "TABLE DATA",
+    "FK CONSTRAINT",
+    "CONSTRAINT",
+    "SEQUENCE",
+    "FUNCTION",
+    "TRIGGER",
+    "DEFAULT",
+    "SCHEMA",
+    "INDEX",
+    "TABLE",
+    "TYPE",
+)
+TOC_LINE = re.compile(r"\d+; \d+ \d+ (.*)")
+
+
+def check_archive(archive: Path, schema: str) -> None:
+    """Refuse an archive that would create anything but the objects of a
+    ledger's schema, or anything in another schema (a PostgreSQL archive is
+    SQL: restored as is, it could reach beyond the ledger's schema)."""
+    path, _ = tool("pg_restore")
+    done = subprocess.run(
+        [path, "--list", str(archive)], capture_output=True, text=True, timeout=TIMEOUT
+    )
+    if done.returncode != 0:
+        message = done.stderr.strip()[-300:]
+        raise BackupError(f"the payload is not a pg_dump archive: {message}")
+    for line in done.stdout.splitlines():
+        if not line.strip() or line.startswith(";"):
+            continue
+        found = TOC_LINE.fullmatch(line)
+        kind = next((t for t in TOC_TYPES if found and found[1].startswith(t + " ")), None)
+        if found is None or kind is None:
+            raise BackupError(f"the payload holds an unexpected object: {line[:120]!r}")
+        fields = found[1][len(kind) + 1 :].split(" ")
+        owner = schema if kind != "SCHEMA" else "-"
+        if fields[0] != owner or (kind == "SCHEMA" and fields[1:2] != [schema]):
+            raise BackupError(
+                f"the payload reaches beyond the schema {schema!r}: {line[:120]!r}"
+            )

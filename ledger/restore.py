@@ -193,6 +193,7 @@ def _restore_postgres(settings: Settings, backup: Backup, force: bool) -> str | 
             f"cannot rename it: set ?schema={manifest.schema} in PMM_DATABASE_URL"
         )
     schema = target.schema
+    pg_tools.check_archive(backup.payload, schema)
     with target.connect(autocommit=True) as conn:
         key = f"pmm-writer:{schema}"  # the writer lock's key (writer_lock.py)
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (key,))
@@ -205,8 +206,7 @@ def _restore_postgres(settings: Settings, backup: Backup, force: bool) -> str | 
             elif tables is not None:
                 conn.execute(f'DROP SCHEMA "{schema}"')  # it holds nothing
             try:
-                pg_tools.restore(target, backup.payload, manifest.pg_dump_major or 0, conn)
-                check_payload(pg_query(conn, schema), manifest)
+                _load_postgres(target, backup, conn)
             except BaseException:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
                 if aside is not None:
@@ -217,6 +217,18 @@ def _restore_postgres(settings: Settings, backup: Backup, force: bool) -> str | 
         finally:
             conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (key,))
     return None if aside is None else f"PostgreSQL schema {aside}"
+
+
+def _load_postgres(
+    target: pg_tools.Target, backup: Backup, conn: psycopg.Connection[Any]
+) -> None:
+    """pg_restore the payload (one transaction), then check what it restored."""
+    manifest = backup.manifest
+    pg_tools.restore(target, backup.payload, manifest.pg_dump_major or 0, conn)
+    try:
+        check_payload(pg_query(conn, target.schema), manifest)
+    except psycopg.Error as exc:
+        raise BackupError(f"the payload is not a ledger's schema: {exc}") from None
 
 
 def _pg_contents(conn: psycopg.Connection[Any], schema: str) -> tuple[int | None, int]:

@@ -8,12 +8,16 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import psycopg
 import pytest
 
+from ledger import pg_tools
 from ledger.application import Ledger
 from ledger.backup import make_backup
 from ledger.backup_file import parse_manifest
@@ -143,3 +147,35 @@ def test_odd_members_and_another_origin_are_refused(
     make_backup(other, tmp_path / "other")
     _refused(settings, tmp_path / "other", "backup of the ledger other.example/ledger")
     assert parse_manifest(members["manifest.json"]).origin != "other.example/ledger"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"])  # an archive is SQL on PostgreSQL
+def test_an_archive_that_reaches_beyond_the_schema_is_refused(
+    backups: tuple[Settings, Path, Path], tmp_path: Path
+) -> None:
+    settings, _, newer = backups
+    base, _, schema = str(settings.database_url).partition("?schema=")
+    other = f"{schema}_x"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{other}"')
+        conn.execute(f'CREATE TABLE "{other}".planted (id INTEGER)')
+    try:
+        dump = tmp_path / "other.dump"
+        target = pg_tools.Target.of(settings)
+        args = ["--format=custom", f"--schema={other}", f"--file={dump}"]
+        pg_dump = shutil.which("pg_dump") or "pg_dump"
+        done = subprocess.run(
+            [pg_dump, *args, *target.tool_args()], env=target.tool_env(), check=False
+        )
+        assert done.returncode == 0
+        members = _members(newer)
+        raw = dump.read_bytes()
+        planted = _with_manifest(
+            {**members, "payload": raw},
+            payload={"bytes": len(raw), "sha256": hashlib.sha256(raw).hexdigest()},
+        )
+        _write_members(tmp_path / "planted", planted)
+        _refused(settings, tmp_path / "planted", f"reaches beyond the schema '{schema}'")
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{other}" CASCADE')
