@@ -94,14 +94,17 @@ def test_a_backup_while_a_writer_runs_is_one_snapshot(
     for number in sorted({0, len(manifests) // 2, len(manifests) - 1}):
         manifest = manifests[number]
         target = _fresh_target(ledger.settings, tmp_path / f"restore-{number}")
-        restore_backup(target, tmp_path / f"b{number}", keys=ledger.settings.home / "keys")
-        # Taken between two writes: no stored event is left out of the log.
-        facts = stored_facts(target)
-        assert facts.size == facts.entries == manifest.log_size
-        result = verified(target, tmp_path)
-        assert result.verified, result.findings
-        assert result.size == manifest.log_size == result.counts.entries
-        _drop_target(target)
+        try:
+            keys = ledger.settings.home / "keys"
+            restore_backup(target, tmp_path / f"b{number}", keys=keys)
+            # Taken between two writes: no stored event is left out of the log.
+            facts = stored_facts(target)
+            assert facts.size == facts.entries == manifest.log_size
+            result = verified(target, tmp_path)
+            assert result.verified, result.findings
+            assert result.size == manifest.log_size == result.counts.entries
+        finally:
+            _drop_target(target)
 
 
 def _fresh_target(settings: Settings, home: Path) -> Settings:
@@ -120,7 +123,7 @@ def _drop_target(target: Settings) -> None:
         return
     base, _, schema = target.database_url.partition("?schema=")
     with psycopg.connect(base, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         conn.execute(f'ALTER SCHEMA "{schema}_live" RENAME TO "{schema}"')
 
 
