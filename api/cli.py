@@ -18,6 +18,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from api.cli_access import access_app, token
+from api.cli_backup import backup, receipt_app, restore
 from api.cli_common import (
     As,
     Home,
@@ -70,6 +71,9 @@ app.command("token")(token)
 app.add_typer(access_app, name="access-log")
 app.add_typer(flags_app, name="flags")
 app.add_typer(report_app, name="report")
+app.command("backup")(backup)
+app.command("restore")(restore)
+app.add_typer(receipt_app, name="receipt")
 DEMO_MARKER = "demo.json"
 
 

@@ -163,3 +163,10 @@ class TooManyChallengesError(LedgerError):
     of requests is refused until the open ones expire."""
 
     status = 429
+
+
+class BackupError(LedgerError):
+    """A backup file is unreadable, corrupted or of another ledger, or a restore
+    would overwrite a ledger that is not empty (docs/backup.md)."""
+
+    status = 422

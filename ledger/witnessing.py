@@ -21,6 +21,15 @@ from verify.note import Note, parse_note, parse_signature_lines
 from verify.policy_text import TrustPolicy
 
 TIMEOUT_SECONDS = 5.0
+# What a witness's refusal means for the operator (docs/backup.md).
+ROLLED_BACK = (
+    "the log was rolled back (restored from an older backup?); the witness will "
+    "never cosign it again"
+)
+FORKED = (
+    "this log does not extend what the witness cosigned: it forked (restored from "
+    "an older backup, then written to?)"
+)
 
 
 @dataclass(frozen=True)
@@ -84,10 +93,20 @@ class WitnessClient:
                 ) as response:
                     return str(response.read().decode("utf-8"))
             except urllib.error.HTTPError as exc:
-                answer = exc.read().decode("utf-8", "replace")
-                if exc.code != 409 or not answer.strip().isdigit():
-                    raise ValueError(f"HTTP {exc.code}: {answer.strip()}") from None
-                old = int(answer)
-                if old > size:
-                    raise ValueError(f"witness has seen size {old} > {size}") from None
+                answer = exc.read().decode("utf-8", "replace").strip()
+                if exc.code == 422 and "consistency proof" in answer:
+                    raise ValueError(f"HTTP 422: {answer}: {FORKED}") from None
+                if exc.code != 409 or not answer.isdigit():
+                    raise ValueError(f"HTTP {exc.code}: {answer}") from None
+                seen = int(answer)
+                if seen > size:
+                    raise ValueError(
+                        f"it cosigned a checkpoint of size {seen}, larger than this "
+                        f"log's {size}: {ROLLED_BACK}"
+                    ) from None
+                if seen == old:  # it was sent its own size, and still refuses
+                    raise ValueError(
+                        f"it cosigned another tree of size {seen}: {FORKED}"
+                    ) from None
+                old = seen
         raise ValueError(f"witness keeps answering 409 (last size {old})")
