@@ -35,11 +35,11 @@ LONG = os.environ.get("PMM_FUZZ") == "long"
 
 
 def fuzz_settings(examples: int = 60, *, long: int | None = None) -> settings:
-    """``examples`` inputs a property by default, ``long`` (50x) under
+    """``examples`` inputs a property by default, ``long`` (10x) under
     ``PMM_FUZZ=long``; no deadline (the machine is shared), the example
     database where hypothesis keeps it (``.hypothesis/``, out of git)."""
     return settings(
-        max_examples=(long or examples * 50) if LONG else examples,
+        max_examples=(long or examples * 10) if LONG else examples,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
@@ -168,3 +169,10 @@ def databank_csv(years: list[int], rows: list[list[str]]) -> bytes:
 
 
 DATABANK_BYTES = databank_tables().map(lambda t: databank_csv(*t))
+
+# -- the red-flag thresholds file (projections/flag_thresholds.py) ---------
+
+PACKAGED_THRESHOLDS = (
+    Path(__file__).parents[2] / "api" / "frameworks" / "flags-v1.toml"
+).read_bytes()
+THRESHOLDS_BYTES = st.just(PACKAGED_THRESHOLDS)

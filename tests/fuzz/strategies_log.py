@@ -160,3 +160,21 @@ def hash_tile(tree: Tree, width: int) -> bytes:
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+@st.composite
+def policies(draw: st.DrawFn) -> bytes:
+    """A tlog-policy text (C2SP tlog-policy): the log, the witness, perhaps a
+    group of it, a quorum; comments and blank lines between."""
+    from verify.cosignature import CosignatureVerifier
+
+    witness = CosignatureVerifier(WITNESS.name, WITNESS.public_key).vkey()
+    lines = [f"log {LOG.verifier().vkey()}", f"witness w {witness} https://w.example/"]
+    quorum = "w"
+    if draw(st.booleans()):
+        lines.append(f"group g {draw(st.sampled_from(['all', 'any', '1']))} w")
+        quorum = "g"
+    lines.append(f"quorum {draw(st.sampled_from([quorum, 'none']))}")
+    for _ in range(draw(st.integers(0, 2))):
+        lines.insert(draw(st.integers(0, len(lines))), draw(st.sampled_from(["", "# x"])))
+    return "".join(line + "\n" for line in lines).encode("utf-8")

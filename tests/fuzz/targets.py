@@ -13,36 +13,36 @@ from __future__ import annotations
 
 import json
 import signal
-import tempfile
 import tracemalloc
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import rfc8785
 
-from projections.databank_file import decimal_text, read_databank
-from projections.errors import FrameworkFileError, ImportFileError
-from projections.framework_file import load_framework
 from tests.fuzz.strategies import KEY
 from tests.fuzz.strategies_log import LOG, WITNESS, bundle_bytes
 from tests.fuzz.strategies_log import entry as entry_of
+from tests.fuzz.targets_files import FILE_TARGETS, in_folder
 from verify.bundle import Bundle, frame, tile_path
 from verify.canonical import MAX_SAFE_INTEGER, canonical_bytes, parse_canonical
 from verify.checkpoint import open_checkpoint, parse_checkpoint
 from verify.cosignature import CosignatureVerifier
 from verify.errors import BadSignatureError, MalformedStatementError, VerifyError
-from verify.log_errors import CheckpointError, NoteError, ProofError, ReceiptError
+from verify.log_errors import (
+    CheckpointError,
+    NoteError,
+    PolicyError,
+    ProofError,
+    ReceiptError,
+)
 from verify.merkle import leaf_hash, verify_consistency, verify_inclusion
 from verify.note import open_note, parse_note
 from verify.policy_text import parse_policy
 from verify.receipt import parse_receipt, verify_receipt
 from verify.statement import parse_entry, parse_signed_statement, verify_signature
 
-# What a DataBank export writes for a value it does not have.
-MISSING_CELLS = ("", "..")
 # Generous for inputs of a few kilobytes, far below what an amplification
 # (a 12-byte number spelled out in a gigabyte) takes.
 MEMORY_LIMIT = 64 << 20
@@ -218,13 +218,13 @@ def proof(data: bytes) -> bool:
     return True
 
 
-def _in_folder(files: dict[str, bytes], run: Callable[[Path], Any]) -> Any:
-    with tempfile.TemporaryDirectory() as folder:
-        for name, content in files.items():
-            path = Path(folder, name)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-        return run(Path(folder))
+def policy(data: bytes) -> bool:
+    """A tlog-policy text (verify/policy_text.py): parsed or ``PolicyError``."""
+    try:
+        parse_policy(data)
+    except PolicyError:
+        return False
+    return True
 
 
 def tile(data: bytes) -> bool:
@@ -236,37 +236,12 @@ def tile(data: bytes) -> bool:
         assert bundle_bytes(framing.entries) == data
     width = max(1, min(256, len(framing.entries)))
     files = {tile_path("entries", 0, width): data, tile_path(0, 0, width): data}
-    bundle, hashes = _in_folder(
+    bundle, hashes = in_folder(
         files, lambda f: (Bundle(f).entries(0, width), Bundle(f).hashes(0, 0, width))
     )
     assert bundle.entries == framing.entries[:width]
     assert (hashes.hashes is None) == (len(data) != 32 * width)
     return framing.broken is None
-
-
-def framework(data: bytes) -> bool:
-    try:
-        _in_folder({"framework.toml": data}, lambda f: load_framework(f / "framework.toml"))
-    except FrameworkFileError:
-        return False
-    return True
-
-
-def databank(data: bytes) -> bool:
-    """A DataBank export: refused whole, or read with every number bounded;
-    True when the file and every cell in it are read (the import refuses a
-    row whose cell is not a number, projections/databank.py)."""
-    try:
-        read = _in_folder({"export.csv": data}, lambda f: read_databank(f / "export.csv"))
-    except ImportFileError:
-        return False
-    every = True
-    for row in read.rows:
-        for cell in row.cells:
-            value = decimal_text(cell)
-            assert value is None or len(value) <= 2 * len(cell) + 40, (cell, len(value))
-            every = every and (value is not None or cell in MISSING_CELLS)
-    return every and not read.malformed
 
 
 TARGETS: dict[str, Callable[[bytes], bool]] = {
@@ -279,8 +254,8 @@ TARGETS: dict[str, Callable[[bytes], bool]] = {
     "receipt": receipt,
     "proof": proof,
     "tile": tile,
-    "framework": framework,
-    "databank": databank,
+    "policy": policy,
+    **FILE_TARGETS,
 }
 
 

@@ -22,6 +22,7 @@ from tests.fuzz.strategies import FUZZ, hostile
 from tests.fuzz.strategies_files import (
     DATABANK_BYTES,
     FRAMEWORK_BYTES,
+    THRESHOLDS_BYTES,
     TOML_PIECES,
     databank_csv,
     databank_tables,
@@ -83,3 +84,9 @@ def test_mutated_framework_files_are_refused_cleanly(data: bytes) -> None:
 @given(hostile(DATABANK_BYTES))
 def test_mutated_databank_files_are_refused_cleanly(data: bytes) -> None:
     targets.run("databank", data)
+
+
+@FUZZ
+@given(data=hostile(THRESHOLDS_BYTES) | TOML_PIECES)
+def test_mutated_thresholds_files_are_refused_cleanly(data: bytes) -> None:
+    targets.run("thresholds", data)

@@ -36,6 +36,7 @@ from tests.fuzz.strategies_log import (
     checkpoints,
     cosignature_lines,
     notes,
+    policies,
     receipts,
     signed_checkpoint,
     trees,
@@ -235,6 +236,12 @@ def test_wrong_proofs_are_refused_cleanly(data: bytes) -> None:
 @given(hostile(ENTRIES.map(bundle_bytes)) | st.binary(min_size=32 * 3, max_size=32 * 3))
 def test_damaged_tiles_are_reported_not_raised(data: bytes) -> None:
     targets.run("tile", data)
+
+
+@FUZZ
+@given(hostile(policies()))
+def test_mutated_policies_are_refused_cleanly(data: bytes) -> None:
+    targets.run("policy", data)
 
 
 @pytest.mark.parametrize("target", sorted(targets.TARGETS))

@@ -41,7 +41,7 @@ CHECKS = [
     schemathesis.checks.response_schema_conformance,
     schemathesis.checks.response_headers_conformance,
 ]
-FUZZ_SCENARIOS = 400 if LONG else 12
+FUZZ_SCENARIOS = 100 if LONG else 12
 STEPS = 12
 
 

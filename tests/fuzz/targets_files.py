@@ -1,0 +1,72 @@
+"""Fuzz targets for the files people write (issue 13; see tests/fuzz/targets.py).
+
+The KPI framework file (projections/framework_file.py), the red-flag
+thresholds file (projections/flag_thresholds.py), both TOML, and a World Bank
+DataBank CSV export (projections/databank_file.py): each read from a file in
+a fresh folder, as the command line reads it.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from projections.databank_file import decimal_text, read_databank
+from projections.errors import FrameworkFileError, ImportFileError, ThresholdsFileError
+from projections.flag_thresholds import load_thresholds
+from projections.framework_file import load_framework
+
+# What a DataBank export writes for a value it does not have.
+MISSING_CELLS = ("", "..")
+
+
+def in_folder(files: dict[str, bytes], run: Callable[[Path], Any]) -> Any:
+    """``run`` on a fresh folder holding ``files`` (relative path: bytes)."""
+    with tempfile.TemporaryDirectory() as folder:
+        for name, content in files.items():
+            path = Path(folder, name)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        return run(Path(folder))
+
+
+def framework(data: bytes) -> bool:
+    try:
+        in_folder({"framework.toml": data}, lambda f: load_framework(f / "framework.toml"))
+    except FrameworkFileError:
+        return False
+    return True
+
+
+def databank(data: bytes) -> bool:
+    """A DataBank export: refused whole, or read with every number bounded;
+    True when the file and every cell in it are read (the import refuses a
+    row whose cell is not a number, projections/databank.py)."""
+    try:
+        read = in_folder({"export.csv": data}, lambda f: read_databank(f / "export.csv"))
+    except ImportFileError:
+        return False
+    every = True
+    for row in read.rows:
+        for cell in row.cells:
+            value = decimal_text(cell)
+            assert value is None or len(value) <= 2 * len(cell) + 40, (cell, len(value))
+            every = every and (value is not None or cell in MISSING_CELLS)
+    return every and not read.malformed
+
+
+def thresholds(data: bytes) -> bool:
+    try:
+        in_folder({"flags.toml": data}, lambda f: load_thresholds(f / "flags.toml"))
+    except ThresholdsFileError:
+        return False
+    return True
+
+
+FILE_TARGETS: dict[str, Callable[[bytes], bool]] = {
+    "framework": framework,
+    "databank": databank,
+    "thresholds": thresholds,
+}
