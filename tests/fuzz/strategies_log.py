@@ -178,3 +178,10 @@ def policies(draw: st.DrawFn) -> bytes:
     for _ in range(draw(st.integers(0, 2))):
         lines.insert(draw(st.integers(0, len(lines))), draw(st.sampled_from(["", "# x"])))
     return "".join(line + "\n" for line in lines).encode("utf-8")
+
+
+@st.composite
+def witness_requests(draw: st.DrawFn) -> bytes:
+    """An add-checkpoint request a fresh witness cosigns: ``old 0``, no proof
+    (tlog-witness: from size 0 there is none), the log's checkpoint note."""
+    return b"old 0\n\n" + signed_checkpoint(draw(trees(8))).encode("utf-8")

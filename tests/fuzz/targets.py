@@ -25,6 +25,7 @@ from tests.fuzz.strategies import KEY
 from tests.fuzz.strategies_log import LOG, WITNESS, bundle_bytes
 from tests.fuzz.strategies_log import entry as entry_of
 from tests.fuzz.targets_files import FILE_TARGETS, in_folder
+from tests.fuzz.targets_witness import witness
 from verify.bundle import Bundle, frame, tile_path
 from verify.canonical import MAX_SAFE_INTEGER, canonical_bytes, parse_canonical
 from verify.checkpoint import open_checkpoint, parse_checkpoint
@@ -255,6 +256,7 @@ TARGETS: dict[str, Callable[[bytes], bool]] = {
     "proof": proof,
     "tile": tile,
     "policy": policy,
+    "witness": witness,
     **FILE_TARGETS,
 }
 

@@ -40,6 +40,7 @@ from tests.fuzz.strategies_log import (
     receipts,
     signed_checkpoint,
     trees,
+    witness_requests,
 )
 from verify.canonical import canonical_bytes, parse_canonical
 from verify.checkpoint import parse_checkpoint
@@ -242,6 +243,12 @@ def test_damaged_tiles_are_reported_not_raised(data: bytes) -> None:
 @given(hostile(policies()))
 def test_mutated_policies_are_refused_cleanly(data: bytes) -> None:
     targets.run("policy", data)
+
+
+@FUZZ
+@given(hostile(witness_requests()))
+def test_mutated_witness_requests_are_answered_never_raised(data: bytes) -> None:
+    targets.run("witness", data)
 
 
 @pytest.mark.parametrize("target", sorted(targets.TARGETS))
