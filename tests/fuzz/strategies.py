@@ -124,7 +124,9 @@ def hostile(valid: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
 MEMBER = st.sampled_from(["KEN", "BRA", "ZAF"])
 CODE = st.from_regex(r"[A-Z]{2}\.[1-9]\.[1-9]", fullmatch=True)
 AMOUNT = st.from_regex(r"-?(0|[1-9][0-9]{0,8})(\.[0-9]{1,4})?", fullmatch=True)
-WORDS = st.text(st.characters(exclude_categories=["Cs", "Cc"]), min_size=1, max_size=30)
+WORDS = st.text(
+    st.characters(exclude_categories=["Cs", "Cc"]), min_size=1, max_size=30
+).filter(str.strip)
 YEAR = st.integers(2015, 2030)
 
 

@@ -24,7 +24,7 @@ import rfc8785
 from tests.fuzz.strategies import KEY
 from tests.fuzz.strategies_log import LOG, WITNESS, bundle_bytes
 from tests.fuzz.strategies_log import entry as entry_of
-from tests.fuzz.targets_files import FILE_TARGETS, in_folder
+from tests.fuzz.targets_files import FILE_TARGETS, in_folder, short
 from tests.fuzz.targets_witness import witness
 from verify.bundle import Bundle, frame, tile_path
 from verify.canonical import MAX_SAFE_INTEGER, canonical_bytes, parse_canonical
@@ -98,7 +98,8 @@ def canonical(data: bytes) -> bool:
     """JCS: ours accepts exactly what ``rfc8785`` writes (float-free JSON)."""
     try:
         value = parse_canonical(data)
-    except MalformedStatementError:
+    except MalformedStatementError as exc:
+        short(exc)
         try:  # refused: then rfc8785 must not write these bytes for what they hold
             parsed = json.loads(data)
             reference = rfc8785.dumps(parsed)
@@ -114,12 +115,14 @@ def canonical(data: bytes) -> bool:
 def statement(data: bytes) -> bool:
     try:
         signed = parse_signed_statement(data)
-    except MalformedStatementError:
+    except MalformedStatementError as exc:
+        short(exc)
         return False
     assert signed.to_bytes() == data
     try:
         verify_signature(signed, KEY.public_key().public_bytes_raw())
-    except BadSignatureError:
+    except BadSignatureError as exc:
+        short(exc)
         return False
     return True
 
@@ -127,7 +130,8 @@ def statement(data: bytes) -> bool:
 def entry(data: bytes) -> bool:
     try:
         parsed = parse_entry(data)
-    except MalformedStatementError:
+    except MalformedStatementError as exc:
+        short(exc)
         return False
     assert parsed.raw == data
     assert parse_canonical(parsed.signed.canonical()) == parsed.signed.statement
@@ -138,12 +142,14 @@ def note(data: bytes) -> bool:
     """A signed note: parsed, it formats back; opened, only ``NoteError``."""
     try:
         parsed = parse_note(data)
-    except NoteError:
+    except NoteError as exc:
+        short(exc)
         return False
     assert parsed.format().encode("utf-8") == data
     try:
         open_note(data, [LOG.verifier(), WITNESS.verifier()])
-    except NoteError:
+    except NoteError as exc:
+        short(exc)
         return False
     return True
 
@@ -153,7 +159,8 @@ def checkpoint(data: bytes) -> bool:
     alone; either reads back as written."""
     try:
         opened = open_checkpoint(data, [LOG.verifier()], allow_extensions=True)
-    except (NoteError, CheckpointError):
+    except (NoteError, CheckpointError) as exc:
+        short(exc)
         pass
     else:
         assert opened.checkpoint.body() == opened.note.text
@@ -161,7 +168,8 @@ def checkpoint(data: bytes) -> bool:
     text = data.decode("utf-8", "replace")
     try:
         parsed = parse_checkpoint(text)
-    except CheckpointError:
+    except CheckpointError as exc:
+        short(exc)
         return False
     assert parsed.body() == text
     return True
@@ -172,7 +180,8 @@ def cosignature(data: bytes) -> bool:
     refused with ``NoteError``; True when the witness's verifies."""
     try:
         parsed = parse_note(data)
-    except NoteError:
+    except NoteError as exc:
+        short(exc)
         return False
     verifier = WITNESS.verifier()
     verified = False
@@ -181,7 +190,8 @@ def cosignature(data: bytes) -> bool:
             continue
         try:
             verified = verifier.verify(parsed.text.encode("utf-8"), line.signature)
-        except NoteError:
+        except NoteError as exc:
+            short(exc)
             return False
     return verified
 
@@ -191,12 +201,14 @@ def receipt(data: bytes) -> bool:
     (the corpus's receipts are of ``strategies_log.entry(index)``)."""
     try:
         parsed = parse_receipt(data)
-    except ReceiptError:
+    except ReceiptError as exc:
+        short(exc)
         return False
     assert parsed.format().encode("utf-8") == data
     try:
         verify_receipt(parsed, leaf_hash(entry_of(parsed.index)), POLICY)
-    except VerifyError:
+    except VerifyError as exc:
+        short(exc)
         return False
     return True
 
@@ -214,7 +226,8 @@ def proof(data: bytes) -> bool:
         else:
             old_root = bytes.fromhex(spec["old_root"])
             verify_consistency(spec["old"], spec["size"], old_root, root, hashes)
-    except ProofError:
+    except ProofError as exc:
+        short(exc)
         return False
     return True
 
@@ -223,7 +236,8 @@ def policy(data: bytes) -> bool:
     """A tlog-policy text (verify/policy_text.py): parsed or ``PolicyError``."""
     try:
         parse_policy(data)
-    except PolicyError:
+    except PolicyError as exc:
+        short(exc)
         return False
     return True
 

@@ -18,6 +18,20 @@ from projections.errors import FrameworkFileError, ImportFileError, ThresholdsFi
 from projections.flag_thresholds import load_thresholds
 from projections.framework_file import load_framework
 
+# A refusal quotes its input only in short (docs/decisions.md 17): one
+# problem's message stays under this; a file's list of problems may grow with
+# the file, never faster.
+MAX_MESSAGE = 2_000
+
+
+def short(exc: Exception, allowance: int = 0) -> None:
+    """Fail if ``exc``'s message is longer than one problem's (plus ``allowance``)."""
+    message = str(exc)
+    assert len(message) <= MAX_MESSAGE + allowance, (
+        f"{type(exc).__name__} of {len(message)} characters: {message[:300]}"
+    )
+
+
 # What a DataBank export writes for a value it does not have.
 MISSING_CELLS = ("", "..")
 
@@ -35,7 +49,8 @@ def in_folder(files: dict[str, bytes], run: Callable[[Path], Any]) -> Any:
 def framework(data: bytes) -> bool:
     try:
         in_folder({"framework.toml": data}, lambda f: load_framework(f / "framework.toml"))
-    except FrameworkFileError:
+    except FrameworkFileError as exc:
+        short(exc, 2 * len(data))
         return False
     return True
 
@@ -46,7 +61,8 @@ def databank(data: bytes) -> bool:
     row whose cell is not a number, projections/databank.py)."""
     try:
         read = in_folder({"export.csv": data}, lambda f: read_databank(f / "export.csv"))
-    except ImportFileError:
+    except ImportFileError as exc:
+        short(exc, 2 * len(data))
         return False
     every = True
     for row in read.rows:
@@ -60,7 +76,8 @@ def databank(data: bytes) -> bool:
 def thresholds(data: bytes) -> bool:
     try:
         in_folder({"flags.toml": data}, lambda f: load_thresholds(f / "flags.toml"))
-    except ThresholdsFileError:
+    except ThresholdsFileError as exc:
+        short(exc, 2 * len(data))
         return False
     return True
 
