@@ -309,7 +309,7 @@ class Bundle:
                 for n, line in enumerate(handle):
                     try:
                         record = json.loads(line[:MAX_ACCESS_RECORD])
-                    except ValueError:
+                    except (ValueError, RecursionError):  # not JSON, or nested deep
                         record = None
                     yield record if isinstance(record, dict) else {"seq": n, "bad": True}
 

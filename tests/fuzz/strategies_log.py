@@ -10,6 +10,7 @@ writers, with fixed keys so a failing input replays byte for byte.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -185,3 +186,27 @@ def witness_requests(draw: st.DrawFn) -> bytes:
     """An add-checkpoint request a fresh witness cosigns: ``old 0``, no proof
     (tlog-witness: from size 0 there is none), the log's checkpoint note."""
     return b"old 0\n\n" + signed_checkpoint(draw(trees(8))).encode("utf-8")
+
+
+@st.composite
+def access_logs(draw: st.DrawFn) -> bytes:
+    """An export's ``access-log.jsonl``: a hash chain of 0-5 records, each
+    hashed as ``verify/access_chain.py`` defines (decision 13)."""
+    from verify.access_chain import GENESIS, record_hash
+
+    lines, prev = [], GENESIS
+    for seq in range(draw(st.integers(0, 5))):
+        record: dict[str, object] = {
+            "seq": seq,
+            "recorded_at": "2026-05-01T12:00:00.000000Z",
+            "principal": draw(st.sampled_from(["integrity", "sec", "ncp-ken"])),
+            "role": "integrity_officer",
+            "member": draw(st.sampled_from(["KEN", "BRA"])),
+            "request": draw(LINE),
+            "shown": draw(st.lists(st.integers(1, 99), max_size=3)),
+            "token": draw(st.text("0123456789abcdef", min_size=16, max_size=16)),
+            "prev": prev,
+        }
+        record["hash"] = prev = record_hash(record)
+        lines.append(json.dumps(record, ensure_ascii=draw(st.booleans())) + "\n")
+    return "".join(lines).encode("utf-8")

@@ -25,7 +25,7 @@ from tests.fuzz.strategies import KEY
 from tests.fuzz.strategies_log import LOG, WITNESS, bundle_bytes
 from tests.fuzz.strategies_log import entry as entry_of
 from tests.fuzz.targets_files import FILE_TARGETS, in_folder, short
-from tests.fuzz.targets_witness import witness
+from tests.fuzz.targets_witness import access_log, witness
 from verify.bundle import Bundle, frame, tile_path
 from verify.canonical import MAX_SAFE_INTEGER, canonical_bytes, parse_canonical
 from verify.checkpoint import open_checkpoint, parse_checkpoint
@@ -271,6 +271,7 @@ TARGETS: dict[str, Callable[[bytes], bool]] = {
     "tile": tile,
     "policy": policy,
     "witness": witness,
+    "access_log": access_log,
     **FILE_TARGETS,
 }
 

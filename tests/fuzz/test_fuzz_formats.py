@@ -32,6 +32,7 @@ from tests.fuzz.strategies_log import (
     NOTE_BYTES,
     RECEIPT_BYTES,
     Tree,
+    access_logs,
     bundle_bytes,
     checkpoints,
     cosignature_lines,
@@ -249,6 +250,18 @@ def test_mutated_policies_are_refused_cleanly(data: bytes) -> None:
 @given(hostile(witness_requests()))
 def test_mutated_witness_requests_are_answered_never_raised(data: bytes) -> None:
     targets.run("witness", data)
+
+
+@FUZZ
+@given(access_logs())
+def test_an_access_log_chain_holds(data: bytes) -> None:
+    assert targets.run("access_log", data)
+
+
+@FUZZ
+@given(hostile(access_logs()))
+def test_a_damaged_access_log_is_a_break_never_a_crash(data: bytes) -> None:
+    targets.run("access_log", data)
 
 
 @pytest.mark.parametrize("target", sorted(targets.TARGETS))
