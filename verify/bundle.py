@@ -112,6 +112,8 @@ def load_trust(path: Path) -> TrustRoots:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: trust file is not JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: trust file nests arrays or objects too deeply") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: trust file must be a JSON object")
     if data.get("format") != TRUST_FORMAT:

@@ -210,3 +210,16 @@ def access_logs(draw: st.DrawFn) -> bytes:
         record["hash"] = prev = record_hash(record)
         lines.append(json.dumps(record, ensure_ascii=draw(st.booleans())) + "\n")
     return "".join(lines).encode("utf-8")
+
+
+@st.composite
+def trust_files(draw: st.DrawFn) -> bytes:
+    """An auditor's ``trust.json`` (format ``pmm-trust/v1``) for the fuzz log."""
+    trust = {
+        "format": "pmm-trust/v1",
+        "origin": ORIGIN,
+        "log_vkey": LOG.verifier().vkey(),
+        "genesis_entry_sha256": draw(st.text("0123456789abcdef", min_size=64, max_size=64)),
+        "policy": draw(policies()).decode("utf-8"),
+    }
+    return json.dumps(trust, indent=draw(st.sampled_from([None, 2]))).encode("utf-8")

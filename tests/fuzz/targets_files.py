@@ -17,6 +17,7 @@ from projections.databank_file import decimal_text, read_databank
 from projections.errors import FrameworkFileError, ImportFileError, ThresholdsFileError
 from projections.flag_thresholds import load_thresholds
 from projections.framework_file import load_framework
+from verify.bundle import InputError, load_trust
 
 # A refusal quotes its input only in short (docs/decisions.md 17): one
 # problem's message stays under this; a file's list of problems may grow with
@@ -82,8 +83,19 @@ def thresholds(data: bytes) -> bool:
     return True
 
 
+def trust(data: bytes) -> bool:
+    """An auditor's ``trust.json`` (verify/bundle.py): read, or ``InputError``."""
+    try:
+        in_folder({"trust.json": data}, lambda f: load_trust(f / "trust.json"))
+    except InputError as exc:
+        short(exc, 2 * len(data))
+        return False
+    return True
+
+
 FILE_TARGETS: dict[str, Callable[[bytes], bool]] = {
     "framework": framework,
     "databank": databank,
     "thresholds": thresholds,
+    "trust": trust,
 }

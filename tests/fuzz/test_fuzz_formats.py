@@ -41,6 +41,7 @@ from tests.fuzz.strategies_log import (
     receipts,
     signed_checkpoint,
     trees,
+    trust_files,
     witness_requests,
 )
 from verify.canonical import canonical_bytes, parse_canonical
@@ -262,6 +263,12 @@ def test_an_access_log_chain_holds(data: bytes) -> None:
 @given(hostile(access_logs()))
 def test_a_damaged_access_log_is_a_break_never_a_crash(data: bytes) -> None:
     targets.run("access_log", data)
+
+
+@FUZZ
+@given(hostile(trust_files()))
+def test_mutated_trust_files_are_refused_cleanly(data: bytes) -> None:
+    targets.run("trust", data)
 
 
 @pytest.mark.parametrize("target", sorted(targets.TARGETS))
