@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from verify.checkpoint import Checkpoint, parse_checkpoint
-from verify.errors import VerifyError
+from verify.errors import VerifyError, quote
 from verify.merkle import HASH_SIZE
 from verify.note import Ed25519Verifier, parse_note
 from verify.policy_text import TrustPolicy, parse_policy
@@ -130,7 +130,7 @@ def load_trust(path: Path) -> TrustRoots:
         raise InputError(f"{path}: {exc}") from None
     if log.name != origin:
         raise InputError(
-            f"{path}: log_vkey is named {log.name!r}, not the origin {origin!r}"
+            f"{path}: log_vkey is named {quote(log.name)}, not the origin {quote(origin)}"
         )
     if log not in [entry.verifier for entry in policy.logs]:
         raise InputError(f"{path}: the policy does not list log_vkey as a log")

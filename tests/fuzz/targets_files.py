@@ -17,7 +17,10 @@ from projections.databank_file import decimal_text, read_databank
 from projections.errors import FrameworkFileError, ImportFileError, ThresholdsFileError
 from projections.flag_thresholds import load_thresholds
 from projections.framework_file import load_framework
-from verify.bundle import InputError, load_trust
+from tests.fuzz.strategies import ORIGIN
+from tests.fuzz.strategies_log import LOG
+from verify.bundle import InputError, TrustRoots, load_trust
+from verify.state import load_state
 
 # A refusal quotes its input only in short (docs/decisions.md 17): one
 # problem's message stays under this; a file's list of problems may grow with
@@ -88,7 +91,21 @@ def trust(data: bytes) -> bool:
     try:
         in_folder({"trust.json": data}, lambda f: load_trust(f / "trust.json"))
     except InputError as exc:
-        short(exc, 2 * len(data))
+        short(exc)  # one problem: quoted in short
+        return False
+    return True
+
+
+def state(data: bytes) -> bool:
+    """The verifier's state file (verify/state.py): read, or ``InputError``."""
+    from tests.fuzz.targets import POLICY
+
+    log = LOG.verifier()
+    roots = TrustRoots(ORIGIN, log.vkey(), log, "0" * 64, POLICY)
+    try:
+        in_folder({"state.json": data}, lambda f: load_state(f / "state.json", roots))
+    except InputError as exc:
+        short(exc)  # one problem: quoted in short
         return False
     return True
 
@@ -98,4 +115,5 @@ FILE_TARGETS: dict[str, Callable[[bytes], bool]] = {
     "databank": databank,
     "thresholds": thresholds,
     "trust": trust,
+    "state": state,
 }
