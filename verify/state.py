@@ -30,7 +30,7 @@ from typing import Any
 
 from verify.bundle import InputError, TrustRoots, read_input
 from verify.checkpoint import open_checkpoint
-from verify.errors import VerifyError
+from verify.errors import VerifyError, shown
 from verify.findings import Evidence, Finding
 
 STATE_FORMAT = "pmm-verifier-state/v1"
@@ -90,11 +90,13 @@ def load_state(path: Path, roots: TrustRoots) -> VerifierState:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: state file is not JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: state file nests arrays or objects too deeply") from None
     if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
         raise InputError(f"{path}: state file must be an object of format {STATE_FORMAT!r}")
     if data.get("origin") != roots.origin:
         raise InputError(
-            f"{path}: state file is for origin {data.get('origin')!r}, "
+            f"{path}: state file is for origin {shown(data.get('origin'))}, "
             f"not {roots.origin!r}; use one state file per log"
         )
     items = data.get("checkpoints")
