@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -140,9 +141,11 @@ class Witnessing:
         """A round for the newest checkpoint, whose size is at least ``size``
         (the log's size after the write); or, when another round keeps the
         witnesses longer than ``wait``, checkpoint ``size`` as it is stored."""
+        deadline = time.monotonic() + self.wait
         if self.local.acquire(timeout=self.wait):
             try:
-                with self.lock.hold_within(self.wait) as held:
+                left = max(0.0, deadline - time.monotonic())
+                with self.lock.hold_within(left) as held:
                     if held:
                         return self._round()
             finally:
