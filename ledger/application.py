@@ -39,7 +39,7 @@ from ledger.files import create_private
 from ledger.keys import KeyPair
 from ledger.persistence import EntryMapper, Settings, persistence_env
 from ledger.sequencer import Sequencer
-from ledger.witnessing import WitnessClient, Witnessed
+from ledger.witnessing import WitnessClient, Witnessed, Witnessing
 from ledger.writer_lock import WriterLock
 from verify.note_keys import Ed25519Signer
 from verify.policy_text import TrustPolicy
@@ -68,6 +68,7 @@ class Recorded:
     log_index: int
     tree_size: int
     receipt: str | None = None  # c2sp.org/tlog-proof@v1, for single writes
+    witnessed: Witnessed | None = None  # this write's witnessing round
 
 
 class UnitOfWork:
@@ -152,7 +153,18 @@ class Ledger(Application[str]):
             else None
         )
         self.last_witnessed: Witnessed | None = None
-        self.writer = WriterLock(self.recorder.datastore, env.get("SQLITE_DBNAME"))  # type: ignore[attr-defined]
+        datastore, sqlite_path = self.recorder.datastore, env.get("SQLITE_DBNAME")  # type: ignore[attr-defined]
+        self.writer = WriterLock(datastore, sqlite_path)
+        # Witnessing has a lock of its own, outside the writer's (decision 31).
+        self.witnessing = (
+            Witnessing(
+                self.witnesses,
+                self.sequencer.store,
+                WriterLock(datastore, sqlite_path, "witness"),
+            )
+            if self.witnesses is not None
+            else None
+        )
         self.access_log = AccessLog(self.sequencer.store)
         # Entries committed before a crash, but not yet in the log, go in first;
         # except for a reader that must see the tables as they are (pmm verify).
@@ -317,13 +329,14 @@ class Ledger(Application[str]):
                 raise StaleVersionError(
                     "a concurrent write changed a stream; re-read and sign again"
                 ) from None
-            integrated = self.sequencer.integrate()
-            size = integrated.size
-            if self.witnesses is not None:
-                # Inside the writer lock, so witnesses see checkpoints in order.
-                self.last_witnessed = self.witnesses.witness(integrated.checkpoint)
-                self.sequencer.store.replace_checkpoint(size, self.last_witnessed.note)
-        # We hold the writer lock, so our entries are the newest leaves, in
+            size = self.sequencer.integrate().size
+        # Outside the writer lock, so a slow witness holds back no other write;
+        # the receipt is against the checkpoint the round sent, which covers
+        # this write's (decision 31).
+        witnessed = None if self.witnessing is None else self.witnessing.after_write(size)
+        tree_size = size if witnessed is None else max(size, witnessed.size)
+        self.last_witnessed = witnessed or self.last_witnessed
+        # We held the writer lock, so our entries were the newest leaves, in
         # notification (commit) order.
         ordered = sorted(recordings, key=lambda r: r.notification.id)
         first = size - len(ordered)
@@ -340,7 +353,8 @@ class Ledger(Application[str]):
                 format_timestamp(s.recorded_at),
                 hashlib.sha256(s.entry).hexdigest(),
                 indexes[(s.statement["stream"], s.statement["expected_version"] + 1)],
-                size,
+                tree_size,
+                witnessed=witnessed,
             )
             for s in signed_events
         ]
