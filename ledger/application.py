@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,11 +37,12 @@ from ledger.errors import (
 )
 from ledger.files import create_private
 from ledger.keys import KeyPair
+from ledger.log_keys import LogKeys
 from ledger.persistence import EntryMapper, Settings, persistence_env
 from ledger.sequencer import Sequencer
 from ledger.witnessing import WitnessClient, Witnessed
 from ledger.writer_lock import WriterLock
-from verify.note_keys import Ed25519Signer
+from verify.handover import LOG_KEY_ROTATED
 from verify.policy_text import TrustPolicy
 from verify.rules.seals import SealState
 from verify.statement import (
@@ -124,11 +125,12 @@ class Ledger(Application[str]):
         self,
         settings: Settings,
         origin: str,
-        log_key: KeyPair,
+        log_key: KeyPair | None,
         policy: TrustPolicy | None = None,
         sealer: KeyPair | None = None,
         *,
         integrate: bool = True,
+        later_log_keys: Sequence[KeyPair] = (),
     ) -> None:
         self.settings = settings
         self.origin = origin
@@ -143,9 +145,12 @@ class Ledger(Application[str]):
             # the file is made 0600 before SQLite first opens it (decision 20).
             create_private(Path(env["SQLITE_DBNAME"]))
         super().__init__(env)
-        self.sequencer = Sequencer(
-            self.recorder, origin, Ed25519Signer(origin, log_key.private_key)
-        )
+        # The log key that signs is the one the registry last handed over to
+        # (docs/decisions.md 33), the first key until then.
+        self.log_keys = LogKeys(origin, log_key, later_log_keys)
+        found = self.registry()
+        signer = self.log_keys.current(found.state if found is not None else None)
+        self.sequencer = Sequencer(self.recorder, origin, signer)
         self.witnesses = (
             WitnessClient(policy, self.sequencer.consistency)
             if policy is not None and any(w.url for w in policy.witnesses)
@@ -190,6 +195,9 @@ class Ledger(Application[str]):
 
     def revoke_principal(self, statement: Statement) -> Recorded:
         return self._one(statement, "principal.revoked")
+
+    def rotate_log_key(self, statement: Statement) -> Recorded:
+        return self._one(statement, LOG_KEY_ROTATED)
 
     def create_framework(self, statement: Statement) -> Recorded:
         return self._one(statement, "framework.created")
@@ -317,6 +325,10 @@ class Ledger(Application[str]):
                 raise StaleVersionError(
                     "a concurrent write changed a stream; re-read and sign again"
                 ) from None
+            if any(e.statement["type"] == LOG_KEY_ROTATED for e in signed_events):
+                # Handed over: this write's checkpoint is the new key's first.
+                registry: PrincipalRegistry = work.require(REGISTRY_STREAM)
+                self.sequencer.signer = self.log_keys.current(registry.state)
             integrated = self.sequencer.integrate()
             size = integrated.size
             if self.witnesses is not None:

@@ -113,7 +113,11 @@ def export(ledger: Ledger, out: Path, policy: str | None = None) -> dict[str, ob
         json.dumps(record, sort_keys=True) + "\n" for record in ledger.access_log.records()
     ]
     _write(out / ACCESS_LOG_FILE, "".join(lines).encode())
-    vkey = ledger.log_vkey()
+    # The trust file pins the log's first key; a verifier follows the log's
+    # hand-overs from it to the key that signs now (docs/decisions.md 33).
+    registry = ledger.registry()
+    changes = registry.state.log_keys if registry is not None else []
+    vkey = changes[0].old_key if changes else ledger.log_vkey()
     trust = {
         "format": "pmm-trust/v1",
         "origin": ledger.origin,

@@ -46,6 +46,7 @@ from verify.fields import (
     _bool,
     _enum,
     _int,
+    _signature,
     _list_of,
     _object,
     _public_key,
@@ -55,6 +56,7 @@ from verify.fields import (
     _weight,
     value_problem,
 )
+from verify.handover import LOG_KEY_ROTATED, root_problem, vkey_problem
 from verify.scoring import method_problem
 
 __all__ = [
@@ -211,6 +213,20 @@ STATEMENT_TYPES: Mapping[str, StatementType] = {
             "registry",
             _ADMIN,
             principal=Field(PRINCIPAL),
+            reason=Field(NOTE),
+            approvals=Field(_APPROVALS),
+        ),
+        # The log key's hand-over (verify.handover, docs/decisions.md 33): the
+        # admins' threshold and the old log key's signature, both.
+        _t(
+            LOG_KEY_ROTATED,
+            "registry",
+            _ADMIN,
+            old_key=Field(vkey_problem),
+            new_key=Field(vkey_problem),
+            size=Field(_int(1, 2**53 - 1)),
+            root=Field(root_problem),
+            handover=Field(_signature),
             reason=Field(NOTE),
             approvals=Field(_APPROVALS),
         ),
