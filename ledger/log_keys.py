@@ -121,7 +121,9 @@ def check_handover(ledger: Ledger, work: UnitOfWork, body: dict[str, Any]) -> No
         )
 
 
-def handover_body(ledger: Ledger, old: KeyPair, new: KeyPair, reason: str) -> dict[str, Any]:
+def handover_body(
+    ledger: Ledger, old: KeyPair, new: KeyPair, reason: str
+) -> dict[str, Any]:
     """A ``log.key_rotated`` body handing the log, at its size now, from ``old``
     (which signs the hand-over) to ``new``; ``approvals`` are added after."""
     size = ledger.log_size()

@@ -92,7 +92,7 @@ def _seen(item: Any, number: int, path: Path, roots: TrustRoots, keys: list[Any]
         raise InputError(f"{where}.root is not base64") from None
     try:
         checkpoint = open_checkpoint(
-            note, [roots.log, *keys], origin=roots.origin
+            note, [roots.log, *(k for k in keys if k != roots.log)], origin=roots.origin
         ).checkpoint
     except VerifyError as exc:
         raise InputError(
