@@ -34,7 +34,10 @@ GOLDEN_INPUT = (
     b'SG/N0iAG0D29c","origin":"pmm-ledger.invalid/golden","root":"AAECAwQFBgcICQoLDA0ODxAREh'
     b'MUFRYXGBkaGxwdHh8=","size":17}'
 )
-GOLDEN_SIGNATURE = "51Ina1SPg7MhwVrNdO0Bt3FQrMHq8TqMg0gS6hA/eHJoh84SF/S6jB2bfACSuFboBC6V0V3wYb3qeUr0cp2oBQ=="
+GOLDEN_SIGNATURE = (
+    "51Ina1SPg7MhwVrNdO0Bt3FQrMHq8TqMg0gS6hA/eHJoh84SF/S6jB2bfACSuFboBC6V0V3w"
+    "Yb3qeUr0cp2oBQ=="
+)
 
 
 def body(**change: Any) -> dict[str, Any]:
