@@ -26,6 +26,7 @@ from ledger.keys import KeyPair
 from ledger.log_keys import LOG_KEY, load_log_keys
 from ledger.persistence import Settings
 from verify.errors import VerifyError
+from verify.note_keys import Ed25519Verifier
 from verify.policy_text import TrustPolicy, parse_policy
 
 CONFIG_FILE = "ledger.json"
@@ -106,7 +107,9 @@ def read_config(settings: Settings) -> HomeConfig:
 
 
 def read_policy(settings: Settings) -> TrustPolicy | None:
-    """HOME/witness-policy.txt (C2SP tlog-policy), if the ledger has witnesses."""
+    """HOME/witness-policy.txt (C2SP tlog-policy), if the ledger has witnesses.
+    Its log line names the log's first key; what the ledger checks its own
+    checkpoints against is ``current_policy``."""
     path = settings.home / POLICY_FILE
     if not path.exists():
         return None
@@ -114,6 +117,15 @@ def read_policy(settings: Settings) -> TrustPolicy | None:
         return parse_policy(path.read_bytes())
     except VerifyError as exc:
         raise ConfigurationError(f"{path}: {exc}") from None
+
+
+def current_policy(ledger: Ledger) -> TrustPolicy | None:
+    """The home's witness policy over the log key that signs now (after a
+    hand-over, docs/decisions.md 33), or None without witnesses."""
+    found = read_policy(ledger.settings)
+    if found is None:
+        return None
+    return found.with_log(Ed25519Verifier.from_vkey(ledger.log_vkey()))
 
 
 def open_ledger(settings: Settings, *, integrate: bool = True) -> Ledger:

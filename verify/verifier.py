@@ -32,7 +32,6 @@ file is updated only when everything verified.
 from __future__ import annotations
 
 import base64
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,7 +42,6 @@ from verify.errors import VerifyError
 from verify.findings import Finding, Findings
 from verify.log_chain import Chain, follow
 from verify.note_keys import Ed25519Verifier
-from verify.policy_text import PolicyLog
 from verify.publications import Publications
 from verify.replay import Recovery, Replay
 from verify.state import Seen, VerifierState, load_state, prefix_findings, save_state
@@ -108,7 +106,7 @@ def _check_checkpoint(
     rotated = log_key != roots.log_vkey
     if rotated:  # the policy's witnesses, over the log key the chain ends at
         log = Ed25519Verifier.from_vkey(log_key)
-        policy = dataclasses.replace(policy, logs=(PolicyLog(log),))
+        policy = policy.with_log(log)
     try:
         open_checkpoint(note, [log], origin=roots.origin)
     except VerifyError as exc:

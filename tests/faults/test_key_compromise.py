@@ -130,8 +130,15 @@ def drill(
         issued_at=datetime.now(UTC) - timedelta(hours=1),
     )
     world.refused(leaked.sign(back), error, phrase)
-    # 3. The statement signed before and held back until now.
+    # 3. The statement signed before and held back until now, directly and
+    #    over HTTP (POST /statements answers the error's status and message).
     world.refused(held_back, error, phrase)
+    posted = client.post(
+        "/statements",
+        content=held_back.to_bytes() + b"\n",
+        headers={"Content-Type": "application/json"},
+    )
+    assert posted.status_code == 401 and phrase in posted.text, posted.text
     # 4. The bearer token and the browser session made with the leaked key.
     with pytest.raises(InvalidTokenError, match=r"revoked|current key"):
         check_token(world.ledger.registry(), world.ledger.origin, token)

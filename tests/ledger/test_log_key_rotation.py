@@ -24,10 +24,11 @@ from ledger.errors import (
     RoleNotPermittedError,
 )
 from ledger.export import export
-from ledger.home import open_ledger
+from ledger.home import current_policy, open_ledger
 from ledger.keys import KeyPair
 from ledger.log_keys import handover_body, next_key_path, vkey_of
 from verify.__main__ import main
+from verify.errors import VerifyError
 from verify.merkle import leaf_hash
 from verify.note_keys import Ed25519Signer
 from verify.policy_text import parse_policy
@@ -101,6 +102,15 @@ def test_the_verifier_follows_one_then_two_hand_overs(world: World, tmp_path: Pa
     assert receipt_verifies(world, before, first)
     assert receipt_verifies(world, after, second)
     assert not receipt_verifies(world, after, first)
+    # The home's witness policy names the first key; the ledger checks its own
+    # checkpoints (reports, pmm checkpoint) over the key that signs now.
+    policy_file = world.ledger.settings.home / "witness-policy.txt"
+    policy_file.write_text(f"log {vkey_of(world.ledger.origin, first)}\nquorum none\n")
+    note = world.ledger.sequencer.checkpoint()
+    with pytest.raises(VerifyError):
+        parse_policy(policy_file.read_bytes()).verify_checkpoint(note)
+    current = current_policy(world.ledger)
+    assert current is not None and current.verify_checkpoint(note)
 
     third = new_log_key(world)
     world.ledger.record(hand_over(world, second, third))
@@ -156,6 +166,36 @@ def test_the_ledger_wants_both_consents(world: World) -> None:
     world.ledger.log_keys.add(first)
     world.refused(hand_over(world, new, first), ConflictError, "was a key of this log")
     world.ledger.record(hand_over(world, new, back))  # a fresh key is fine
+
+
+def test_a_crash_before_the_new_keys_first_checkpoint(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hand-over committed, the process died before integrating it: the
+    ledger opened again signs the missing checkpoint with the new key, because
+    the key that signs is the one its registry names (decision 33)."""
+    first, new = log_key(world), new_log_key(world)
+    signed = hand_over(world, first, new)
+    with monkeypatch.context() as crash:
+
+        def die(self: object) -> None:
+            raise SystemExit("killed between the commit and the checkpoint")
+
+        crash.setattr("ledger.sequencer.Sequencer.integrate", die)
+        with pytest.raises(SystemExit):
+            world.ledger.record(signed)
+    settings = world.ledger.settings
+    world.ledger.close()
+    reopened = open_ledger(settings)
+    try:
+        assert reopened.log_vkey() == vkey_of(reopened.origin, new)
+        out = tmp_path / "after-crash"
+        export(reopened, out)
+    finally:
+        reopened.close()
+    result = verify_export(out, out / "trust.json")
+    assert result.verified, result.findings
+    assert result.log_keys == tuple(vkey_of(result.origin, k) for k in (first, new))
 
 
 @pytest.fixture
