@@ -23,7 +23,14 @@ from api.cli_principal import Draft, Reason
 from api.cli_statements import Approval, Approve, record, sign_draft
 from ledger.application import Ledger
 from ledger.keys import KeyPair
-from ledger.log_keys import LOG_KEY, handover_body, load_log_keys, next_key_path, vkey_of
+from ledger.log_keys import (
+    LOG_KEY,
+    handover_body,
+    load_log_keys,
+    log_key_changes,
+    next_key_path,
+    vkey_of,
+)
 
 log_key_app = typer.Typer(
     help="The log's checkpoint key: show it, hand it over to a new one.",
@@ -35,8 +42,7 @@ def _new_key(ledger: Ledger) -> tuple[KeyPair, Path | None]:
     """A log-N.key the log never had (an earlier draft's), else a new one; with
     the path of a file this run made."""
     keys_dir = ledger.settings.home / "keys"
-    found = ledger.registry()
-    changes = found.state.log_keys if found is not None else []
+    changes = log_key_changes(ledger)
     used = {ledger.log_vkey()} | {c.old_key for c in changes} | {c.new_key for c in changes}
     _, later = load_log_keys(keys_dir)
     for key in later:
@@ -93,8 +99,7 @@ def show(home: Home = None, as_json: Json = False) -> None:
     """The log key that signs now, and every hand-over before it."""
     ledger = open_home(home)
     try:
-        found = ledger.registry()
-        changes = found.state.log_keys if found is not None else []
+        changes = log_key_changes(ledger)
         chain = [
             {"at": c.body["size"], "old_key": c.old_key, "new_key": c.new_key}
             for c in changes

@@ -37,7 +37,7 @@ from ledger.errors import (
 )
 from ledger.files import create_private
 from ledger.keys import KeyPair
-from ledger.log_keys import LogKeys
+from ledger.log_keys import LogKeys, log_key_changes
 from ledger.persistence import EntryMapper, Settings, persistence_env
 from ledger.sequencer import Sequencer
 from ledger.witnessing import WitnessClient, Witnessed
@@ -148,8 +148,7 @@ class Ledger(Application[str]):
         # The log key that signs is the one the registry last handed over to
         # (docs/decisions.md 33), the first key until then.
         self.log_keys = LogKeys(origin, log_key, later_log_keys)
-        found = self.registry()
-        signer = self.log_keys.current(found.state if found is not None else None)
+        signer = self.log_keys.current(log_key_changes(self))
         self.sequencer = Sequencer(self.recorder, origin, signer)
         self.witnesses = (
             WitnessClient(policy, self.sequencer.consistency)
@@ -328,7 +327,7 @@ class Ledger(Application[str]):
             if any(e.statement["type"] == LOG_KEY_ROTATED for e in signed_events):
                 # Handed over: this write's checkpoint is the new key's first.
                 registry: PrincipalRegistry = work.require(REGISTRY_STREAM)
-                self.sequencer.signer = self.log_keys.current(registry.state)
+                self.sequencer.signer = self.log_keys.current(registry.state.log_keys)
             integrated = self.sequencer.integrate()
             size = integrated.size
             if self.witnesses is not None:

@@ -17,11 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ledger.domain.events import LedgerEvent
+from ledger.domain.registry import REGISTRY_STREAM
 from ledger.errors import ConfigurationError, HandOverError
 from ledger.keys import KeyPair
-from verify.handover import HandOver, handover_problem
+from verify.handover import LOG_KEY_ROTATED, HandOver, handover_problem
 from verify.note_keys import Ed25519Signer
-from verify.rules.registry import RegistryState
+from verify.rules.registry import LogKeyChange
 
 if TYPE_CHECKING:
     from ledger.application import Ledger, UnitOfWork
@@ -69,9 +71,8 @@ class LogKeys:
         if self.first is not None:
             self.signers[self.first.verifier().vkey()] = self.first
 
-    def current(self, registry: RegistryState | None) -> Ed25519Signer:
+    def current(self, changes: Sequence[LogKeyChange]) -> Ed25519Signer:
         """The key that signs checkpoints now: the last hand-over's new key."""
-        changes = registry.log_keys if registry is not None else []
         if not changes:
             if self.first is None:
                 raise ConfigurationError(
@@ -97,6 +98,25 @@ class LogKeys:
 
     def holds(self, vkey: str) -> bool:
         return vkey in self.signers
+
+
+def log_key_changes(ledger: Ledger) -> list[LogKeyChange]:
+    """The hand-overs the registry stream holds, read from the stored events
+    rather than the replayed aggregate: so that a ledger whose registry stream
+    was damaged behind its back still opens for ``pmm verify``, and one that
+    crashed before integrating a hand-over signs with the new key."""
+    found = []
+    for event in ledger.events.get(REGISTRY_STREAM):
+        if not isinstance(event, LedgerEvent):
+            continue
+        statement = event.statement
+        if statement["type"] == LOG_KEY_ROTATED:
+            body = statement["body"]
+            change = LogKeyChange(
+                event.originator_version, body["old_key"], body["new_key"], body
+            )
+            found.append(change)
+    return found
 
 
 def check_handover(ledger: Ledger, work: UnitOfWork, body: dict[str, Any]) -> None:
