@@ -34,6 +34,7 @@ from api.cli_flags import flags_app
 from api.cli_framework import framework_app
 from api.cli_import import import_app
 from api.cli_log import add_log_commands
+from api.cli_log_key import log_key_app
 from api.cli_principal import principal_app
 from api.cli_report import report_app
 from api.cli_scores import add_score_commands
@@ -61,6 +62,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(principal_app, name="principal")
+app.add_typer(log_key_app, name="log-key")
 add_log_commands(app)
 add_score_commands(app)
 app.add_typer(witness_app, name="witness")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,11 +37,12 @@ from ledger.errors import (
 )
 from ledger.files import create_private
 from ledger.keys import KeyPair
+from ledger.log_keys import LogKeys, load_log_keys, log_key_changes
 from ledger.persistence import EntryMapper, Settings, persistence_env
 from ledger.sequencer import Sequencer
 from ledger.witnessing import WitnessClient, Witnessed, Witnessing
 from ledger.writer_lock import WriterLock
-from verify.note_keys import Ed25519Signer
+from verify.handover import LOG_KEY_ROTATED
 from verify.policy_text import TrustPolicy
 from verify.rules.seals import SealState
 from verify.statement import (
@@ -125,11 +126,12 @@ class Ledger(Application[str]):
         self,
         settings: Settings,
         origin: str,
-        log_key: KeyPair,
+        log_key: KeyPair | None,
         policy: TrustPolicy | None = None,
         sealer: KeyPair | None = None,
         *,
         integrate: bool = True,
+        later_log_keys: Sequence[KeyPair] = (),
     ) -> None:
         self.settings = settings
         self.origin = origin
@@ -144,9 +146,11 @@ class Ledger(Application[str]):
             # the file is made 0600 before SQLite first opens it (decision 20).
             create_private(Path(env["SQLITE_DBNAME"]))
         super().__init__(env)
-        self.sequencer = Sequencer(
-            self.recorder, origin, Ed25519Signer(origin, log_key.private_key)
-        )
+        # The log key that signs is the one the registry last handed over to
+        # (docs/decisions.md 33), the first key until then.
+        self.log_keys = LogKeys(origin, log_key, later_log_keys)
+        signer = self.log_keys.current(log_key_changes(self))
+        self.sequencer = Sequencer(self.recorder, origin, signer)
         self.witnesses = (
             WitnessClient(policy, self.sequencer.consistency)
             if policy is not None and any(w.url for w in policy.witnesses)
@@ -202,6 +206,9 @@ class Ledger(Application[str]):
 
     def revoke_principal(self, statement: Statement) -> Recorded:
         return self._one(statement, "principal.revoked")
+
+    def rotate_log_key(self, statement: Statement) -> Recorded:
+        return self._one(statement, LOG_KEY_ROTATED)
 
     def create_framework(self, statement: Statement) -> Recorded:
         return self._one(statement, "framework.created")
@@ -329,6 +336,7 @@ class Ledger(Application[str]):
                 raise StaleVersionError(
                     "a concurrent write changed a stream; re-read and sign again"
                 ) from None
+            self._follow_log_key(work)
             size = self.sequencer.integrate().size
         # Outside the writer lock, so a slow witness holds back no other write;
         # the receipt is against the checkpoint the round sent, which covers
@@ -360,6 +368,20 @@ class Ledger(Application[str]):
         ]
         # A seal the ledger added is not one of the caller's statements.
         return recorded[: len(statements)] if statements else recorded
+
+    def _follow_log_key(self, work: UnitOfWork) -> None:
+        """Sign with the key the registry last handed over to (decisions.md 33),
+        also when another process recorded the hand-over: this write's
+        checkpoint is then the new key's first, never the old key's."""
+        registry: PrincipalRegistry | None = work.get(REGISTRY_STREAM)
+        changes = registry.state.log_keys if registry is not None else []
+        if not changes or changes[-1].new_key == self.log_vkey():
+            return
+        if not self.log_keys.holds(changes[-1].new_key):
+            # Made by another process after this one opened the ledger.
+            for key in load_log_keys(self.settings.home / "keys")[1]:
+                self.log_keys.add(key)
+        self.sequencer.signer = self.log_keys.current(changes)
 
     def _seal(self, work: UnitOfWork) -> SignedStatement | None:
         """A seal of the access log's head, when it moved since the last seal:
