@@ -19,6 +19,7 @@ from rich.progress import Progress
 from rich.table import Table
 
 from api.cli_access import access_app, token
+from api.cli_backup import backup, receipt_app, restore
 from api.cli_common import (
     STORAGE_EXIT,
     As,
@@ -36,6 +37,7 @@ from api.cli_flags import flags_app
 from api.cli_framework import framework_app
 from api.cli_import import import_app
 from api.cli_log import add_log_commands
+from api.cli_log_key import log_key_app
 from api.cli_principal import principal_app
 from api.cli_report import report_app
 from api.cli_scores import add_score_commands
@@ -64,6 +66,7 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(principal_app, name="principal")
+app.add_typer(log_key_app, name="log-key")
 add_log_commands(app)
 add_score_commands(app)
 app.add_typer(witness_app, name="witness")
@@ -74,6 +77,9 @@ app.command("token")(token)
 app.add_typer(access_app, name="access-log")
 app.add_typer(flags_app, name="flags")
 app.add_typer(report_app, name="report")
+app.command("backup")(backup)
+app.command("restore")(restore)
+app.add_typer(receipt_app, name="receipt")
 DEMO_MARKER = "demo.json"
 
 

@@ -18,7 +18,7 @@ from api.cli_common import Home, Json, err, fail, open_home
 from api.cli_common import out as out_console
 from ledger.errors import LedgerError
 from ledger.export import TRUST_FILE, export
-from ledger.home import read_policy
+from ledger.home import current_policy
 from ledger.verify_status import status_of, write_status
 from verify.__main__ import run as verify_run
 from verify.errors import VerifyError
@@ -53,7 +53,7 @@ def add_log_commands(app: typer.Typer) -> None:
         ledger = open_home(home)
         try:
             note = ledger.sequencer.checkpoint()
-            policy = read_policy(ledger.settings)
+            policy = current_policy(ledger)
         finally:
             ledger.close()
         sys.stdout.write(note)

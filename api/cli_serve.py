@@ -12,6 +12,8 @@ from ledger.errors import ConfigurationError
 from ledger.home import read_config
 from ledger.persistence import DATABASE_URL_VAR, HOME_VAR
 
+HEALTHCHECK_SECONDS = 60  # how long a worker may take to answer uvicorn's health check
+
 
 def serve(
     home: Home = None,
@@ -48,4 +50,15 @@ def serve(
         os.environ[DATABASE_URL_VAR] = settings.database_url
     else:
         os.environ.pop(DATABASE_URL_VAR, None)
-    uvicorn.run(FACTORY, factory=True, workers=workers, host=host, port=port)
+    # uvicorn kills a worker that does not answer its health check within
+    # timeout_worker_healthcheck (5 s by default) and starts another: on a
+    # loaded machine a worker still importing its libraries misses that, and
+    # the workers are killed and restarted in a loop, never serving.
+    uvicorn.run(
+        FACTORY,
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        timeout_worker_healthcheck=HEALTHCHECK_SECONDS,
+    )

@@ -55,10 +55,22 @@ def print_recorded(recorded: Recorded, as_json: bool) -> None:
     sys.stdout.write(recorded.receipt or "")
 
 
+def warn_witnesses(ledger: Ledger) -> None:
+    """Say on stderr when the last write's checkpoint missed the witness quorum,
+    and why each witness refused: a rollback or fork is named (docs/backup.md)."""
+    witnessed = ledger.last_witnessed
+    if witnessed is None or witnessed.quorum_met:
+        return
+    err.print("warning: the checkpoint is below the witness quorum", highlight=False)
+    for refusal in witnessed.refusals:
+        err.print(f"  witness {refusal}", highlight=False)
+
+
 def record(ledger: Ledger, signed: SignedStatement, as_json: bool) -> None:
     """Record ``signed``, print its receipt, close the ledger; exit 1 if refused."""
     try:
         print_recorded(ledger.record(signed), as_json)
+        warn_witnesses(ledger)
     except StorageError as exc:
         fail_storage(exc)
     except (LedgerError, VerifyError) as exc:

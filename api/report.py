@@ -25,7 +25,7 @@ from markupsafe import Markup
 from ledger.application import Ledger, Recorded
 from ledger.domain.integrity import INTEGRITY_STREAM
 from ledger.files import write_private
-from ledger.home import read_policy
+from ledger.home import current_policy
 from ledger.keys import KeyPair
 from projections.report import AuditReport
 from verify.bundle import load_trust
@@ -145,7 +145,7 @@ def trust_policy(ledger: Ledger, trust: Path | None) -> TrustPolicy:
     key alone): what a receipt is checked against."""
     if trust is not None:
         return load_trust(trust).policy
-    found = read_policy(ledger.settings)
+    found = current_policy(ledger)  # over the log key that signs now (decision 33)
     return found or parse_policy(f"log {ledger.log_vkey()}\nquorum none\n")
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,12 +37,13 @@ from ledger.errors import (
 )
 from ledger.files import create_private
 from ledger.keys import KeyPair
+from ledger.log_keys import LogKeys, load_log_keys, log_key_changes
 from ledger.persistence import EntryMapper, Settings, persistence_env
 from ledger.sequencer import Sequencer
 from ledger.storage_faults import guarded_write
-from ledger.witnessing import WitnessClient, Witnessed
+from ledger.witnessing import WitnessClient, Witnessed, Witnessing
 from ledger.writer_lock import WriterLock
-from verify.note_keys import Ed25519Signer
+from verify.handover import LOG_KEY_ROTATED
 from verify.policy_text import TrustPolicy
 from verify.rules.seals import SealState
 from verify.statement import (
@@ -69,6 +70,7 @@ class Recorded:
     log_index: int
     tree_size: int
     receipt: str | None = None  # c2sp.org/tlog-proof@v1, for single writes
+    witnessed: Witnessed | None = None  # this write's witnessing round
 
 
 class UnitOfWork:
@@ -125,11 +127,12 @@ class Ledger(Application[str]):
         self,
         settings: Settings,
         origin: str,
-        log_key: KeyPair,
+        log_key: KeyPair | None,
         policy: TrustPolicy | None = None,
         sealer: KeyPair | None = None,
         *,
         integrate: bool = True,
+        later_log_keys: Sequence[KeyPair] = (),
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
@@ -146,16 +149,29 @@ class Ledger(Application[str]):
             # the file is made 0600 before SQLite first opens it (decision 20).
             create_private(Path(env["SQLITE_DBNAME"]))
         super().__init__(env)
-        self.sequencer = Sequencer(
-            self.recorder, origin, Ed25519Signer(origin, log_key.private_key)
-        )
+        # The log key that signs is the one the registry last handed over to
+        # (docs/decisions.md 33), the first key until then.
+        self.log_keys = LogKeys(origin, log_key, later_log_keys)
+        signer = self.log_keys.current(log_key_changes(self))
+        self.sequencer = Sequencer(self.recorder, origin, signer)
         self.witnesses = (
             WitnessClient(policy, self.sequencer.consistency)
             if policy is not None and any(w.url for w in policy.witnesses)
             else None
         )
         self.last_witnessed: Witnessed | None = None
-        self.writer = WriterLock(self.recorder.datastore, env.get("SQLITE_DBNAME"))  # type: ignore[attr-defined]
+        datastore, sqlite_path = self.recorder.datastore, env.get("SQLITE_DBNAME")  # type: ignore[attr-defined]
+        self.writer = WriterLock(datastore, sqlite_path)
+        # Witnessing has a lock of its own, outside the writer's (decision 31).
+        self.witnessing = (
+            Witnessing(
+                self.witnesses,
+                self.sequencer.store,
+                WriterLock(datastore, sqlite_path, "witness"),
+            )
+            if self.witnesses is not None
+            else None
+        )
         self.access_log = AccessLog(self.sequencer.store)
         # Entries committed before a crash, but not yet in the log, go in first;
         # except for a reader that must see the tables as they are (pmm verify).
@@ -193,6 +209,9 @@ class Ledger(Application[str]):
 
     def revoke_principal(self, statement: Statement) -> Recorded:
         return self._one(statement, "principal.revoked")
+
+    def rotate_log_key(self, statement: Statement) -> Recorded:
+        return self._one(statement, LOG_KEY_ROTATED)
 
     def create_framework(self, statement: Statement) -> Recorded:
         return self._one(statement, "framework.created")
@@ -320,13 +339,15 @@ class Ledger(Application[str]):
                 raise StaleVersionError(
                     "a concurrent write changed a stream; re-read and sign again"
                 ) from None
-            integrated = self.sequencer.integrate()
-            size = integrated.size
-            if self.witnesses is not None:
-                # Inside the writer lock, so witnesses see checkpoints in order.
-                self.last_witnessed = self.witnesses.witness(integrated.checkpoint)
-                self.sequencer.store.replace_checkpoint(size, self.last_witnessed.note)
-        # We hold the writer lock, so our entries are the newest leaves, in
+            self._follow_log_key(work)
+            size = self.sequencer.integrate().size
+        # Outside the writer lock, so a slow witness holds back no other write;
+        # the receipt is against the checkpoint the round sent, which covers
+        # this write's (decision 31).
+        witnessed = None if self.witnessing is None else self.witnessing.after_write(size)
+        tree_size = size if witnessed is None else max(size, witnessed.size)
+        self.last_witnessed = witnessed or self.last_witnessed
+        # We held the writer lock, so our entries were the newest leaves, in
         # notification (commit) order.
         ordered = sorted(recordings, key=lambda r: r.notification.id)
         first = size - len(ordered)
@@ -343,12 +364,27 @@ class Ledger(Application[str]):
                 format_timestamp(s.recorded_at),
                 hashlib.sha256(s.entry).hexdigest(),
                 indexes[(s.statement["stream"], s.statement["expected_version"] + 1)],
-                size,
+                tree_size,
+                witnessed=witnessed,
             )
             for s in signed_events
         ]
         # A seal the ledger added is not one of the caller's statements.
         return recorded[: len(statements)] if statements else recorded
+
+    def _follow_log_key(self, work: UnitOfWork) -> None:
+        """Sign with the key the registry last handed over to (decisions.md 33),
+        also when another process recorded the hand-over: this write's
+        checkpoint is then the new key's first, never the old key's."""
+        registry: PrincipalRegistry | None = work.get(REGISTRY_STREAM)
+        changes = registry.state.log_keys if registry is not None else []
+        if not changes or changes[-1].new_key == self.log_vkey():
+            return
+        if not self.log_keys.holds(changes[-1].new_key):
+            # Made by another process after this one opened the ledger.
+            for key in load_log_keys(self.settings.home / "keys")[1]:
+                self.log_keys.add(key)
+        self.sequencer.signer = self.log_keys.current(changes)
 
     def _seal(self, work: UnitOfWork) -> SignedStatement | None:
         """A seal of the access log's head, when it moved since the last seal:

@@ -130,6 +130,14 @@ class ConsentError(LedgerError):
     status = 403
 
 
+class HandOverError(LedgerError):
+    """A ``log.key_rotated`` that does not hand the log over: not signed by the
+    log's current key, for another size or root, or a key the ledger does not
+    hold (docs/decisions.md 33)."""
+
+    status = 403
+
+
 class AccessLogIntegrityError(LedgerError):
     """The access log no longer passes through its last seal: records were
     deleted or rewritten behind the ledger (decision 16). Writes stop."""
@@ -163,6 +171,13 @@ class TooManyChallengesError(LedgerError):
     of requests is refused until the open ones expire."""
 
     status = 429
+
+
+class BackupError(LedgerError):
+    """A backup file is unreadable, corrupted or of another ledger, or a restore
+    would overwrite a ledger that is not empty (docs/backup.md)."""
+
+    status = 422
 
 
 class StorageError(LedgerError):

@@ -32,6 +32,7 @@ from ledger.application import Ledger
 from ledger.errors import ConfigurationError
 from ledger.files import private_folder, write_private
 from ledger.home import POLICY_FILE
+from ledger.log_keys import log_key_changes
 from verify.checkpoint import parse_checkpoint
 from verify.note import parse_note
 
@@ -113,7 +114,10 @@ def export(ledger: Ledger, out: Path, policy: str | None = None) -> dict[str, ob
         json.dumps(record, sort_keys=True) + "\n" for record in ledger.access_log.records()
     ]
     _write(out / ACCESS_LOG_FILE, "".join(lines).encode())
-    vkey = ledger.log_vkey()
+    # The trust file pins the log's first key; a verifier follows the log's
+    # hand-overs from it to the key that signs now (docs/decisions.md 33).
+    changes = log_key_changes(ledger)
+    vkey = changes[0].old_key if changes else ledger.log_vkey()
     trust = {
         "format": "pmm-trust/v1",
         "origin": ledger.origin,

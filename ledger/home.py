@@ -4,7 +4,8 @@ Layout (DESIGN.md §8)::
 
     HOME/ledger.json      origin, genesis principal and public key
     HOME/keys/NAME.key    key files made by init and demo (mode 0600)
-    HOME/keys/log.key     the log's signing key (used by the integrity log)
+    HOME/keys/log.key     the log's first signing key (used by the integrity log)
+    HOME/keys/log-N.key   the log keys of later hand-overs (docs/decisions.md 33)
     HOME/keys/ledger.key  the ledger principal's key (signs access-log seals)
     HOME/ledger.sqlite    the entries, unless PMM_DATABASE_URL is set
 
@@ -22,9 +23,11 @@ from ledger.application import Ledger
 from ledger.errors import ConfigurationError
 from ledger.files import FOLDER_MODE, private_folder, write_private
 from ledger.keys import KeyPair
+from ledger.log_keys import LOG_KEY, load_log_keys
 from ledger.persistence import Settings
 from ledger.storage_faults import guarded_open
 from verify.errors import VerifyError
+from verify.note_keys import Ed25519Verifier
 from verify.policy_text import TrustPolicy, parse_policy
 
 CONFIG_FILE = "ledger.json"
@@ -33,7 +36,6 @@ CONFIG_FILE = "ledger.json"
 ORIGIN_DOMAIN = "pmm-ledger.invalid"
 POLICY_FILE = "witness-policy.txt"
 KEYS_DIR = "keys"
-LOG_KEY = "log"
 LEDGER_PRINCIPAL = "ledger"  # the ledger's own principal; it seals the access log
 
 
@@ -106,7 +108,9 @@ def read_config(settings: Settings) -> HomeConfig:
 
 
 def read_policy(settings: Settings) -> TrustPolicy | None:
-    """HOME/witness-policy.txt (C2SP tlog-policy), if the ledger has witnesses."""
+    """HOME/witness-policy.txt (C2SP tlog-policy), if the ledger has witnesses.
+    Its log line names the log's first key; what the ledger checks its own
+    checkpoints against is ``current_policy``."""
     path = settings.home / POLICY_FILE
     if not path.exists():
         return None
@@ -116,17 +120,35 @@ def read_policy(settings: Settings) -> TrustPolicy | None:
         raise ConfigurationError(f"{path}: {exc}") from None
 
 
+def current_policy(ledger: Ledger) -> TrustPolicy | None:
+    """The home's witness policy over the log key that signs now (after a
+    hand-over, docs/decisions.md 33), or None without witnesses."""
+    found = read_policy(ledger.settings)
+    if found is None:
+        return None
+    return found.with_log(Ed25519Verifier.from_vkey(ledger.log_vkey()))
+
+
 def open_ledger(settings: Settings, *, integrate: bool = True) -> Ledger:
     """The ledger of an initialised home folder. ``integrate=False`` opens it
     as it is, for a reader that must not repair it first: the live verifier,
     which would otherwise stop at damage the integration trips on."""
     config = read_config(settings)
-    log_key = KeyPair.load(key_path(settings, LOG_KEY))
+    # log.key, and the later log-N.key of each hand-over (docs/decisions.md 33)
+    first, later = load_log_keys(settings.home / KEYS_DIR)
     sealer = KeyPair.load(key_path(settings, LEDGER_PRINCIPAL))
     policy = read_policy(settings)
     sqlite_folder = None if settings.database_url else settings.home
     with guarded_open(sqlite_folder):  # the database down, locked, full, read-only
-        return Ledger(settings, config.origin, log_key, policy, sealer, integrate=integrate)
+        return Ledger(
+            settings,
+            config.origin,
+            first,
+            policy,
+            sealer,
+            integrate=integrate,
+            later_log_keys=later,
+        )
 
 
 def admin_names(first: str, count: int) -> list[str]:

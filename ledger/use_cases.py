@@ -19,7 +19,9 @@ from ledger.domain.integrity import INTEGRITY_STREAM, IntegrityRecords
 from ledger.domain.registry import REGISTRY_STREAM, PrincipalRegistry
 from ledger.domain.seals import SEALS_STREAM, AccessLogSeals
 from ledger.errors import DomainRuleError
+from ledger.log_keys import check_handover
 from ledger.scores import replay_table, table_difference
+from verify.handover import LOG_KEY_ROTATED
 from verify.rules.workflow import Context
 from verify.schema import statement_type, stream_member
 from verify.statement import parse_entry
@@ -42,6 +44,8 @@ def run(ledger: Ledger, work: UnitOfWork, signed: Signed) -> None:
             work.put(REGISTRY_STREAM, PrincipalRegistry.genesis(signed))
         else:
             registry: PrincipalRegistry = work.require(REGISTRY_STREAM)
+            if signed.type == LOG_KEY_ROTATED:  # the old log key's consent too
+                check_handover(ledger, work, signed.body)
             registry.record(signed)
     elif kind.stream == "framework":
         if signed.type == "framework.created":

@@ -1,30 +1,62 @@
-"""The ledger's side of witnessing: send each new checkpoint to the witnesses
+"""The ledger's side of witnessing: send the newest checkpoint to the witnesses
 of the tlog-policy, attach the cosignatures they return, and say whether the
-quorum is met (DESIGN.md §4; FORMATS.md §2.4, §2.6).
+quorum is met (DESIGN.md §4; FORMATS.md §2.4, §2.6; docs/decisions.md 31).
+
+Witnessing runs after a write, outside the writer lock: a slow or hung witness
+never holds back another writer's stamp, save and integration. Rounds take a
+witnessing lock of their own (per process, and across processes a PostgreSQL
+advisory lock or a ``flock`` beside the SQLite file), and each round sends the
+newest stored checkpoint. Stored checkpoints only grow (the writer lock
+integrates them in size order), so the sizes the witnesses are sent never
+decrease; a writer whose own checkpoint is older is covered by the newer one
+and gets its receipt against it. A witness whose cosignature the stored
+checkpoint already carries is not asked again, and the cosignatures a round
+gathers are stored with the checkpoint.
 
 A witness that is down, slow or refuses leaves the checkpoint without its
 cosignature: the checkpoint is then reported as below quorum, never hidden
-or held back. A 409 answer tells the size the witness last cosigned; the
-client retries once from that size with the matching consistency proof.
+or held back. So is a round that cannot start because another writer's round
+has waited on the witnesses longer than ``WAIT_SECONDS``: that writer returns
+at once, its entry recorded, and the next round covers it. A 409 answer tells
+the size the witness last cosigned; the client retries once from that size
+with the matching consistency proof.
 """
 
 from __future__ import annotations
 
 import base64
+import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ledger.log_store import LogStore
+from ledger.writer_lock import WriterLock
 from verify.errors import VerifyError
-from verify.note import Note, parse_note, parse_signature_lines
-from verify.policy_text import TrustPolicy
+from verify.note import Note, Signature, parse_note, parse_signature_lines
+from verify.policy_text import PolicyWitness, TrustPolicy
 
-TIMEOUT_SECONDS = 5.0
+TIMEOUT_SECONDS = 5.0  # one request to one witness
+# How long a writer waits for another writer's round: a round with witnesses
+# that answer takes milliseconds, so one that holds the lock this long is
+# waiting on a slow or hung witness, and the writer returns without it.
+WAIT_SECONDS = 1.0
+# What a witness's refusal means for the operator (docs/backup.md).
+ROLLED_BACK = (
+    "the log was rolled back (restored from an older backup?); the witness will "
+    "never cosign it again"
+)
+FORKED = (
+    "this log does not extend what the witness cosigned: it forked (restored from "
+    "an older backup, then written to?)"
+)
 
 
 @dataclass(frozen=True)
 class Witnessed:
+    size: int  # the tree size of the checkpoint below
     note: str  # the checkpoint with the log signature and every cosignature
     cosigners: frozenset[str]
     quorum_met: bool
@@ -36,23 +68,26 @@ class WitnessClient:
         self.policy = policy
         self.proof = proof  # consistency proof (old, new) from the sequencer
         self.cosigned: dict[str, int] = {}  # witness name -> size it last cosigned
+        self.timeout = TIMEOUT_SECONDS
 
-    def witness(self, note: str) -> Witnessed:
+    def witness(self, note: str, *, ask: bool = True) -> Witnessed:
+        """Ask every witness with a URL whose cosignature ``note`` lacks (none
+        when not ``ask``); the note with every cosignature that verifies."""
         parsed = parse_note(note)
         size = int(parsed.text.split("\n")[1])
         signatures = list(parsed.signatures)
         names: set[str] = set()
         refusals: list[str] = []
         for witness in self.policy.witnesses:
-            if witness.url is None:
+            if _cosigns(witness, parsed.text, signatures):
+                names.add(witness.name)
+                continue
+            if witness.url is None or not ask:
                 continue
             try:
                 line = self._ask(witness.name, witness.url, parsed.text, note, size)
                 cosignature = parse_signature_lines(line)[0]
-                verifier = witness.verifier
-                if cosignature.key_id != verifier.key_id or not verifier.verify(
-                    parsed.text.encode(), cosignature.signature
-                ):
+                if not _cosigns(witness, parsed.text, [cosignature]):
                     raise VerifyError("its cosignature does not verify under its key")
             except (OSError, VerifyError, ValueError) as exc:
                 refusals.append(f"{witness.name}: {exc}")
@@ -62,7 +97,7 @@ class WitnessClient:
             names.add(witness.name)
         full = Note(parsed.text, tuple(signatures)).format()
         return Witnessed(
-            full, frozenset(names), self.policy.satisfied_by(names), tuple(refusals)
+            size, full, frozenset(names), self.policy.satisfied_by(names), tuple(refusals)
         )
 
     def _ask(self, name: str, url: str, body: str, note: str, size: int) -> str:
@@ -80,14 +115,83 @@ class WitnessClient:
                     urllib.request.Request(
                         url.rstrip("/") + "/add-checkpoint", request.encode(), method="POST"
                     ),
-                    timeout=TIMEOUT_SECONDS,
+                    timeout=self.timeout,
                 ) as response:
                     return str(response.read().decode("utf-8"))
             except urllib.error.HTTPError as exc:
-                answer = exc.read().decode("utf-8", "replace")
-                if exc.code != 409 or not answer.strip().isdigit():
-                    raise ValueError(f"HTTP {exc.code}: {answer.strip()}") from None
-                old = int(answer)
-                if old > size:
-                    raise ValueError(f"witness has seen size {old} > {size}") from None
+                answer = exc.read().decode("utf-8", "replace").strip()
+                if exc.code == 422 and "consistency proof" in answer:
+                    raise ValueError(f"HTTP 422: {answer}: {FORKED}") from None
+                if exc.code != 409 or not answer.isdigit():
+                    raise ValueError(f"HTTP {exc.code}: {answer}") from None
+                seen = int(answer)
+                if seen > size:
+                    raise ValueError(
+                        f"it cosigned a checkpoint of size {seen}, larger than this "
+                        f"log's {size}: {ROLLED_BACK}"
+                    ) from None
+                if seen == old:  # it was sent its own size, and still refuses
+                    raise ValueError(
+                        f"it cosigned another tree of size {seen}: {FORKED}"
+                    ) from None
+                old = seen
         raise ValueError(f"witness keeps answering 409 (last size {old})")
+
+
+def _cosigns(witness: PolicyWitness, text: str, signatures: list[Signature]) -> bool:
+    verifier = witness.verifier
+    return any(
+        s.key_id == verifier.key_id and verifier.verify(text.encode(), s.signature)
+        for s in signatures
+    )
+
+
+class Witnessing:
+    """Witnessing rounds after writes, one at a time across processes."""
+
+    def __init__(self, client: WitnessClient, store: LogStore, lock: WriterLock) -> None:
+        self.client = client
+        self.store = store
+        self.lock = lock  # the cross-process witnessing lock
+        self.local = threading.Lock()  # the threads of this process
+        self.wait = WAIT_SECONDS
+
+    def after_write(self, size: int) -> Witnessed:
+        """A round for the newest checkpoint, whose size is at least ``size``
+        (the log's size after the write); or, when another round keeps the
+        witnesses longer than ``wait``, checkpoint ``size`` as it is stored."""
+        deadline = time.monotonic() + self.wait
+        if self.local.acquire(timeout=self.wait):
+            try:
+                left = max(0.0, deadline - time.monotonic())
+                with self.lock.hold_within(left) as held:
+                    if held:
+                        return self._round()
+            finally:
+                self.local.release()
+        found = self.store.checkpoint(size)
+        assert found is not None, f"checkpoint {size} was stored by its write"
+        as_stored = self.client.witness(found[1], ask=False)
+        busy = (
+            f"not witnessed yet: another writer's witnessing round has taken over "
+            f"{self.wait:g} s (a slow or hung witness); checkpoint {size} is recorded "
+            "and the next round's checkpoint covers it"
+        )
+        return Witnessed(
+            size,
+            as_stored.note,
+            as_stored.cosigners,
+            as_stored.quorum_met,
+            (*as_stored.refusals, busy),
+        )
+
+    def _round(self) -> Witnessed:
+        """Under the witnessing lock: send the newest stored checkpoint, store
+        what it gathered."""
+        newest = self.store.checkpoint()
+        assert newest is not None, "a write stores its checkpoint before witnessing"
+        size, note = newest
+        witnessed = self.client.witness(note)
+        if witnessed.note != note:
+            self.store.replace_checkpoint(size, witnessed.note)
+        return witnessed

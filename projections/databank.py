@@ -38,7 +38,7 @@ from ledger.errors import (
 from ledger.keys import KeyPair
 from projections.databank_file import DataBankFile, Row, decimal_text
 from projections.errors import ProjectionError
-from verify.errors import VerifyError
+from verify.errors import VerifyError, quote
 from verify.schema import assessment_stream
 
 _SERIES_TAG = re.compile(r"\[series ([A-Za-z0-9._-]+)\]$")
@@ -263,7 +263,7 @@ class DataBankImport:
             )
         amount = decimal_text(text)
         if amount is None:
-            raise _Refusal("number", f"{text!r} is not a decimal number")
+            raise _Refusal("number", f"{quote(text)} is not a decimal number")
         assessment = self._assessment(stream)
         if assessment is not None and code in assessment.not_used:
             raise _Refusal("not-used", f"{row.country} declared KPI {code!r} not used")

@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from projections.errors import ImportFileError
-from verify.scoring import DECIMAL_RE
+from verify.scoring import DECIMAL_RE, MAX_DECIMAL_DIGITS
 
 HEADER = ("Country Name", "Country Code", "Series Name", "Series Code")
 _YEAR_COLUMN = re.compile(r"(\d{4}) \[YR(\d{4})\]")
@@ -126,5 +126,9 @@ def decimal_text(text: str) -> str | None:
         number = Decimal(text)
     except InvalidOperation:
         return None
-    canonical = format(number, "f") if number.is_finite() else ""
+    if not number.is_finite() or abs(number.adjusted()) > MAX_DECIMAL_DIGITS:
+        # Not a measurement, and "1e999999999" would be a billion digits
+        # spelled out: refused before it is written (docs/decisions.md 17).
+        return None
+    canonical = format(number, "f")
     return canonical if DECIMAL_RE.fullmatch(canonical) else None

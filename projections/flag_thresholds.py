@@ -11,7 +11,6 @@ was, saying so in every output.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from projections.errors import ThresholdsFileError
+from projections.toml_text import TomlTextError, read_toml
 from verify.scoring import decimal_of, decimal_problem
 
 # Every rule and the parameters it reads; a file must give exactly these.
@@ -131,10 +131,10 @@ def from_body(
 def load_thresholds(path: Path) -> tuple[Thresholds, str | None]:
     """A thresholds file, checked whole; and its ``reason`` if it gives one."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = read_toml(path)
     except OSError as exc:
         raise ThresholdsFileError(str(path), [f"cannot read it: {exc.strerror}"]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except TomlTextError as exc:
         raise ThresholdsFileError(str(path), [f"not TOML: {exc}"]) from None
     reason = data.pop("reason", None)
     version = data.pop("version", None)

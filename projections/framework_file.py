@@ -11,7 +11,6 @@ refused.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from projections.errors import FrameworkFileError
+from projections.toml_text import TomlTextError, decimal_strings, read_toml
 from verify.errors import VerifyError
 from verify.schema import check_body, statement_type
 from verify.scoreboard import Scoreboard
@@ -58,26 +58,14 @@ class FrameworkFile:
     definitions: tuple[Definition, ...]
 
 
-def _decimals(value: Any) -> Any:
-    """TOML numbers (read exactly, as Decimal) become canonical decimal strings."""
-    if isinstance(value, dict):
-        return {k: _decimals(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decimals(v) for v in value]
-    if isinstance(value, Decimal | int) and not isinstance(value, bool):
-        text = format(Decimal(value), "f")
-        return text.rstrip("0").rstrip(".") if "." in text else text
-    return value
-
-
 def load_framework(path: str | Path) -> FrameworkFile:
     """Read and check a framework file, or raise ``FrameworkFileError`` (every problem)."""
     name = str(path)
     try:
-        data = tomllib.loads(Path(path).read_text("utf-8"), parse_float=Decimal)
+        data = read_toml(Path(path), parse_float=Decimal)
     except OSError as exc:
         raise FrameworkFileError(name, [f"cannot read the file: {exc.strerror}"]) from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+    except TomlTextError as exc:
         raise FrameworkFileError(name, [f"invalid TOML: {exc}"]) from None
     problems: list[str] = []
     unknown = sorted(set(data) - _SECTIONS)
@@ -137,7 +125,10 @@ def _definition(
         problems.append(
             f"{key}.{extra}: unknown key; allowed: {', '.join(sorted(allowed))}"
         )
-    body = {"code": code, **{k: _decimals(entry[k]) for k in _KEYS[kind] if k in entry}}
+    body = {
+        "code": code,
+        **{k: decimal_strings(entry[k]) for k in _KEYS[kind] if k in entry},
+    }
     if kind == "kpi" and "scoring" in body:
         body["scoring_method"] = body.pop("scoring")
     year = entry.get("applies_from", default_year)

@@ -109,6 +109,8 @@ def result_json(result: VerifyResult) -> dict[str, Any]:
             }
             for r in result.recoveries
         ],
+        # The log keys from the pinned one to the one that signed (decision 33).
+        "log_keys": list(result.log_keys),
     }
 
 
@@ -148,6 +150,8 @@ def plain_report(result: VerifyResult) -> str:
             f"key recovered: entry {r.index}, principal {r.principal!r}, by {r.signer}"
             f"{approvals}"
         )
+    for n, key in enumerate(result.log_keys[1:], start=1):
+        lines.append(f"log key handed over ({n}): {result.log_keys[n - 1]} -> {key}")
     if not result.verified:
         total = len(result.findings) + result.findings_omitted
         lines.append(f"{total} finding(s):")

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from verify.canonical import canonical_bytes
+from verify.errors import MalformedStatementError, quote_all, shown
 
 GENESIS = "0" * 64
 FIELDS = (
@@ -95,10 +96,12 @@ def check_chain(
     for record in records:
         seq = record.get("seq")
         if seq != size:
-            return ChainResult(size, prev, size, f"record {seq} where {size} was expected")
+            return ChainResult(
+                size, prev, size, f"record {shown(seq)} where {size} was expected"
+            )
         if set(record) != {*FIELDS, "hash"}:
             # A field outside the hashed ones would be shown to officers unproven.
-            fields = ", ".join(sorted(record))
+            fields = quote_all(sorted(map(str, record)))
             return ChainResult(
                 size, prev, size, f"record {seq} is malformed: fields {fields}"
             )
@@ -108,7 +111,9 @@ def check_chain(
             )
         try:
             digest = record_hash(record)
-        except (KeyError, ValueError, TypeError) as exc:
+        except (KeyError, ValueError, TypeError, MalformedStatementError) as exc:
+            # A binary float, an integer beyond 2**53, a lone surrogate: values
+            # JCS does not hash (verify/canonical.py), so a break, not a crash.
             return ChainResult(size, prev, size, f"record {seq} is malformed: {exc}")
         if record.get("hash") != digest:
             return ChainResult(size, prev, size, f"record {seq} does not match its hash")

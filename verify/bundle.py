@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from verify.checkpoint import Checkpoint, parse_checkpoint
-from verify.errors import VerifyError
+from verify.errors import VerifyError, quote
 from verify.merkle import HASH_SIZE
 from verify.note import Ed25519Verifier, parse_note
 from verify.policy_text import TrustPolicy, parse_policy
@@ -112,6 +112,8 @@ def load_trust(path: Path) -> TrustRoots:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: trust file is not JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: trust file nests arrays or objects too deeply") from None
     if not isinstance(data, dict):
         raise InputError(f"{path}: trust file must be a JSON object")
     if data.get("format") != TRUST_FORMAT:
@@ -128,7 +130,7 @@ def load_trust(path: Path) -> TrustRoots:
         raise InputError(f"{path}: {exc}") from None
     if log.name != origin:
         raise InputError(
-            f"{path}: log_vkey is named {log.name!r}, not the origin {origin!r}"
+            f"{path}: log_vkey is named {quote(log.name)}, not the origin {quote(origin)}"
         )
     if log not in [entry.verifier for entry in policy.logs]:
         raise InputError(f"{path}: the policy does not list log_vkey as a log")
@@ -309,7 +311,7 @@ class Bundle:
                 for n, line in enumerate(handle):
                     try:
                         record = json.loads(line[:MAX_ACCESS_RECORD])
-                    except ValueError:
+                    except (ValueError, RecursionError):  # not JSON, or nested deep
                         record = None
                     yield record if isinstance(record, dict) else {"seq": n, "bad": True}
 

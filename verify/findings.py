@@ -42,6 +42,7 @@ CHECKS = (
     "member",
     "source",
     "registry",
+    "log_key",  # a log key hand-over the old key did not sign (decision 33)
     "workflow",
     "stream_version",
     "recorded_at",

@@ -19,6 +19,7 @@ cosignatures verify satisfy the quorum.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -97,6 +98,11 @@ class TrustPolicy:
             raise PolicyError(
                 f"quorum names {self.quorum!r}, which is not defined before it"
             )
+
+    def with_log(self, log: Ed25519Verifier) -> TrustPolicy:
+        """This policy's witnesses and quorum over the log key ``log`` alone: the
+        key a log's hand-overs lead to (docs/decisions.md 33)."""
+        return dataclasses.replace(self, logs=(PolicyLog(log),))
 
     def satisfied_by(self, cosigners: Iterable[str]) -> bool:
         """Whether witnesses ``cosigners`` (policy names) meet the quorum."""

@@ -51,10 +51,12 @@ from verify.fields import (
     _public_key,
     _score,
     _score_table,
+    _signature,
     _source,
     _weight,
     value_problem,
 )
+from verify.handover import LOG_KEY_ROTATED, root_problem, vkey_problem
 from verify.scoring import method_problem
 
 __all__ = [
@@ -68,6 +70,7 @@ __all__ = [
     "StatementType",
     "assessment_stream",
     "check_body",
+    "known_types",
     "statement_type",
     "stream_kind",
     "stream_member",
@@ -214,6 +217,20 @@ STATEMENT_TYPES: Mapping[str, StatementType] = {
             reason=Field(NOTE),
             approvals=Field(_APPROVALS),
         ),
+        # The log key's hand-over (verify.handover, docs/decisions.md 33): the
+        # admins' threshold and the old log key's signature, both.
+        _t(
+            LOG_KEY_ROTATED,
+            "registry",
+            _ADMIN,
+            old_key=Field(vkey_problem),
+            new_key=Field(vkey_problem),
+            size=Field(_int(1, 2**53 - 1)),
+            root=Field(root_problem),
+            handover=Field(_signature),
+            reason=Field(NOTE),
+            approvals=Field(_APPROVALS),
+        ),
         _t(
             "access_log.sealed",
             "access-log",
@@ -351,10 +368,22 @@ def statement_type(name: Any) -> StatementType:
     """The known type ``name``, or an error listing what is known."""
     if not isinstance(name, str) or name not in STATEMENT_TYPES:
         raise UnknownStatementTypeError(
-            f"unknown statement type {shown(name)}; known types: "
-            + ", ".join(sorted(STATEMENT_TYPES))
+            f"unknown statement type {shown(name)}; known types: {known_types()}"
         )
     return STATEMENT_TYPES[name]
+
+
+def known_types() -> str:
+    """The known types, grouped by prefix (``principal.{registered, revoked}``)
+    so that the list stays short as types are added (docs/decisions.md 17)."""
+    groups: dict[str, list[str]] = {}
+    for name in sorted(STATEMENT_TYPES):
+        prefix, _, rest = name.partition(".")
+        groups.setdefault(prefix, []).append(rest)
+    return ", ".join(
+        f"{prefix}.{rests[0]}" if len(rests) == 1 else f"{prefix}.{{{','.join(rests)}}}"
+        for prefix, rests in groups.items()
+    )
 
 
 def check_body(kind: StatementType, body: Any) -> None:

@@ -7,7 +7,10 @@ DESIGN.md §5 item 3. The state file (``--state FILE``, format
      "origin": "<the log's origin>",
      "checkpoints": [{"size": 20, "root": "<base64>", "note": "<signed note>"}, ...]}
 
-one item per tree size seen, smallest first, each with the log-signed note
+and, once the log's key was handed over, ``"log_keys": [<vkey>, ...]``: the
+chain of log keys followed from the pinned one (docs/decisions.md 33), each
+note signed by one of them. One item per tree size seen, smallest first, each
+with the log-signed note
 that was verified, so that a later inconsistency can be shown with both
 signed checkpoints as evidence. A new checkpoint is consistent with a seen
 one when it is not smaller (else: rollback), has the same root at the same
@@ -30,8 +33,9 @@ from typing import Any
 
 from verify.bundle import InputError, TrustRoots, read_input
 from verify.checkpoint import open_checkpoint
-from verify.errors import VerifyError
+from verify.errors import VerifyError, shown
 from verify.findings import Evidence, Finding
+from verify.note_keys import Ed25519Verifier
 
 STATE_FORMAT = "pmm-verifier-state/v1"
 
@@ -49,15 +53,31 @@ class Seen:
 class VerifierState:
     origin: str
     checkpoints: tuple[Seen, ...] = ()
+    log_keys: tuple[str, ...] = ()  # the chain followed, when it was handed over
 
-    def with_checkpoint(self, seen: Seen) -> VerifierState:
+    def with_checkpoint(self, seen: Seen, log_keys: tuple[str, ...] = ()) -> VerifierState:
         kept = [c for c in self.checkpoints if c.size != seen.size]
         return VerifierState(
-            self.origin, tuple(sorted([*kept, seen], key=lambda c: c.size))
+            self.origin,
+            tuple(sorted([*kept, seen], key=lambda c: c.size)),
+            log_keys if len(log_keys) > 1 else (),
         )
 
 
-def _seen(item: Any, number: int, path: Path, roots: TrustRoots) -> Seen:
+def _log_keys(data: dict[str, Any], path: Path, roots: TrustRoots) -> list[Any]:
+    keys = data.get("log_keys", [])
+    if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+        raise InputError(f"{path}: log_keys must be a list of verifier keys")
+    try:
+        verifiers = [Ed25519Verifier.from_vkey(k) for k in keys]
+    except VerifyError as exc:
+        raise InputError(f"{path}: log_keys: {exc}") from None
+    if keys and roots.log_vkey not in keys:
+        raise InputError(f"{path}: log_keys do not include the trust file's log key")
+    return verifiers
+
+
+def _seen(item: Any, number: int, path: Path, roots: TrustRoots, keys: list[Any]) -> Seen:
     where = f"{path}: checkpoints[{number}]"
     if not isinstance(item, dict) or set(item) != {"size", "root", "note"}:
         raise InputError(f"{where} must be an object with size, root and note")
@@ -71,7 +91,9 @@ def _seen(item: Any, number: int, path: Path, roots: TrustRoots) -> Seen:
     except (binascii.Error, ValueError):
         raise InputError(f"{where}.root is not base64") from None
     try:
-        checkpoint = open_checkpoint(note, [roots.log], origin=roots.origin).checkpoint
+        checkpoint = open_checkpoint(
+            note, [roots.log, *(k for k in keys if k != roots.log)], origin=roots.origin
+        ).checkpoint
     except VerifyError as exc:
         raise InputError(
             f"{where}.note is not a checkpoint signed by the log: {exc}"
@@ -90,25 +112,29 @@ def load_state(path: Path, roots: TrustRoots) -> VerifierState:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"{path}: state file is not JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{path}: state file nests arrays or objects too deeply") from None
     if not isinstance(data, dict) or data.get("format") != STATE_FORMAT:
         raise InputError(f"{path}: state file must be an object of format {STATE_FORMAT!r}")
     if data.get("origin") != roots.origin:
         raise InputError(
-            f"{path}: state file is for origin {data.get('origin')!r}, "
+            f"{path}: state file is for origin {shown(data.get('origin'))}, "
             f"not {roots.origin!r}; use one state file per log"
         )
     items = data.get("checkpoints")
     if not isinstance(items, list):
         raise InputError(f"{path}: state file needs a 'checkpoints' list")
-    seen = [_seen(item, number, path, roots) for number, item in enumerate(items)]
+    keys = _log_keys(data, path, roots)
+    seen = [_seen(item, n, path, roots, keys) for n, item in enumerate(items)]
     if len({c.size for c in seen}) != len(seen):
         raise InputError(f"{path}: state file lists a tree size twice")
-    return VerifierState(roots.origin, tuple(sorted(seen, key=lambda c: c.size)))
+    chain = tuple(k.vkey() for k in keys)
+    return VerifierState(roots.origin, tuple(sorted(seen, key=lambda c: c.size)), chain)
 
 
 def save_state(path: Path, state: VerifierState) -> None:
     """Write ``state`` atomically (a temporary file renamed over ``path``)."""
-    data = {
+    data: dict[str, Any] = {
         "format": STATE_FORMAT,
         "origin": state.origin,
         "checkpoints": [
@@ -116,6 +142,8 @@ def save_state(path: Path, state: VerifierState) -> None:
             for c in state.checkpoints
         ],
     }
+    if state.log_keys:
+        data["log_keys"] = list(state.log_keys)
     # Readable by its owner only: a new folder 0700, the file 0600 (mkstemp's
     # mode, kept by the rename; docs/decisions.md 20).
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -3,8 +3,9 @@
 ``verify_export(folder, trust_file, state_file)`` proves, with only the pinned
 trust roots and the files of a ``pmm export``:
 
-1. the checkpoint is signed by the log key and cosigned by the witness quorum
-   of the trust file's policy;
+1. the checkpoint is signed by the log key — the pinned one, or the key the
+   log's chain of hand-overs leads to from it (``verify.log_chain``, decision
+   33) — and cosigned by the witness quorum of the trust file's policy;
 2. it is consistent with every checkpoint accepted before (``--state``): no
    rollback, no fork, no rewritten history (``verify.state``);
 3. every entry, streamed one entry bundle at a time (``verify.walk``), passes
@@ -39,6 +40,8 @@ from verify.bundle import Bundle, InputError, TrustRoots, load_trust
 from verify.checkpoint import open_checkpoint
 from verify.errors import VerifyError
 from verify.findings import Finding, Findings
+from verify.log_chain import Chain, follow
+from verify.note_keys import Ed25519Verifier
 from verify.publications import Publications
 from verify.replay import Recovery, Replay
 from verify.state import Seen, VerifierState, load_state, prefix_findings, save_state
@@ -77,6 +80,8 @@ class VerifyResult:
     # Keys the admins replaced for principals that lost their own: always
     # reported, verified or not (docs/decisions.md, decision 15).
     recoveries: tuple[Recovery, ...] = ()
+    # The log keys followed from the pinned one (more than one once handed over).
+    log_keys: tuple[str, ...] = ()
 
     @property
     def verified(self) -> bool:
@@ -93,16 +98,25 @@ class VerifyResult:
 
 
 def _check_checkpoint(
-    roots: TrustRoots, note: str, findings: Findings
+    roots: TrustRoots, log_key: str, note: str, findings: Findings
 ) -> tuple[bool, tuple[str, ...]]:
-    """(log-signed, cosigners): the log signature, then the witness quorum."""
+    """(log-signed, cosigners): the signature of ``log_key`` (where the chain of
+    hand-overs ends), then the witness quorum."""
+    policy, log = roots.policy, roots.log
+    rotated = log_key != roots.log_vkey
+    if rotated:  # the policy's witnesses, over the log key the chain ends at
+        log = Ed25519Verifier.from_vkey(log_key)
+        policy = policy.with_log(log)
     try:
-        open_checkpoint(note, [roots.log], origin=roots.origin)
+        open_checkpoint(note, [log], origin=roots.origin)
     except VerifyError as exc:
-        findings.add(Finding("checkpoint", f"checkpoint is not signed by the log: {exc}"))
+        handed = f" (the key the log's hand-overs end at, {log_key})" if rotated else ""
+        findings.add(
+            Finding("checkpoint", f"checkpoint is not signed by the log{handed}: {exc}")
+        )
         return False, ()
     try:
-        verified = roots.policy.verify_checkpoint(note, origin=roots.origin)
+        verified = policy.verify_checkpoint(note, origin=roots.origin)
     except VerifyError as exc:
         findings.add(Finding("quorum", f"checkpoint lacks the witness quorum: {exc}"))
         return True, ()
@@ -132,16 +146,26 @@ def verify_export(
         findings.add(Finding("checkpoint", found))
         return _result(name, roots, None, (), 0, replay, findings, state, state_file)
     note, checkpoint = found
-    log_signed, cosigners = _check_checkpoint(roots, note, findings)
     new = Seen(checkpoint.size, checkpoint.root, note)
     presented = f"{name}/checkpoint" if label is None else f"the checkpoint of {name}"
-    if log_signed and state_file:
-        for finding in state_size_findings(state, new, state_file, presented):
-            findings.add(finding)
     prefixes = [c.size for c in state.checkpoints if c.size < checkpoint.size]
     publications = Publications()
     walk = Walk(bundle, checkpoint.size, replay, findings, publications, prefixes)
     walk.run(workers)
+    # Which key signs the checkpoint is in the log: follow its hand-overs.
+    chain = follow(
+        roots.origin,
+        roots.log_vkey,
+        replay.registry.log_keys,
+        walk.handover_roots,
+        state.log_keys,
+    )
+    for finding in chain.findings:
+        findings.add(finding)
+    log_signed, cosigners = _check_checkpoint(roots, chain.final, note, findings)
+    if log_signed and state_file:
+        for finding in state_size_findings(state, new, state_file, presented):
+            findings.add(finding)
     usable = checkpoint.size if walk.first_unusable is None else walk.first_unusable
     for finding in publications.check(walk.entries, usable):
         findings.add(finding)
@@ -179,7 +203,7 @@ def verify_export(
         for finding in prefix_findings(state, new, roots_of.get, state_file, presented):
             findings.add(finding)
     return _result(
-        name, roots, new, cosigners, walk.read, replay, findings, state, state_file
+        name, roots, new, cosigners, walk.read, replay, findings, state, state_file, chain
     )
 
 
@@ -193,12 +217,14 @@ def _result(
     findings: Findings,
     state: VerifierState,
     state_file: Path | None,
+    chain: Chain | None = None,
 ) -> VerifyResult:
     """The result; the state file is written only when everything verified."""
     updated = False
+    keys = chain.keys if chain is not None else ()
     if state_file and new is not None and not findings:
         try:
-            save_state(state_file, state.with_checkpoint(new))
+            save_state(state_file, state.with_checkpoint(new, keys))
         except OSError as exc:
             raise InputError(f"{state_file}: cannot write the state file: {exc}") from None
         updated = True
@@ -221,6 +247,7 @@ def _result(
         len(state.checkpoints),
         updated,
         tuple(replay.recoveries),
+        keys,
     )
 
 

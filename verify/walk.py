@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from verify.bundle import TILE_WIDTH, Bundle, EntryBundle, HashTile, tiles_of
 from verify.findings import Finding, Findings
 from verify.frontier import Frontier
+from verify.handover import LOG_KEY_ROTATED
 from verify.merkle import HASH_SIZE, leaf_hash
 from verify.publications import PUBLISHED, Publications
 from verify.replay import Checked, Replay
@@ -105,6 +106,8 @@ class Walk:
         self.read = 0  # entries read and checked
         self.first_unusable: int | None = None  # the first entry missing or unreadable
         self.first_mismatch: Finding | None = None
+        # The root of the entries before each log key hand-over (decision 33).
+        self.handover_roots: dict[int, bytes] = {}
         self.signatures: SignaturePool
 
     def run(self, workers: int | None) -> None:
@@ -164,6 +167,8 @@ class Walk:
                 jobs.append(checked.job)
             if checked.entry_type == PUBLISHED:
                 self.publications.note(index, raw)
+            if checked.entry_type == LOG_KEY_ROTATED:  # the tree holds the entries before
+                self.handover_roots[index] = self.entries_tree.root()
         except Exception as exc:  # a finding at this entry, never a crash
             self._unusable(index)
             checked = Checked(())

@@ -30,6 +30,44 @@ BODY_LIMIT = MAX_STATEMENT_BYTES + 1
 
 router = APIRouter(tags=["statements"])
 
+# OpenAPI links (OpenAPI 3.1 §4.8.20): the reads that show what a recorded
+# statement wrote, with the values the 201 answer gives them, so a client (and
+# a stateful fuzzer, tests/fuzz/test_fuzz_http_stateful.py) can follow them.
+_ENTRY = {"index": "$response.body#/log_index", "size": "$response.body#/tree_size"}
+LINKS: dict[str, dict[str, Any]] = {
+    "GetReceipt": {
+        "operationRef": "#/paths/~1receipts~1{index}/get",
+        "parameters": _ENTRY,
+        "description": "The entry's receipt at the tree size it was recorded in",
+    },
+    "GetInclusionProof": {
+        "operationRef": "#/paths/~1proofs~1inclusion~1{index}/get",
+        "parameters": _ENTRY,
+        "description": "The entry's inclusion proof, as a receipt",
+    },
+    "GetConsistencyProof": {
+        "operationRef": "#/paths/~1proofs~1consistency/get",
+        "parameters": {
+            "old": "$response.body#/log_index",
+            "new": "$response.body#/tree_size",
+        },
+        "description": "The tree before the entry is a prefix of the tree with it",
+    },
+    "GetEvents": {
+        "operationRef": "#/paths/~1events/get",
+        "parameters": {
+            "cursor": "$response.body#/log_index",
+            "type": "$response.body#/entry_type",
+            "principal": "$response.body#/principal",
+        },
+        "description": "The entry among the log's events, from its own index on",
+    },
+    "GetCheckpoint": {
+        "operationRef": "#/paths/~1checkpoint/get",
+        "description": "The latest checkpoint, whose tree holds the entry",
+    },
+}
+
 
 class RecordedOut(BaseModel):
     """What the ledger recorded (``ledger.application.Recorded``)."""
@@ -78,6 +116,7 @@ def require_json(request: Request) -> None:
     response_model=RecordedOut,
     summary="Record a signed statement",
     responses={
+        201: {"description": "Recorded", "links": LINKS},
         400: {"description": "Malformed or non-canonical statement", **PROBLEM},
         401: {"description": "Unknown principal or key, or bad signature", **PROBLEM},
         403: {"description": "Role or Member not permitted", **PROBLEM},

@@ -112,8 +112,21 @@ class PrincipalRevoked(RegistryEvent):
     TOPIC = "principal.revoked"
 
 
+class LogKeyRotated(RegistryEvent):
+    """The log key's hand-over (docs/decisions.md 33); its old-key signature is
+    checked before the command runs (``ledger/log_keys.py``)."""
+
+    TOPIC = "log.key_rotated"
+
+
 EVENTS: dict[str, type[RegistryEvent]] = {
     cls.TOPIC: cls
-    for cls in (PrincipalRegistered, KeyRotated, KeyRecovered, PrincipalRevoked)
+    for cls in (
+        PrincipalRegistered,
+        KeyRotated,
+        KeyRecovered,
+        PrincipalRevoked,
+        LogKeyRotated,
+    )
 }
 registered(Genesis, *EVENTS.values())

@@ -12,7 +12,10 @@ admins, the threshold of them that must agree to change who may read or sign
   current key: consent; nobody else can move a principal to a key it holds;
 * every principal signs with its own key: a key is never registered twice;
 * the admins never fall below the threshold, and role ``ledger`` exists only
-  by the genesis.
+  by the genesis;
+* ``log.key_rotated`` hands the log's checkpoint key over (docs/decisions.md
+  33): the threshold here, a key never used before; the old log key's own
+  signature over the hand-over is ``verify.handover``'s to check.
 
 ``RegistryState`` is what the entries say, replayed in order. Approval
 signatures are checked outside (``verify.rules.signer``, which needs
@@ -29,7 +32,13 @@ from typing import Any
 from verify.rules import Refusal, conflict, not_found, rule
 
 GENESIS = "registry.genesis"
-THRESHOLD_TYPES = ("principal.registered", "principal.revoked", "principal.key_recovered")
+LOG_KEY_ROTATED = "log.key_rotated"
+THRESHOLD_TYPES = (
+    "principal.registered",
+    "principal.revoked",
+    "principal.key_recovered",
+    LOG_KEY_ROTATED,
+)
 LEDGER_ROLE = "ledger"
 
 
@@ -54,6 +63,16 @@ class PrincipalState:
         return self.revoked_at is not None
 
 
+@dataclass(frozen=True)
+class LogKeyChange:
+    """A recorded hand-over of the log key, at ``position``, with its body."""
+
+    position: int
+    old_key: str
+    new_key: str
+    body: Mapping[str, Any]
+
+
 @dataclass
 class RegistryState:
     """Principals, keys and the admins' threshold, replayed entry by entry.
@@ -68,6 +87,7 @@ class RegistryState:
     # (the verifier, whose positions are log indexes).
     position: str = "registry version"
     owners: dict[str, str] = field(default_factory=dict)  # every key ever -> principal
+    log_keys: list[LogKeyChange] = field(default_factory=list)  # the hand-overs
 
     def get(self, principal: str) -> PrincipalState | None:
         return self.principals.get(principal)
@@ -96,6 +116,9 @@ class RegistryState:
             self.owners[body["public_key"]] = principal.id
             if kind == "principal.key_recovered":
                 principal.recovered_at.append(position)
+        elif kind == LOG_KEY_ROTATED:
+            change = LogKeyChange(position, body["old_key"], body["new_key"], dict(body))
+            self.log_keys.append(change)
         elif kind == "principal.revoked":
             principal = self.principals[body["principal"]]
             principal.revoked_at = position
@@ -126,6 +149,8 @@ class RegistryState:
                 return found
         if kind == "principal.registered":
             return self._register(body)
+        if kind == LOG_KEY_ROTATED:
+            return self._new_log_key(body)
         target = self.principals.get(body["principal"])
         if target is None:
             return not_found(f"no principal {body['principal']!r} is registered")
@@ -194,6 +219,14 @@ class RegistryState:
                 )
         if target.role == LEDGER_ROLE:
             return rule("the ledger's own principal is replaced by a recovery, not revoked")
+        return None
+
+    def _new_log_key(self, body: Mapping[str, Any]) -> Refusal | None:
+        """A log key hands over to a key the log never had: an old key, maybe
+        the leaked one, never comes back (docs/decisions.md 33)."""
+        used = {c.old_key for c in self.log_keys} | {c.new_key for c in self.log_keys}
+        if body["new_key"] in used:
+            return conflict("the new log key was a key of this log before; make a new one")
         return None
 
     def _fresh_key(self, public_key: str) -> Refusal | None:
