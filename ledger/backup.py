@@ -30,15 +30,12 @@ from ledger import pg_tools
 from ledger.backup_file import HOME_FILES, Manifest, sha256_file, write_backup
 from ledger.errors import BackupError
 from ledger.files import create_private
-from ledger.home import key_path, open_ledger, read_config
-from ledger.keys import KeyPair
-from ledger.log_keys import LOG_KEY
+from ledger.home import open_ledger, read_config
 from ledger.persistence import SQLITE_FILE, Settings
 from ledger.writer_lock import WriterLock
 from verify.checkpoint import parse_checkpoint
 from verify.merkle import tree_root
 from verify.note import parse_note
-from verify.note_keys import Ed25519Signer
 from verify.statement import format_timestamp
 
 # The eventsourcing recorders' events table on each backend (PostgreSQL names
@@ -121,10 +118,14 @@ def make_backup(settings: Settings, out: Path) -> Manifest:
     if out.exists():
         raise BackupError(f"{out} exists; a backup never overwrites a file")
     config = read_config(settings)
-    log_key = KeyPair.load(key_path(settings, LOG_KEY))
-    vkey = Ed25519Signer(config.origin, log_key.private_key).verifier().vkey()
-    # What a crash left unintegrated goes in first, as at every opening.
-    open_ledger(settings).close()
+    # What a crash left unintegrated goes in first, as at every opening; the
+    # key that signs now signs the manifest's checkpoint (after a hand-over,
+    # not HOME/keys/log.key: docs/decisions.md 33).
+    ledger = open_ledger(settings)
+    try:
+        vkey = ledger.log_vkey()
+    finally:
+        ledger.close()
     home = {
         name: (settings.home / name).read_bytes()
         for name in HOME_FILES

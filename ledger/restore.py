@@ -38,10 +38,9 @@ from ledger.home import (
     read_config,
 )
 from ledger.keys import KeyPair
-from ledger.log_keys import LOG_KEY
+from ledger.log_keys import load_log_keys, vkey_of
 from ledger.persistence import SQLITE_FILE, Settings
 from ledger.writer_lock import WriterLock
-from verify.note_keys import Ed25519Signer
 
 MAX_KEY_FILE = 65_536
 
@@ -108,17 +107,24 @@ def _copy_keys(settings: Settings, folder: Path) -> tuple[str, ...]:
 
 def _check_keys(settings: Settings, manifest: Manifest) -> None:
     try:
-        log_key = KeyPair.load(key_path(settings, LOG_KEY))
+        first, later = load_log_keys(settings.home / KEYS_DIR)
         KeyPair.load(key_path(settings, LEDGER_PRINCIPAL))
     except ConfigurationError as exc:
         raise BackupError(
             f"{exc}. Keys are never in a backup (docs/backup.md): put the ledger's "
             f"keys folder in {settings.home / KEYS_DIR} or pass --keys FOLDER"
         ) from None
-    vkey = Ed25519Signer(manifest.origin, log_key.private_key).verifier().vkey()
-    if vkey != manifest.log_vkey:
+    # The backup's checkpoint is signed by the key that signed then: log.key,
+    # or after a hand-over a log-N.key (docs/decisions.md 33).
+    held = {vkey_of(manifest.origin, key) for key in [*later, *([first] if first else [])]}
+    if not held:
         raise BackupError(
-            f"{key_path(settings, LOG_KEY)} is not the key of the backup's log "
+            f"{settings.home / KEYS_DIR} holds no log key. Keys are never in a backup "
+            "(docs/backup.md): put the ledger's keys folder there or pass --keys FOLDER"
+        )
+    if manifest.log_vkey not in held:
+        raise BackupError(
+            f"no log key in {settings.home / KEYS_DIR} is the key of the backup's log "
             f"({manifest.log_vkey}): these are another ledger's keys"
         )
 

@@ -20,6 +20,8 @@ from ledger.backup import make_backup
 from ledger.backup_file import Manifest
 from ledger.errors import BackupError
 from ledger.home import KEYS_DIR, open_ledger
+from ledger.keys import KeyPair
+from ledger.log_keys import handover_body, next_key_path, vkey_of
 from ledger.persistence import Settings
 from ledger.restore import restore_backup
 from tests.ledger.backups import (
@@ -32,7 +34,7 @@ from tests.ledger.backups import (
 )
 
 if TYPE_CHECKING:
-    from tests.conftest import Registration
+    from tests.conftest import Registration, World
 
 
 def test_a_restored_ledger_verifies(
@@ -145,3 +147,30 @@ def test_restore_replaces_a_ledger_only_with_force(
     if settings.database_url is None:
         assert Path(done.replaced).stat().st_mode & 0o777 == 0o600
     drop_replaced(settings)
+
+
+def test_a_backup_after_a_log_key_hand_over_restores_and_verifies(
+    world: World, tmp_path: Path
+) -> None:
+    """After ``log.key_rotated`` the key that signs is HOME/keys/log-2.key: the
+    manifest's checkpoint is that key's, and restore finds it among the keys."""
+    home = world.ledger.settings.home
+    first = KeyPair.load(home / KEYS_DIR / "log.key")
+    new = KeyPair.generate("log")
+    new.save(next_key_path(home / KEYS_DIR))
+    world.ledger.log_keys.add(new)
+    body = handover_body(world.ledger, first, new, "yearly rotation")
+    world.record(world.admin, "registry", "log.key_rotated", body)
+    world.hours(world.ncp_ken, world.KEN, "12")
+    settings = world.ledger.settings
+    world.ledger.close()
+    keys = tmp_path / "key-backup"
+    shutil.copytree(home / KEYS_DIR, keys)
+    manifest = make_backup(settings, tmp_path / "rotated.pmmbackup")
+    assert manifest.log_vkey == vkey_of(manifest.origin, new)
+    lose_database(settings)
+    new_home = Settings(tmp_path / "new-home", settings.database_url)
+    restore_backup(new_home, tmp_path / "rotated.pmmbackup", keys=keys)
+    result = verified(new_home, tmp_path)
+    assert result.verified, result.findings
+    assert result.log_keys == (vkey_of(manifest.origin, first), manifest.log_vkey)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ledger.application import Ledger
 from ledger.errors import (
     ApprovalError,
     ConflictError,
@@ -198,6 +199,24 @@ def test_a_crash_before_the_new_keys_first_checkpoint(
     assert result.log_keys == tuple(vkey_of(result.origin, k) for k in (first, new))
 
 
+def test_another_instance_signs_with_the_handed_over_key(
+    world: World, tmp_path: Path
+) -> None:
+    """A second process opened before the hand-over (an HTTP worker, say) signs
+    its next write's checkpoint with the new key, whose file it never loaded."""
+    other = open_ledger(world.ledger.settings)
+    try:
+        first, new = log_key(world), new_log_key(world)
+        world.ledger.record(hand_over(world, first, new))
+        assert other.log_vkey() == vkey_of(other.origin, first)  # not yet followed
+        body = world.value_body(world.KPI_HOURS, {"amount": "12"}, "hours")
+        other.record(world.sign(world.ncp_ken, world.KEN, "value.submitted", body))
+        assert other.log_vkey() == vkey_of(other.origin, new)
+    finally:
+        other.close()
+    verified(world, tmp_path / "out", tmp_path / "out" / "trust.json", None)
+
+
 @pytest.fixture
 def modified(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """A modified ledger: the caller switches off the check it wants gone."""
@@ -254,11 +273,13 @@ def test_hostile_a_new_key_without_a_hand_over(world: World, tmp_path: Path) -> 
 
 
 def test_hostile_the_old_key_signs_after_its_hand_over(
-    world: World, tmp_path: Path
+    world: World, tmp_path: Path, modified: pytest.MonkeyPatch
 ) -> None:
-    """The leaked old key, after the hand-over, signs a larger tree."""
+    """The leaked old key, after the hand-over, signs a larger tree (a modified
+    ledger that does not follow the hand-over)."""
     first, new = log_key(world), new_log_key(world)
     world.ledger.record(hand_over(world, first, new))
+    modified.setattr(Ledger, "_follow_log_key", lambda self, work: None)
     world.ledger.sequencer.signer = Ed25519Signer(world.ledger.origin, first.private_key)
     world.hours(world.ncp_ken, world.KEN, "12")
     found = findings(world, tmp_path)
