@@ -1,7 +1,8 @@
 """The ``pmm`` command line (DESIGN.md §8).
 
 Exit codes: 0 success, 1 the ledger refused the statement, 2 usage or input
-error (missing home, unreadable file, bad key file). Every reporting command
+error (missing home, unreadable file, bad key file), 3 a storage fault (the
+database down, locked, full or read-only: decision 34). Every reporting command
 takes ``--json``; human output is short and plain.
 """
 
@@ -20,6 +21,7 @@ from rich.table import Table
 from api.cli_access import access_app, token
 from api.cli_backup import backup, receipt_app, restore
 from api.cli_common import (
+    STORAGE_EXIT,
     As,
     Home,
     Json,
@@ -29,6 +31,7 @@ from api.cli_common import (
     open_home,
     out,
     settings_for,
+    storage_message,
 )
 from api.cli_flags import flags_app
 from api.cli_framework import framework_app
@@ -53,6 +56,7 @@ from ledger.errors import ConfigurationError, LedgerError
 from ledger.files import write_private
 from ledger.home import CONFIG_FILE, admin_names, init_ledger, new_origin
 from ledger.keys import KeyPair
+from ledger.storage_faults import REQUEST, storage_error
 from verify.errors import VerifyError
 from verify.statement import parse_signed_statement
 
@@ -254,4 +258,12 @@ def demo(home: Home = None, as_json: Json = False) -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:
+        # A read that met a storage fault in the driver: one line, not a traceback.
+        fault = storage_error(exc, REQUEST)
+        if fault is None:
+            raise
+        err.print(f"[bold red]error:[/] {storage_message(fault)}", highlight=False)
+        raise SystemExit(STORAGE_EXIT) from None

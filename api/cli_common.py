@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from ledger.application import Ledger
-from ledger.errors import ConfigurationError
+from ledger.errors import ConfigurationError, StorageError
 from ledger.home import open_ledger, resolve_key
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
@@ -23,6 +23,11 @@ Home = Annotated[
 ]
 Json = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 As = Annotated[str, typer.Option("--as", help="Key file, or a key name in HOME/keys.")]
+
+
+# Exit code of a storage fault: the database down, locked, full or read-only
+# (decision 34); 1 is a refusal by the ledger, 2 a usage or input error.
+STORAGE_EXIT = 3
 
 
 def fail(message: str, code: int) -> NoReturn:
@@ -39,6 +44,18 @@ def open_home(home: Path | None, *, integrate: bool = True) -> Ledger:
         return open_ledger(settings_for(home), integrate=integrate)
     except ConfigurationError as exc:
         fail(str(exc), 2)
+    except StorageError as exc:
+        fail_storage(exc)
+
+
+def storage_message(exc: StorageError) -> str:
+    """One line for a storage fault, with the driver's words for the operator."""
+    cause = f" ({exc.cause})" if exc.cause else ""
+    return f"{type(exc).__name__}: {exc}{cause}"
+
+
+def fail_storage(exc: StorageError) -> NoReturn:
+    fail(storage_message(exc), STORAGE_EXIT)
 
 
 def key_for(home: Path | None, name: str) -> KeyPair:

@@ -18,9 +18,9 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli_common import err, fail, key_for, out
+from api.cli_common import err, fail, fail_storage, key_for, out
 from ledger.application import Ledger, Recorded
-from ledger.errors import LedgerError
+from ledger.errors import LedgerError, StorageError
 from ledger.keys import KeyPair, with_approvals
 from verify.canonical import parse_json
 from verify.errors import VerifyError
@@ -71,6 +71,8 @@ def record(ledger: Ledger, signed: SignedStatement, as_json: bool) -> None:
     try:
         print_recorded(ledger.record(signed), as_json)
         warn_witnesses(ledger)
+    except StorageError as exc:
+        fail_storage(exc)
     except (LedgerError, VerifyError) as exc:
         fail(f"refused ({type(exc).__name__}): {exc}", 1)
     finally:

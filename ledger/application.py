@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +40,7 @@ from ledger.keys import KeyPair
 from ledger.log_keys import LogKeys, load_log_keys, log_key_changes
 from ledger.persistence import EntryMapper, Settings, persistence_env
 from ledger.sequencer import Sequencer
+from ledger.storage_faults import guarded_write
 from ledger.witnessing import WitnessClient, Witnessed, Witnessing
 from ledger.writer_lock import WriterLock
 from verify.handover import LOG_KEY_ROTATED
@@ -132,6 +133,7 @@ class Ledger(Application[str]):
         *,
         integrate: bool = True,
         later_log_keys: Sequence[KeyPair] = (),
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.settings = settings
         self.origin = origin
@@ -139,6 +141,7 @@ class Ledger(Application[str]):
         # log's head into the log at every write that follows restricted reads.
         self.sealer = sealer
         self._lock = threading.Lock()
+        self.clock = clock  # the record time's source; tests turn it back
         self._last_recorded_at = datetime.min.replace(tzinfo=UTC)
         env = persistence_env(settings)
         if "SQLITE_DBNAME" in env:
@@ -309,11 +312,11 @@ class Ledger(Application[str]):
     ) -> list[Recorded]:
         if not statements and not seal_only:
             return []  # an empty batch records nothing, not even a seal
-        with self._lock, self.writer.hold():
+        with guarded_write() as write, self._lock, self.writer.hold():
             # One record time for the whole batch: the events are stored grouped
             # by stream, not in statement order, so per-statement times could
             # decrease along the log (DESIGN.md §2: recorded_at never decreases).
-            self._last_recorded_at = max(datetime.now(UTC), self._tail_recorded_at())
+            self._last_recorded_at = max(self.clock(), self._tail_recorded_at())
             work = UnitOfWork(self)
             signed_events: list[Signed] = []
             for statement in statements:
@@ -328,7 +331,7 @@ class Ledger(Application[str]):
                 return []
             aggregates = [a for a in work.loaded.values() if a and a.pending_events]
             try:
-                recordings = self.save(*aggregates)
+                recordings = write.save(self.save, *aggregates)
             except IntegrityError:
                 # A writer that ignores the writer lock took a version first.
                 for signed_event in signed_events:
@@ -415,7 +418,9 @@ class Ledger(Application[str]):
         return parse_timestamp(parse_entry(raw).recorded_at)
 
     def _apply(self, work: UnitOfWork, signed: SignedStatement) -> Signed:
-        now = datetime.now(UTC)
+        # Admitted at the record time the entry will carry, which the verifier
+        # checks the issue time against (docs/decisions.md 34).
+        now = self._last_recorded_at
         admitted = admit(signed, work.get(REGISTRY_STREAM), self.origin, now)
         work.get(signed.stream, writable=True)
         self._check_version(work, signed.statement)

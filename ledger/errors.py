@@ -178,3 +178,34 @@ class BackupError(LedgerError):
     would overwrite a ledger that is not empty (docs/backup.md)."""
 
     status = 422
+
+
+class StorageError(LedgerError):
+    """The database could not be reached or written: down, restarted, locked,
+    full or read-only (ledger/storage_faults.py). Nothing is corrupted; the
+    message says whether the statement was recorded, and the same signed
+    statement may be submitted again once the cause is gone (a duplicate is
+    refused as such, so it is recorded at most once). ``cause`` is the driver's
+    own words, for an operator's log or terminal, never for an HTTP body."""
+
+    status = 503
+
+    def __init__(self, message: str, cause: str = "") -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+class StorageUnavailableError(StorageError):
+    """The database server is down, restarting, or dropped the connection."""
+
+
+class StorageBusyError(StorageError):
+    """The SQLite database stayed locked by another process past the timeout."""
+
+
+class StorageFullError(StorageError):
+    """The disk (or the database's quota) is full."""
+
+
+class StorageReadOnlyError(StorageError):
+    """The home folder or the database is read-only."""

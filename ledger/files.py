@@ -9,6 +9,7 @@ local user could open them. The umask can only narrow these modes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -34,8 +35,17 @@ def open_private(path: Path | str, flags: int) -> int:
 
 def create_private(path: Path) -> None:
     """Create ``path`` as an empty 0600 file unless it exists (for a file that
-    another library opens, such as the SQLite database)."""
-    os.close(open_private(path, os.O_WRONLY))
+    another library opens, such as the SQLite database).
+
+    An existing file is never opened: closing any descriptor of a file drops
+    every POSIX lock the process holds on it, so opening and closing a SQLite
+    database that this process already has open would silently release its
+    connections' locks. Another process could then take the database as
+    unused, checkpoint it and delete its write-ahead log under them: the next
+    reads fail ("disk I/O error") and writes go to a deleted file (decision 34;
+    sqlite.org/howtocorrupt.html, 2.2)."""
+    with contextlib.suppress(FileExistsError):
+        os.close(open_private(path, os.O_WRONLY | os.O_EXCL))
 
 
 def write_private(path: Path, data: bytes) -> None:

@@ -25,6 +25,7 @@ from ledger.files import FOLDER_MODE, private_folder, write_private
 from ledger.keys import KeyPair
 from ledger.log_keys import LOG_KEY, load_log_keys
 from ledger.persistence import Settings
+from ledger.storage_faults import guarded_open
 from verify.errors import VerifyError
 from verify.note_keys import Ed25519Verifier
 from verify.policy_text import TrustPolicy, parse_policy
@@ -137,15 +138,17 @@ def open_ledger(settings: Settings, *, integrate: bool = True) -> Ledger:
     first, later = load_log_keys(settings.home / KEYS_DIR)
     sealer = KeyPair.load(key_path(settings, LEDGER_PRINCIPAL))
     policy = read_policy(settings)
-    return Ledger(
-        settings,
-        config.origin,
-        first,
-        policy,
-        sealer,
-        integrate=integrate,
-        later_log_keys=later,
-    )
+    sqlite_folder = None if settings.database_url else settings.home
+    with guarded_open(sqlite_folder):  # the database down, locked, full, read-only
+        return Ledger(
+            settings,
+            config.origin,
+            first,
+            policy,
+            sealer,
+            integrate=integrate,
+            later_log_keys=later,
+        )
 
 
 def admin_names(first: str, count: int) -> list[str]:
@@ -178,8 +181,9 @@ def init_ledger(
     admin_keys = [KeyPair.generate(name) for name in admin_names(admin, admins)]
     ledger_key = KeyPair.generate(LEDGER_PRINCIPAL)
     log_key = KeyPair.generate(LOG_KEY)
-    private_home(settings)
-    ledger = Ledger(settings, origin, log_key, sealer=ledger_key)
+    with guarded_open():
+        private_home(settings)
+        ledger = Ledger(settings, origin, log_key, sealer=ledger_key)
     if ledger.log_size():
         ledger.close()
         raise ConfigurationError(

@@ -38,6 +38,9 @@ class Settings:
 
     home: Path
     database_url: str | None = None
+    # Seconds a SQLite writer waits for another process's lock (the database
+    # file's, or the writer lock's) before the write is refused as busy.
+    sqlite_lock_timeout: int = 30
 
     @classmethod
     def from_env(cls, home: str | Path | None = None) -> Settings:
@@ -57,7 +60,7 @@ def persistence_env(settings: Settings) -> dict[str, str]:
             **common,
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(settings.home / SQLITE_FILE),
-            "SQLITE_LOCK_TIMEOUT": "30",
+            "SQLITE_LOCK_TIMEOUT": str(settings.sqlite_lock_timeout),
         }
     url = urlsplit(settings.database_url)
     if url.scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
@@ -76,6 +79,10 @@ def persistence_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_USER": unquote(url.username or "postgres"),
         "POSTGRES_PASSWORD": unquote(url.password or ""),
         "POSTGRES_CONNECT_TIMEOUT": "5",
+        # A pooled connection is checked before each use: after the server
+        # restarts, every idle one is dead, and without the check each would
+        # fail one read or write before the pool replaced it (decision 34).
+        "POSTGRES_PRE_PING": "y",
     }
     schema = parse_qs(url.query).get("schema")
     if schema:

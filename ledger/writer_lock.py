@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from eventsourcing.postgres import PostgresDatastore
 
+from ledger.errors import StorageBusyError
 from ledger.files import open_private
 
 POLL_SECONDS = 0.01  # how often a bounded wait tries the lock again
@@ -32,11 +34,22 @@ class WriterLock:
         self.postgres = isinstance(datastore, PostgresDatastore)
         self.key = f"pmm-{name}:{datastore.schema}" if self.postgres else ""
         self.path = f"{sqlite_path}.{name}-lock" if sqlite_path else None
+        # A SQLite writer stuck while holding the lock (stopped, hung) must not
+        # stall every other writer for ever: they wait as long as SQLite waits
+        # for its own lock, then are refused as busy (decision 34).
+        pool = getattr(datastore, "pool", None)
+        self.timeout = float(getattr(pool, "lock_timeout", None) or 30)
 
     @contextmanager
     def hold(self) -> Iterator[None]:
-        with self.hold_within(None) as held:
-            assert held
+        with self.hold_within(None if self.postgres else self.timeout) as held:
+            if not held:
+                raise StorageBusyError(
+                    f"another writer held the writer lock for {self.timeout:.0f} s: "
+                    "nothing was recorded; submit the same signed statement again "
+                    "(a writer process may be stopped or hung: see who holds "
+                    f"{os.path.basename(self.path or '')})"
+                )
             yield
 
     @contextmanager
@@ -58,8 +71,17 @@ class WriterLock:
                 try:
                     yield held
                 finally:
-                    if held:
-                        conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (self.key,))
+                    # A session the server ended (a restart, a terminated
+                    # backend) took its advisory locks with it: unlocking there
+                    # would only fail a write that is complete (decision 34).
+                    try:
+                        if held:
+                            conn.execute(
+                                "SELECT pg_advisory_unlock(hashtext(%s))", (self.key,)
+                            )
+                    except psycopg.OperationalError:
+                        if not conn.broken:
+                            raise
         elif self.path is None or self.path.startswith(":memory:"):
             yield True  # one process only
         else:

@@ -5,7 +5,11 @@ Every error body is ``application/problem+json`` with ``type``, ``title``,
 from the error itself: ``LedgerError.status`` and ``ProjectionError.status``
 (ledger/errors.py, projections/errors.py); ``verify`` format errors are the
 client's bytes at fault (400, 413 over the size limit, 401 for a signature).
-Anything unexpected is a 500 whose body says nothing about the server.
+A storage fault (the database down, locked, full or read-only), whether a
+write raised it as a ``StorageError`` or a read met it in the driver, is a 503
+whose detail says whether anything was recorded, never the driver's words
+(decision 34). Anything unexpected is a 500 whose body says nothing about the
+server.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ledger.errors import InvalidTokenError, LedgerError
+from ledger.errors import InvalidTokenError, LedgerError, StorageError
+from ledger.storage_faults import DRIVER_ERRORS, REQUEST, storage_error
 from projections.errors import ProjectionError
 from verify.errors import BadSignatureError, StatementTooLargeError, VerifyError
 
@@ -30,6 +35,7 @@ TYPE_PREFIX = "urn:pmm:problem:"
 # Messages quote client input only in short (verify.errors.quote); this is the
 # last bound, so that no refusal is ever a large answer (docs/decisions.md 17).
 MAX_DETAIL = 1000
+RETRY_AFTER = "5"  # seconds: a database restart or a lock is usually over by then
 log = logging.getLogger("pmm.http")
 
 # The body of every refusal (RFC 9457), as the OpenAPI schema documents it.
@@ -134,6 +140,11 @@ def install(app: FastAPI) -> None:
 
     async def refused(request: Request, exc: Exception) -> JSONResponse:
         status = status_of(exc)
+        if isinstance(exc, StorageError):
+            log.error("storage fault on %s: %s", request.url.path, exc.cause)
+            response = problem(request, status, str(exc), type(exc).__name__)
+            response.headers["Retry-After"] = RETRY_AFTER
+            return response
         if status >= 500:
             log.error("server error on %s", request.url.path, exc_info=exc)
             return problem(request, status, "the server failed; nothing was recorded")
@@ -158,6 +169,12 @@ def install(app: FastAPI) -> None:
         )
         return problem(request, 422, where, "ValidationError", errors=errors)
 
+    async def driver(request: Request, exc: Exception) -> JSONResponse:
+        fault = storage_error(exc, REQUEST)
+        if fault is not None:  # a read met the fault (a write raises StorageError)
+            return await refused(request, fault)
+        return await unexpected(request, exc)
+
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("unexpected error on %s", request.url.path, exc_info=exc)
         return problem(request, 500, "the server failed; nothing was recorded")
@@ -171,6 +188,8 @@ def install(app: FastAPI) -> None:
         CsrfError,
     ):
         app.add_exception_handler(error, refused)
+    for driver_error in DRIVER_ERRORS:
+        app.add_exception_handler(driver_error, driver)
     app.add_exception_handler(StarletteHTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid)
     app.add_exception_handler(Exception, unexpected)

@@ -125,6 +125,11 @@ def require_json(request: Request) -> None:
         413: {"description": f"Body over {BODY_LIMIT} bytes", **PROBLEM},
         415: {"description": "Not application/json", **PROBLEM},
         422: {"description": "A PMM rule refuses it", **PROBLEM},
+        503: {
+            "description": "The database is down, locked, full or read-only "
+            "(`storage-*`); the detail says whether the statement was recorded",
+            **PROBLEM,
+        },
     },
     openapi_extra={
         "requestBody": {
