@@ -11,7 +11,9 @@ the crash, ledger/sequencer.py) and holds it to every acknowledgement of the run
 * every receipt ever returned verifies (log signature, inclusion in its own
   tree) and its tree is a prefix of the newest checkpoint's (consistency), the
   entry in the newest tree (inclusion): proofs computed from the entries in
-  memory and, on ``deep`` checks, from the ledger's stored hashes too.
+  memory and, on ``deep`` checks, from the ledger's stored hashes too;
+
+and ``pmm_verify`` runs ``pmm verify`` on the live ledger.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 
 from ledger.application import Ledger
 from ledger.home import open_ledger
-from ledger.persistence import Settings
+from ledger.persistence import DATABASE_URL_VAR, Settings
 from tests.faults.crash_child import mark_of
 from verify.checkpoint import parse_checkpoint
 from verify.errors import VerifyError
@@ -94,6 +96,7 @@ def _check(ledger: Ledger, acks: list[Ack], deep: bool) -> LogState:
     size, root = newest.size, newest.root
     state = LogState(size, {}, set())
     problem = state.problems.append
+    named: dict[int, tuple[str, int]] = {}  # index -> (stream, version) of each entry
     events = _count(ledger, f"SELECT COUNT(*) FROM {store.events_table}")[0]
     leaves = _count(
         ledger, "SELECT COUNT(*), MIN(log_index), MAX(log_index) FROM {p}pmm_log_leaves"
@@ -122,13 +125,15 @@ def _check(ledger: Ledger, acks: list[Ack], deep: bool) -> LogState:
                 f"expected {expected}"
             )
         state.versions[entry.stream] = entry.stream_version
+        named[index] = (entry.stream, entry.stream_version)
         mark = mark_of(entry.entry_type, entry.signed.statement["body"])
         state.keys |= {entry.signed.signature, *([mark] if mark else [])}
     perfect = memory_perfect(hashes)
     for ack in acks:
         raw = entries[ack.log_index] if 0 <= ack.log_index < size else b""
-        entry_ok = raw and hashlib.sha256(raw).hexdigest() == ack.entry_sha256
-        if not entry_ok or (ack.entry is not None and ack.entry != raw):
+        same = raw and hashlib.sha256(raw).hexdigest() == ack.entry_sha256
+        same = same and named.get(ack.log_index) == (ack.stream, ack.stream_version)
+        if not same or (ack.entry is not None and ack.entry != raw):
             state.lost += 1
             problem(
                 f"acknowledged {ack.stream} v{ack.stream_version} is not entry "
@@ -185,3 +190,16 @@ def in_flight(state: LogState, keys: list[str]) -> tuple[int, int]:
     """(present, absent) of the writes in flight at the kill (signatures or marks)."""
     found = Counter(key in state.keys for key in keys)
     return found[True], found[False]
+
+
+def pmm_verify(settings: Settings) -> list[str]:
+    """``pmm verify`` of the live ledger, in this process: [] when it exits 0."""
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    env = {DATABASE_URL_VAR: settings.database_url or "", "COLUMNS": "200"}
+    result = CliRunner().invoke(app, ["verify", "--home", str(settings.home)], env=env)
+    if result.exit_code == 0:
+        return []
+    return [f"pmm verify exited {result.exit_code}: {result.output[-2000:]}"]

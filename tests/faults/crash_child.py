@@ -1,5 +1,6 @@
 """A writer to be killed: the real ``pmm`` commands, run in this process, with at
-most one crash point armed (issue 13, "Crash"; started by crash_harness.py).
+most one crash point armed (issue 13, "Crash"). crash_harness.py starts one per
+round, forked by crash_zygote.py (or ``python -m tests.faults.crash_child``).
 
 A crash point wraps a real function of the ledger, here and in no production
 code, so that the ``--at``-th save of this process ends in ``SIGKILL`` at:
@@ -132,7 +133,8 @@ def _pmm(*args: str) -> tuple[int, str]:
 
 def cli_loop(ns: argparse.Namespace, acks: Acks) -> None:
     """``pmm submit DRAFT --as sec --json``, ``--writes`` times."""
-    for n in range(ns.writes):
+    for i in range(ns.writes):
+        n = 2 * i + 1 if ns.new_streams else i  # odd writes open new streams only
         draft, mark = draft_for(ns.tag, n)
         path = Path(ns.scratch) / f"draft-{ns.tag}-{n}.json"
         path.write_text(json.dumps(draft))
@@ -200,6 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--at", type=int, default=1)
     parser.add_argument("--tag", default="r0")
     parser.add_argument("--writes", type=int, default=4)
+    parser.add_argument("--new-streams", type=int, default=0, help="1: no framework KPIs")
     parser.add_argument("--scratch", default=".")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--csv", default="")

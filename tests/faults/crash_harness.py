@@ -32,7 +32,7 @@ from typing import Any
 from ledger.home import init_ledger, key_path, new_origin, read_config, resolve_key
 from ledger.keys import KeyPair, with_approvals
 from ledger.persistence import DATABASE_URL_VAR, HOME_VAR, Settings
-from tests.faults.crash_checks import Ack, LogState, check_ledger, in_flight
+from tests.faults.crash_checks import Ack, LogState, check_ledger, in_flight, pmm_verify
 from tests.faults.crash_child import POINTS as CHILD_POINTS
 from tests.faults.crash_child import SECRETARIAT
 from tests.faults.crash_http import free_port, post_until_dead, wait_served
@@ -43,11 +43,16 @@ FRAMEWORK = ROOT / "api" / "frameworks" / "doing-business.toml"
 CSV_FILE = (
     ROOT.parent / "shared" / "data" / "worldbank-doing-business" / "EASE_OF_DOING_BSNS.csv"
 )
-KINDS = ("cli", "http", "import")
+KINDS = ("cli", "http", "import", "pair")
 POINTS = ("random", *CHILD_POINTS)
 # Whether the write in flight must be in the log after the restart.
 COMMITTED = {"mid_save": False} | {p: True for p in CHILD_POINTS if p != "mid_save"}
-RANDOM_WINDOW = {"cli": 3.0, "http": 2.0, "import": 5.0}  # seconds after "ready"
+RANDOM_WINDOW = {
+    "cli": 3.0,
+    "http": 2.0,
+    "import": 5.0,
+    "pair": 3.0,
+}  # seconds after "ready"
 MEMBERS = ("KEN,ZAF", "AFG,BRA", "IND,FRA", "CHL,JPN")
 
 
@@ -57,7 +62,7 @@ class Figures:
 
     rounds: int = 0
     kills: Counter[str] = field(default_factory=Counter)  # "kind point" -> kills
-    finished_first: int = 0  # writers that finished before their crash point
+    finished_first: int = 0  # writers that finished before the kill came
     acknowledged: int = 0
     entries: int = 0
     receipts_rechecked: int = 0
@@ -93,7 +98,9 @@ def prepare(settings: Settings) -> None:
 class CrashRun:
     """Rounds against one ledger; every check sees every acknowledgement so far."""
 
-    def __init__(self, settings: Settings, scratch: Path, seed: int = 0) -> None:
+    def __init__(
+        self, settings: Settings, scratch: Path, seed: int = 0, zygote: Zygote | None = None
+    ) -> None:
         self.settings, self.scratch, self.rng = settings, scratch, random.Random(seed)
         self.acks: list[Ack] = []
         self.figures = Figures()
@@ -101,10 +108,12 @@ class CrashRun:
         prepare(settings)
         self.state: LogState = check_ledger(settings, [])
         self.origin = read_config(settings).origin
-        self.zygote = Zygote(self.env())
+        self.own_zygote = zygote is None  # else the caller's, shared by many runs
+        self.zygote = zygote or Zygote(self.env())
 
     def close(self) -> None:
-        self.zygote.close()
+        if self.own_zygote:
+            self.zygote.close()
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in (HOME_VAR, DATABASE_URL_VAR)}
@@ -115,44 +124,31 @@ class CrashRun:
     # -- one round -------------------------------------------------------------
 
     def round(self, kind: str, point: str, *, verify: bool = False) -> None:
-        """One writer of ``kind`` killed at ``point``, then the checks."""
+        """One writer of ``kind`` killed at ``point``, then the checks. A ``pair``
+        is a CLI writer with a second, unarmed one beside it, which goes on
+        writing (and integrating) after the first is killed."""
         n = self.figures.rounds = self.figures.rounds + 1
-        at = self.rng.randint(1, 3)
-        acks_file = self.scratch / f"acks-{n}.jsonl"
-        extra: list[str] = []
+        at, acks_file = self.rng.randint(1, 3), self.scratch / f"acks-{n}.jsonl"
+        writes = at + 2 if point != "random" else 200
+        opts: dict[str, object] = {"--acks": acks_file, "--at": at, "--tag": f"r{n}",
+                                   "--writes": writes}  # fmt: skip
+        if point != "random":
+            opts["--point"] = point
         if kind == "http":
-            extra = ["--port", str(free_port())]
+            opts["--port"] = free_port()
         elif kind == "import":
-            extra = [
-                "--csv",
-                str(CSV_FILE),
-                "--cycle",
-                f"I{self.import_cycle}",
-                "--members",
-                MEMBERS[self.import_cycle % len(MEMBERS)],
-                "--batch",
-                str(self.rng.choice([25, 60])),
-            ]
-        args = [
-            kind,
-            "--home",
-            str(self.settings.home),
-            "--acks",
-            str(acks_file),
-            "--at",
-            str(at),
-            "--tag",
-            f"r{n}",
-            "--writes",
-            str(at + 2 if point != "random" else 200),
-            "--scratch",
-            str(self.scratch),
-            *extra,
-            *(["--point", point] if point != "random" else []),
-        ]
+            members = MEMBERS[self.import_cycle % len(MEMBERS)]
+            batch = self.rng.choice([25, 60])
+            opts |= {"--csv": CSV_FILE, "--cycle": f"I{self.import_cycle}",
+                     "--members": members, "--batch": batch}  # fmt: skip
+        child = self._start("cli" if kind == "pair" else kind, opts)
+        other_acks = self.scratch / f"acks-{n}-other.jsonl"
+        other = None
+        if kind == "pair":
+            other = self._start("cli", {"--acks": other_acks, "--tag": f"r{n}o",
+                                        "--writes": 8, "--new-streams": 1})  # fmt: skip
         posted: list[str] = []
-        child = self.zygote.start(args, self.scratch / f"child-{n}.log", self.env())
-        base = f"http://127.0.0.1:{extra[1]}" if kind == "http" else ""
+        base = f"http://127.0.0.1:{opts.get('--port')}"
         try:
             self._wait_ready(child, acks_file)
             timer = threading.Timer(self.rng.uniform(0, RANDOM_WINDOW[kind]), child.kill)
@@ -168,7 +164,16 @@ class CrashRun:
         finally:
             child.kill()
             code = child.wait(TIMEOUT)
+            other_code = other.wait(TIMEOUT) if other is not None else 0
+        if other_code or (other is not None and self._read_acks(other_acks)[0]):
+            self.figures.problems.append(f"round {n}: the unarmed writer did not finish")
         self._after(kind, point, code, acks_file, posted, verify)
+
+    def _start(self, kind: str, opts: dict[str, object]) -> Writer:
+        argv = [kind, "--home", str(self.settings.home), "--scratch", str(self.scratch)]
+        argv += [str(item) for pair in opts.items() for item in pair]
+        log = self.scratch / f"child-{self.figures.rounds}-{kind}-{len(argv)}.log"
+        return self.zygote.start(argv, log, self.env())
 
     def _wait_ready(self, child: Writer, acks_file: Path) -> None:
         deadline = time.monotonic() + TIMEOUT
@@ -189,11 +194,11 @@ class CrashRun:
         figures, killed = self.figures, code == -signal.SIGKILL
         if killed:
             figures.kills[f"{kind} {point}"] += 1
-        elif code == 0 and point != "random":
+        elif code == 0 and kind != "http":
             figures.finished_first += 1
-        elif code != 0 or kind == "http":
+        else:
             figures.problems.append(f"round {figures.rounds}: {kind} writer exited {code}")
-        pending, done = self._read_acks(acks_file, kind)
+        pending, done = self._read_acks(acks_file)
         pending += posted
         if verify:  # the crashed ledger as it is, before anything integrates it
             self.verify()
@@ -219,7 +224,7 @@ class CrashRun:
         figures.problems += [f"{where}: {p}" for p in state.problems]
         self.state = state
 
-    def _read_acks(self, acks_file: Path, kind: str) -> tuple[list[str], Any]:
+    def _read_acks(self, acks_file: Path) -> tuple[list[str], Any]:
         """The acks (added to the run's), the writes still in flight, the import's
         final report if it finished."""
         pending: list[str] = []
@@ -237,7 +242,7 @@ class CrashRun:
             elif "done" in record:
                 done = record["done"]
             elif "error" in record:
-                self.figures.problems.append(f"{kind} writer: {record['error']}")
+                self.figures.problems.append(f"{acks_file.name}: {record['error']}")
         return pending, done
 
     def _ack(self, found: dict[str, Any], entry: bytes | None = None) -> None:
@@ -280,20 +285,7 @@ class CrashRun:
         self.figures.problems += found.problems
         return found.unanswered
 
-    # -- pmm verify --------------------------------------------------------------
-
     def verify(self) -> None:
         """``pmm verify`` on the live ledger must exit 0."""
-        from typer.testing import CliRunner
-
-        from api.cli import app
-
-        env = {DATABASE_URL_VAR: self.settings.database_url or "", "COLUMNS": "200"}
-        result = CliRunner().invoke(
-            app, ["verify", "--home", str(self.settings.home)], env=env
-        )
         self.figures.verify_runs += 1
-        if result.exit_code != 0:
-            self.figures.problems.append(
-                f"pmm verify exited {result.exit_code}: {result.output[-2000:]}"
-            )
+        self.figures.problems += pmm_verify(self.settings)

@@ -12,12 +12,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
 import threading
+import traceback
 from pathlib import Path
-from typing import IO
+from typing import Any, NoReturn
 
 from tests.faults.crash_child import main
 
@@ -25,63 +27,77 @@ ROOT = Path(__file__).resolve().parents[2]
 TIMEOUT = 120.0
 
 
+def _writer(request: dict[str, Any]) -> NoReturn:
+    """In the forked writer: its output to the log, its environment, ``main``."""
+    code = 1
+    try:
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.environ.clear()
+        os.environ.update(request["env"])
+        main(request["argv"])
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _answer(**fields: int) -> None:
+    # One write() of a short line: atomic on a pipe, whichever process writes.
+    os.write(1, (json.dumps(fields) + "\n").encode())
+
+
 def zygote() -> None:
-    """Fork writers on request, with the slow imports done once .
+    """Fork writers on request, with the slow imports done once.
 
-    Each line on stdin is ``{"argv": [...], "log": PATH, "env": {...}}``; the
-    zygote forks a writer that runs ``main(argv)`` with its output in ``log``,
-    answers ``{"pid": N}``, then ``{"exit": CODE}`` when it ends (``-9`` when
-    killed). The zygote itself opens no database and starts no thread, so the
-    writer begins as a fresh ``pmm`` process would, but for the imports.
+    Each line on stdin is ``{"argv": [...], "log": PATH, "env": {...}}``. For
+    each, a reaper is forked, which forks the writer (``main(argv)``, output to
+    ``log``), answers ``{"pid": N}``, then ``{"pid": N, "exit": CODE}`` when
+    it ends (``-9`` when killed): so several writers may run at once. The
+    zygote opens no database and starts no thread, so a writer begins as a
+    fresh ``pmm`` process would, but for the imports.
     """
-    import sys
-
     import uvicorn  # noqa: F401
 
     import api.cli
     import api.http.app  # noqa: F401
 
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # reapers are reaped by the kernel
     for line in sys.stdin:
         request = json.loads(line)
+        if os.fork():
+            continue
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the reaper waits for its writer
         pid = os.fork()
-        if pid == 0:  # the writer
-            code = 1
-            try:
-                log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-                os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-                os.dup2(log, 1)
-                os.dup2(log, 2)
-                os.environ.clear()
-                os.environ.update(request["env"])
-                main(request["argv"])
-                code = 0
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
-            except BaseException:
-                import traceback
-
-                traceback.print_exc()
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(code)
-        print(json.dumps({"pid": pid}), flush=True)
+        if pid == 0:
+            _writer(request)
+        _answer(pid=pid)
         _, status = os.waitpid(pid, 0)
-        print(json.dumps({"exit": os.waitstatus_to_exitcode(status)}), flush=True)
+        _answer(pid=pid, exit=os.waitstatus_to_exitcode(status))
+        os._exit(0)
 
 
 class Writer:
-    """A writer process forked by the zygote: its pid, exit code, a kill."""
+    """A writer process forked for the zygote: its pid, exit code, a kill."""
 
-    def __init__(self, pid: int, answers: IO[bytes]) -> None:
+    def __init__(self, pid: int) -> None:
         self.pid = pid
         self.returncode: int | None = None
-        self.pidfd = os.pidfd_open(pid)  # signals reach this process, never a reused pid
         self.ended = threading.Event()
-        threading.Thread(target=self._reap, args=(answers,), daemon=True).start()
+        try:  # signals then reach this process, never a reused pid
+            self.pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            self.pidfd = -1
 
-    def _reap(self, answers: IO[bytes]) -> None:
-        self.returncode = int(json.loads(answers.readline())["exit"])
+    def end(self, code: int) -> None:
+        self.returncode = code
         self.ended.set()
 
     def poll(self) -> int | None:
@@ -113,15 +129,39 @@ class Zygote:
             env=env,
             cwd=ROOT,
         )
+        self.started: queue.Queue[int] = queue.Queue()
+        self.writers: dict[int, Writer] = {}
+        self.exits: dict[int, int] = {}  # writers that ended before they were known
+        self.lock = threading.Lock()
+        threading.Thread(target=self._answers, daemon=True).start()
+
+    def _answers(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            answer = json.loads(line)
+            if "exit" not in answer:
+                self.started.put(int(answer["pid"]))
+                continue
+            with self.lock:
+                writer = self.writers.pop(int(answer["pid"]), None)
+                if writer is None:
+                    self.exits[int(answer["pid"])] = int(answer["exit"])
+            if writer is not None:
+                writer.end(int(answer["exit"]))
 
     def start(self, argv: list[str], log: Path, env: dict[str, str]) -> Writer:
-        assert self.process.stdin is not None and self.process.stdout is not None
+        """Fork a writer running ``crash_child.main(argv)``; one start at a time."""
+        assert self.process.stdin is not None
         request = {"argv": argv, "log": str(log), "env": env}
         self.process.stdin.write((json.dumps(request) + "\n").encode())
         self.process.stdin.flush()
-        return Writer(
-            int(json.loads(self.process.stdout.readline())["pid"]), self.process.stdout
-        )
+        writer = Writer(self.started.get(timeout=TIMEOUT))
+        with self.lock:
+            if writer.pid in self.exits:
+                writer.end(self.exits.pop(writer.pid))
+            else:
+                self.writers[writer.pid] = writer
+        return writer
 
     def close(self) -> None:
         assert self.process.stdin is not None

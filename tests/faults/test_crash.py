@@ -11,13 +11,15 @@ checkpoint, and ``pmm verify`` must pass at the end. The long run is
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from ledger.persistence import Settings
-from tests.faults.crash_harness import CSV_FILE, CrashRun
+from tests.faults.crash_harness import CSV_FILE, ROOT, CrashRun
+from tests.faults.crash_zygote import Zygote
 
 
 def rounds(run: CrashRun, plan: list[tuple[str, str]]) -> None:
@@ -32,11 +34,21 @@ def rounds(run: CrashRun, plan: list[tuple[str, str]]) -> None:
     assert figures.verify_runs == 1
 
 
+@pytest.fixture(scope="module")
+def zygote() -> Iterator[Zygote]:
+    """One zygote for every run of the module: writers start without the imports."""
+    shared = Zygote(dict(os.environ, PYTHONPATH=str(ROOT)))
+    try:
+        yield shared
+    finally:
+        shared.close()
+
+
 @pytest.fixture
-def run(settings: Settings, tmp_path: Path) -> Iterator[CrashRun]:
+def run(settings: Settings, tmp_path: Path, zygote: Zygote) -> Iterator[CrashRun]:
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    crash_run = CrashRun(settings, scratch, seed=13)
+    crash_run = CrashRun(settings, scratch, seed=13, zygote=zygote)
     try:
         yield crash_run
     finally:
@@ -44,21 +56,20 @@ def run(settings: Settings, tmp_path: Path) -> Iterator[CrashRun]:
 
 
 def test_cli_and_http_writers_killed_lose_no_acknowledged_write(run: CrashRun) -> None:
-    rounds(
-        run,
-        [
-            ("cli", "mid_save"),
-            ("http", "after_commit"),
-            ("cli", "random"),
-            ("http", "mid_integration"),
-            ("cli", "after_integration"),
-            ("http", "random"),
-        ],
-    )
+    rounds(run, [("cli", "mid_save"), ("http", "after_commit"), ("cli", "random"),
+                 ("http", "mid_integration"), ("cli", "after_integration"),
+                 ("http", "random")])  # fmt: skip
     assert run.figures.acknowledged > 0 and run.figures.receipts_rechecked > 0
     # The write in flight at each deterministic point: there after the restart
     # unless the kill came before its commit (mid_save).
     assert run.figures.in_flight_present >= 3
+
+
+def test_a_writer_killed_beside_another_loses_nothing(run: CrashRun) -> None:
+    """The live writer integrates what the killed one committed, before any
+    restart; its own receipts must name the right indexes all the same."""
+    rounds(run, [("pair", "after_commit"), ("pair", "after_record")])
+    assert run.figures.acknowledged >= 8  # the unarmed writer's eight, at least
 
 
 @pytest.mark.skipif(
