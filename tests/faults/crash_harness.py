@@ -166,7 +166,9 @@ class CrashRun:
             code = child.wait(TIMEOUT)
             other_code = other.wait(TIMEOUT) if other is not None else 0
         if other_code or (other is not None and self._read_acks(other_acks)[0]):
-            self.figures.problems.append(f"round {n}: the unarmed writer did not finish")
+            log = other.log.read_text()[-1500:] if other is not None else ""
+            self.figures.problems.append(f"round {n}: the unarmed writer exited "
+                                         f"{other_code} in the middle: {log}")  # fmt: skip
         self._after(kind, point, code, acks_file, posted, verify)
 
     def _start(self, kind: str, opts: dict[str, object]) -> Writer:

@@ -87,8 +87,8 @@ def zygote() -> None:
 class Writer:
     """A writer process forked for the zygote: its pid, exit code, a kill."""
 
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
+    def __init__(self, pid: int, log: Path) -> None:
+        self.pid, self.log = pid, log
         self.returncode: int | None = None
         self.ended = threading.Event()
         try:  # signals then reach this process, never a reused pid
@@ -155,7 +155,7 @@ class Zygote:
         request = {"argv": argv, "log": str(log), "env": env}
         self.process.stdin.write((json.dumps(request) + "\n").encode())
         self.process.stdin.flush()
-        writer = Writer(self.started.get(timeout=TIMEOUT))
+        writer = Writer(self.started.get(timeout=TIMEOUT), log)
         with self.lock:
             if writer.pid in self.exits:
                 writer.end(self.exits.pop(writer.pid))
