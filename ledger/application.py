@@ -151,12 +151,15 @@ class Ledger(Application[str]):
         else:
             # PostgreSQL refuses CREATE OR REPLACE FUNCTION (the recorder's, the
             # access log's) in two sessions at once ("tuple concurrently
-            # updated"): the tables are made below, one process at a time.
+            # updated"): the tables are made below, one opening at a time.
             env["CREATE_TABLE"] = "false"
         super().__init__(env)
         datastore, sqlite_path = self.recorder.datastore, env.get("SQLITE_DBNAME")  # type: ignore[attr-defined]
         self.writer = WriterLock(datastore, sqlite_path)
-        with self.writer.hold():
+        # A lock of its own, so that an opening never waits for the writers;
+        # none on SQLite, whose writes (DDL too) are one at a time anyway.
+        self.tables_lock = WriterLock(datastore, None, "tables")
+        with self.tables_lock.hold():
             if self.writer.postgres:
                 self.recorder.create_table()  # type: ignore[attr-defined]
             # The log key that signs is the one the registry last handed over to
@@ -165,10 +168,10 @@ class Ledger(Application[str]):
             signer = self.log_keys.current(log_key_changes(self))
             self.sequencer = Sequencer(self.recorder, origin, signer)
             self.access_log = AccessLog(self.sequencer.store)
-            # Entries committed before a crash, but not yet in the log, go in
-            # first; except for a reader that must see the tables as they are
-            # (pmm verify).
-            if integrate:
+        # Entries committed before a crash, but not yet in the log, go in first;
+        # except for a reader that must see the tables as they are (pmm verify).
+        if integrate:
+            with self.writer.hold():
                 self.sequencer.integrate()
         self.witnesses = (
             WitnessClient(policy, self.sequencer.consistency)
