@@ -148,20 +148,37 @@ class Ledger(Application[str]):
             # SQLite gives its WAL and SHM files the database file's mode, so
             # the file is made 0600 before SQLite first opens it (decision 20).
             create_private(Path(env["SQLITE_DBNAME"]))
+        else:
+            # PostgreSQL refuses CREATE OR REPLACE FUNCTION (the recorder's, the
+            # access log's) in two sessions at once ("tuple concurrently
+            # updated"): the tables are made below, one opening at a time.
+            env["CREATE_TABLE"] = "false"
         super().__init__(env)
-        # The log key that signs is the one the registry last handed over to
-        # (docs/decisions.md 33), the first key until then.
-        self.log_keys = LogKeys(origin, log_key, later_log_keys)
-        signer = self.log_keys.current(log_key_changes(self))
-        self.sequencer = Sequencer(self.recorder, origin, signer)
+        datastore, sqlite_path = self.recorder.datastore, env.get("SQLITE_DBNAME")  # type: ignore[attr-defined]
+        self.writer = WriterLock(datastore, sqlite_path)
+        # A lock of its own, so that an opening never waits for the writers;
+        # none on SQLite, whose writes (DDL too) are one at a time anyway.
+        self.tables_lock = WriterLock(datastore, None, "tables")
+        with self.tables_lock.hold():
+            if self.writer.postgres:
+                self.recorder.create_table()  # type: ignore[attr-defined]
+            # The log key that signs is the one the registry last handed over to
+            # (docs/decisions.md 33), the first key until then.
+            self.log_keys = LogKeys(origin, log_key, later_log_keys)
+            signer = self.log_keys.current(log_key_changes(self))
+            self.sequencer = Sequencer(self.recorder, origin, signer)
+            self.access_log = AccessLog(self.sequencer.store)
+        # Entries committed before a crash, but not yet in the log, go in first;
+        # except for a reader that must see the tables as they are (pmm verify).
+        if integrate:
+            with self.writer.hold():
+                self.sequencer.integrate()
         self.witnesses = (
             WitnessClient(policy, self.sequencer.consistency)
             if policy is not None and any(w.url for w in policy.witnesses)
             else None
         )
         self.last_witnessed: Witnessed | None = None
-        datastore, sqlite_path = self.recorder.datastore, env.get("SQLITE_DBNAME")  # type: ignore[attr-defined]
-        self.writer = WriterLock(datastore, sqlite_path)
         # Witnessing has a lock of its own, outside the writer's (decision 31).
         self.witnessing = (
             Witnessing(
@@ -172,12 +189,6 @@ class Ledger(Application[str]):
             if self.witnesses is not None
             else None
         )
-        self.access_log = AccessLog(self.sequencer.store)
-        # Entries committed before a crash, but not yet in the log, go in first;
-        # except for a reader that must see the tables as they are (pmm verify).
-        if integrate:
-            with self.writer.hold():
-                self.sequencer.integrate()
 
     def construct_mapper(self) -> Mapper[str]:
         return EntryMapper()

@@ -59,7 +59,8 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
         owned = ledger is None
         app.state.ledger = open_ledger(settings) if ledger is None else ledger
         app.state.access_log = app.state.ledger.access_log
-        app.state.sessions = SessionStore(app.state.ledger.sequencer.store)
+        with app.state.ledger.tables_lock.hold():  # its tables, one worker at a time
+            app.state.sessions = SessionStore(app.state.ledger.sequencer.store)
         try:
             yield
         finally:

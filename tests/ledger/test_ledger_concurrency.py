@@ -251,3 +251,30 @@ def test_recorded_at_never_decreases_with_two_writers(world: World, other: Ledge
     times = [parse_entry(raw).recorded_at for _, raw in entries]
     assert times == sorted(times)
     assert len(entries) == entry_count(world.ledger)
+
+
+def test_ledgers_opened_at_the_same_moment_all_open(ledger: Ledger) -> None:
+    """Processes that open one ledger at once (``pmm serve --workers 2``, two
+    ``pmm submit``) all open it. On PostgreSQL two sessions creating the
+    recorder's and the access log's functions at once failed with "tuple
+    concurrently updated" (found by the crash harness, tests/faults): the
+    tables are now made under the writer lock. Instances in threads are
+    sessions of their own, as processes are."""
+    openers, times = 4, 5
+    barrier = threading.Barrier(openers)
+    failed: list[str] = []
+
+    def opener() -> None:
+        for _ in range(times):
+            barrier.wait()
+            try:
+                open_ledger(ledger.settings).close()
+            except Exception as exc:  # any failure to open is the finding
+                failed.append(f"{type(exc).__name__}: {exc}")
+
+    threads = [threading.Thread(target=opener) for _ in range(openers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failed == []
