@@ -43,7 +43,10 @@ class LiveScores:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
-        self.view = open_view(ledger.settings)
+        # One opening at a time makes the view's tables, as the ledger's own
+        # (two PostgreSQL sessions creating them at once can fail).
+        with ledger.tables_lock.hold():
+            self.view = open_view(ledger.settings)
         self.projection = ScoresProjection(self.view)
 
     def catch_up(self, batch: int = 2000) -> int:
