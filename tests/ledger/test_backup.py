@@ -72,12 +72,16 @@ def test_a_restored_ledger_verifies(
 def test_a_backup_while_a_writer_runs_is_one_snapshot(
     ledger: Ledger, registration: Registration, tmp_path: Path
 ) -> None:
-    writes, errors = 12, []
+    # The writer goes on until three backups were taken beside it (at least 12
+    # writes, at most 400), so the test does not depend on how fast each is.
+    errors: list[Exception] = []
+    written, enough = [0], threading.Event()
 
     def writer() -> None:
         try:
-            for n in range(writes):
-                register(ledger, registration, f"w{n}")
+            while written[0] < 12 or (not enough.is_set() and written[0] < 400):
+                register(ledger, registration, f"w{written[0]}")
+                written[0] += 1
         except Exception as exc:  # reported below
             errors.append(exc)
 
@@ -86,10 +90,12 @@ def test_a_backup_while_a_writer_runs_is_one_snapshot(
     manifests: list[Manifest] = []
     while thread.is_alive() or not manifests:
         manifests.append(make_backup(ledger.settings, tmp_path / f"b{len(manifests)}"))
+        if len(manifests) >= 3:
+            enough.set()
     thread.join()
-    assert not errors and len(manifests) >= 2
+    assert not errors and len(manifests) >= 3
     sizes = [m.log_size for m in manifests]
-    assert sizes == sorted(sizes) and sizes[0] >= 1 and sizes[-1] <= writes + 1
+    assert sizes == sorted(sizes) and sizes[0] >= 1 and sizes[-1] <= written[0] + 1
     # Each backup is the log at one write boundary: its payload holds exactly
     # the manifest's size, every entry integrated, and restores to a ledger
     # that verifies.
