@@ -69,6 +69,17 @@ LINKS: dict[str, dict[str, Any]] = {
 }
 
 
+class WitnessedOut(BaseModel):
+    """This write's witnessing round (``ledger.witnessing.Witnessed``)."""
+
+    cosigners: list[str] = Field(description="witnesses whose cosignature it carries")
+    quorum_met: bool
+    refusals: list[str] = Field(
+        description="why each other witness did not cosign; a rollback or fork is "
+        "named (docs/backup.md)"
+    )
+
+
 class RecordedOut(BaseModel):
     """What the ledger recorded (``ledger.application.Recorded``)."""
 
@@ -84,6 +95,11 @@ class RecordedOut(BaseModel):
     entry: str = Field(
         description="base64 of the log entry's exact bytes: the receipt's leaf is "
         "SHA-256(0x00 || entry), so the submitter can verify it offline"
+    )
+    witnesses: WitnessedOut | None = Field(
+        default=None,
+        description="the witnesses' answer for this write; null when the ledger has "
+        "no witnesses",
     )
 
 
@@ -148,7 +164,15 @@ async def post_statement(request: Request, response: Response, ledger: LedgerDep
     response.headers["Location"] = (
         f"/receipts/{recorded.log_index}?size={recorded.tree_size}"
     )
+    witnessed = recorded.witnessed
     return RecordedOut(
         **{**recorded.__dict__, "receipt": recorded.receipt or ""},
         entry=base64.b64encode(entry).decode("ascii"),
+        witnesses=None
+        if witnessed is None
+        else WitnessedOut(
+            cosigners=sorted(witnessed.cosigners),
+            quorum_met=witnessed.quorum_met,
+            refusals=list(witnessed.refusals),
+        ),
     )

@@ -13,12 +13,6 @@ schemathesis (no server error; status, content type, headers and body as
 documented) and, for a refusal, as the RFC 9457 problem body docs/http.md
 promises. The failure message lists every failing operation and check, each
 with the shortest request that showed it.
-
-Expected to FAIL until the schema documents what the app answers (reported
-to the lead, not worked around here): the ``400 log-range`` refusals of the
-receipt and proof routes, the ``401`` a bad bearer token gets on routes that
-do not list it, and ``422`` as ``application/problem+json`` rather than
-FastAPI's default ``application/json`` ``HTTPValidationError``.
 """
 
 from __future__ import annotations

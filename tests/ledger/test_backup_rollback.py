@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from fastapi.testclient import TestClient
 
+from api.http.app import create_app
 from ledger.application import Ledger
 from ledger.backup import make_backup
 from ledger.home import POLICY_FILE, open_ledger
@@ -160,14 +162,35 @@ def test_restoring_an_older_backup_is_detected_three_ways(
     assert not forked.quorum_met
     assert "consistency proof refused" in forked.refusals[0]
     assert "forked" in forked.refusals[0]
+    # A submitter over HTTP is told in the 201's witnesses, not only the CLI.
+    ledger = open_ledger(settings)
+    try:
+        key = KeyPair.generate("over-http")
+        body = {
+            **{"member": None, "name": "over-http", "principal": "over-http"},
+            **{"public_key": key.public_key, "role": "peer_reviewer"},
+        }
+        signed = registration(ledger, body)
+        with TestClient(create_app(settings, ledger=ledger)) as client:
+            answer = client.post(
+                "/statements",
+                content=signed.to_bytes(),
+                headers={"Content-Type": "application/json"},
+            )
+    finally:
+        ledger.close()
+    assert answer.status_code == 201, answer.text
+    told = answer.json()["witnesses"]
+    assert not told["quorum_met"] and told["cosigners"] == []
+    assert "forked" in told["refusals"][0]
     # The witness's own memory never moved back.
     assert '"size": 6' in witnessed.state.read_text()
 
     # The log is now longer than what the verifier and the client saw: a fork.
     result = verified(settings, tmp_path, state)
-    assert result.size == 7 and "rewrite" in [f.check for f in result.findings]
+    assert result.size == 8 and "rewrite" in [f.check for f in result.findings]
     check = _receipt_check(settings, receipt, trust)
-    assert (check.verdict, check.ledger_size) == ("fork", 7)
+    assert (check.verdict, check.ledger_size) == ("fork", 8)
 
 
 def test_a_restore_of_the_latest_backup_is_no_rollback(
