@@ -18,9 +18,9 @@ from pathlib import Path
 
 import typer
 
-from api.cli_common import As, Home, Json, key_for, open_home, out
-from api.cli_principal import Draft, Reason
-from api.cli_statements import Approval, Approve, record, sign_draft
+from api.cli_common import As, Home, Json, open_home, out
+from api.cli_principal import Draft, Reason, registry_change
+from api.cli_statements import Approval, Approve
 from ledger.application import Ledger
 from ledger.keys import KeyPair
 from ledger.log_keys import (
@@ -74,24 +74,12 @@ def rotate(
             sys.stderr.write(f"new log key {vkey_of(ledger.origin, new)} in {made}\n")
         current = KeyPair(LOG_KEY, ledger.sequencer.signer.private_key)
         body = handover_body(ledger, current, new, reason)
-        statement = {
-            "type": "log.key_rotated",
-            "stream": "registry",
-            "body": body,
-            "expected_version": ledger.stream_version("registry"),
-        }
-        if draft:
-            ledger.close()
-            sys.stdout.write(json.dumps(statement, indent=2, sort_keys=True) + "\n")
-            return
-        key = key_for(home, as_key)
-        signed = sign_draft(
-            ledger, home, key, statement, Path("<command line>"), approve, approval
-        )
     except BaseException:
         ledger.close()
         raise
-    record(ledger, signed, as_json)
+    registry_change(
+        ledger, home, as_key, "log.key_rotated", body, as_json, approve, approval, draft
+    )
 
 
 @log_key_app.command("show")

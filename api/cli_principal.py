@@ -21,6 +21,7 @@ from rich.table import Table
 
 from api.cli_common import As, Home, Json, fail, key_for, open_home, out
 from api.cli_statements import Approval, Approve, record, sign_draft
+from ledger.application import Ledger
 from ledger.keys import KeyPair
 
 principal_app = typer.Typer(
@@ -52,18 +53,35 @@ def _registry_change(
     approval: list[Path] | None = None,
     draft_only: bool = False,
 ) -> None:
-    ledger = open_home(home)
-    draft = {
-        "type": kind,
-        "stream": "registry",
-        "body": body,
-        "expected_version": ledger.stream_version("registry"),
-    }
-    if draft_only:
-        ledger.close()
-        sys.stdout.write(json.dumps(draft, indent=2, sort_keys=True) + "\n")
-        return
+    registry_change(
+        open_home(home), home, as_key, kind, body, as_json, approve, approval, draft_only
+    )
+
+
+def registry_change(
+    ledger: Ledger,
+    home: Path | None,
+    as_key: str,
+    kind: str,
+    body: dict[str, Any],
+    as_json: bool,
+    approve: list[str] | None,
+    approval: list[Path] | None,
+    draft_only: bool,
+) -> None:
+    """Print the draft of a registry change for ``pmm approve``, or sign it with
+    the approvals and record it; ``ledger`` is closed either way."""
     try:
+        draft = {
+            "type": kind,
+            "stream": "registry",
+            "body": body,
+            "expected_version": ledger.stream_version("registry"),
+        }
+        if draft_only:
+            ledger.close()
+            sys.stdout.write(json.dumps(draft, indent=2, sort_keys=True) + "\n")
+            return
         key = key_for(home, as_key)
         signed = sign_draft(
             ledger, home, key, draft, Path("<command line>"), approve, approval

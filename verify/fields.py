@@ -82,12 +82,17 @@ def _bool(value: Any) -> str | None:
     return None if isinstance(value, bool) else "must be true or false"
 
 
-def _public_key(value: Any) -> str | None:
+def is_base64_32(value: Any) -> bool:
+    """Padded standard base64 of exactly 32 bytes (a key, a hash)."""
     try:
         raw = base64.b64decode(value, validate=True) if isinstance(value, str) else b""
     except (binascii.Error, ValueError):
         raw = b""
-    return None if len(raw) == 32 else "must be a base64 Ed25519 public key (32 bytes)"
+    return len(raw) == 32
+
+
+def _public_key(value: Any) -> str | None:
+    return None if is_base64_32(value) else "must be a base64 Ed25519 public key (32 bytes)"
 
 
 def _list_of(

@@ -23,13 +23,13 @@ checkpoint of a smaller tree may be signed by the old key or by a later one
 from __future__ import annotations
 
 import base64
-import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from verify.canonical import canonical_bytes
 from verify.errors import VerifyError, quote
+from verify.fields import is_base64_32
 from verify.note_keys import Ed25519Verifier
 
 HANDOVER_CONTEXT = b"pmm-log-key-handover/v1\n"
@@ -79,11 +79,7 @@ def vkey_problem(value: Any) -> str | None:
 
 def root_problem(value: Any) -> str | None:
     """A schema check: a 32-byte hash in padded standard base64."""
-    try:
-        raw = base64.b64decode(value, validate=True) if isinstance(value, str) else b""
-    except (binascii.Error, ValueError):
-        raw = b""
-    return None if len(raw) == 32 else "must be base64 of a 32-byte tree root"
+    return None if is_base64_32(value) else "must be base64 of a 32-byte tree root"
 
 
 def handover_problem(
