@@ -25,7 +25,15 @@ from urllib.parse import urlsplit, urlunsplit
 from benchmarks.common import DEFAULT_PG_URL, POSTGRESQL, SQLITE, Options, Section, progress
 from benchmarks.report import machine, write_results
 
-BENCHMARKS = ("recording", "log", "verify", "scores", "http")
+# --only name -> module of the benchmarks package
+MODULES = {
+    "recording": "recording",
+    "log": "log",
+    "verify": "verifier",
+    "scores": "scores",
+    "http": "http_load",
+}
+BENCHMARKS = tuple(MODULES)
 
 
 def without_query(url: str) -> str:
@@ -113,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     about["machine"] = machine(options)
     sections: list[Section] = []
     for name in args.only:
-        module: ModuleType = importlib.import_module(f"benchmarks.{name}")
+        module: ModuleType = importlib.import_module(f"benchmarks.{MODULES[name]}")
         size = args.size or (module.QUICK_SIZE if args.quick else module.DEFAULT_SIZE)
         progress(f"{name}: size {size:,}")
         sections.append(module.run(options, size))

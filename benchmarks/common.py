@@ -1,9 +1,7 @@
-"""What every benchmark shares: the Ratio record, timers, peak memory, temporary
-homes, PostgreSQL schemas, principals, the raw Ed25519 baseline and the machine.
-
-A benchmark module has ``NAME``, ``DEFAULT_SIZE``, ``QUICK_SIZE`` and
-``run(options, size) -> Section``; ``benchmarks.report`` writes the JSON and the
-Markdown table of every section (kept apart only to keep each module short).
+"""What every benchmark shares: the Ratio record, timers, peak memory, stores and
+PostgreSQL schemas, principals, the raw Ed25519 baseline. A benchmark module has
+``NAME``, ``DEFAULT_SIZE``, ``QUICK_SIZE`` and ``run(options, size) -> Section``;
+``benchmarks.report`` writes the files (apart only to keep modules short).
 """
 
 from __future__ import annotations
@@ -45,6 +43,11 @@ class Options:
     quick: bool
     cache: Path
     repeat: int = 1
+
+    @property
+    def raw_seconds(self) -> float:
+        """How long each raw Ed25519 measurement runs."""
+        return 0.2 if self.quick else 1.0
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,7 @@ def timed(action: Callable[[], T]) -> tuple[float, T]:
 
 
 def best_of(repeat: int, *actions: Callable[[], object]) -> list[float]:
-    """Each action's best time over ``repeat`` rounds, the actions alternating, so a
-    busy moment on the machine hits every side alike."""
+    """Each action's best time over ``repeat`` rounds, the actions alternating."""
     best = [float("inf")] * len(actions)
     for _ in range(repeat):
         for i, action in enumerate(actions):
@@ -195,8 +197,7 @@ def drop_schema(base_url: str, schema: str) -> None:
 
 @contextmanager
 def fresh_store(backend: str, home: Path, base_url: str) -> Iterator[Settings]:
-    """Settings for a new, empty store: a SQLite file in ``home`` or a new schema,
-    dropped afterwards."""
+    """Settings for a new store: a SQLite file in ``home`` or a new schema (dropped)."""
     if backend == SQLITE:
         yield Settings(home)
         return
@@ -223,8 +224,7 @@ def register_principals(
     principals: Sequence[tuple[KeyPair, str, str, str | None]],
     batch: int = 1000,
 ) -> None:
-    """Register (key, name, role, member) principals, signed by the admin key
-    (threshold 1: set-up, not what is measured)."""
+    """Register (key, name, role, member) principals, signed by the admin key."""
     statements = []
     for version, (key, name, role, member) in enumerate(principals, start=1):
         body: dict[str, Any] = {
@@ -242,7 +242,6 @@ def register_principals(
 
 
 Sample = list[tuple[bytes, bytes, bytes]]  # (public key, signature, signing input)
-RAW_SECONDS = 1.0  # each raw measurement runs about this long
 
 
 def verify_loaded(sample: Sample, rounds: int) -> int:
@@ -263,10 +262,14 @@ def verify_each(sample: Sample, rounds: int) -> int:
     return rounds * len(sample)
 
 
-def raw_rate(sample: Sample, verify: Callable[[Sample, int], int] = verify_loaded) -> float:
+def raw_rate(
+    sample: Sample,
+    verify: Callable[[Sample, int], int] = verify_loaded,
+    seconds: float = 1.0,
+) -> float:
     """Raw Ed25519 verifies per second on one core, best of three runs."""
-    seconds, _ = timed(lambda: verify(sample, 1))
-    rounds = max(1, int(RAW_SECONDS / max(seconds, 1e-6)))
+    once, _ = timed(lambda: verify(sample, 1))
+    rounds = max(1, int(seconds / max(once, 1e-6)))
     return max(
         rounds * len(sample) / timed(lambda: verify(sample, rounds))[0] for _ in "abc"
     )
@@ -276,13 +279,13 @@ def _pid(_: int) -> int:
     return os.getpid()
 
 
-def pool_rate(sample: Sample, workers: int) -> float:
+def pool_rate(sample: Sample, workers: int, seconds: float = 1.0) -> float:
     """Raw verifies per second that ``workers`` spawned processes reach together."""
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=context) as pool:
         list(pool.map(_pid, range(workers * 4)))  # every worker started first
-        seconds, _ = timed(lambda: verify_loaded(sample, 1))
-        rounds = max(1, int(RAW_SECONDS / max(seconds, 1e-6)))
+        once, _ = timed(lambda: verify_loaded(sample, 1))
+        rounds = max(1, int(seconds / max(once, 1e-6)))
         best = 0.0
         for _ in range(2):
             start = perf_counter()

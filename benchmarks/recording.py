@@ -192,7 +192,7 @@ def verify_sample() -> list[tuple[bytes, bytes, bytes]]:
 def run(options: Options, size: int) -> Section:
     section = Section(NAME)
     plans, sample = plan_workload(size), verify_sample()
-    verify_rate = raw_rate(sample)
+    verify_rate = raw_rate(sample, seconds=options.raw_seconds)
     measured: list[tuple[str, str, float, float, float, float]] = []
     for backend in backends(options, section):
         with tempfile.TemporaryDirectory(prefix=f"pmm-bench-{backend}-") as tmp:
@@ -205,7 +205,9 @@ def run(options: Options, size: int) -> Section:
                     )
                 progress(f"{NAME} {backend} {mode}: {ours[0]:,.0f} vs {plain[0]:,.0f}/s")
                 measured.append((backend, mode, *ours, *plain))
-    verify_rate = max(verify_rate, raw_rate(sample))  # before and after, best kept
+    verify_rate = max(
+        verify_rate, raw_rate(sample, seconds=options.raw_seconds)
+    )  # before and after, best kept
     for backend, mode, ours_rate, ours_mb, plain_rate, plain_mb in measured:
         # The ratio if a statement cost what plain spends on an event plus one verify.
         ceiling = (1 / plain_rate) / (1 / plain_rate + 1 / verify_rate)
