@@ -105,12 +105,12 @@ class Section:
     notes: list[str] = field(default_factory=list)
 
 
+_T0 = perf_counter()
+
+
 def progress(message: str) -> None:
     """Progress to stderr; the tables go to the output files."""
     print(f"[{perf_counter() - _T0:7.1f}s] {message}", file=sys.stderr, flush=True)
-
-
-_T0 = perf_counter()
 
 
 def timed(action: Callable[[], T]) -> tuple[float, T]:
@@ -154,9 +154,8 @@ def peak_rss_mb(pid: int | str = "self") -> float:
 
 
 class PeakMemory:
-    """The peak RSS of this process over a block: ``VmHWM`` is reset on entry
-    (``/proc/self/clear_refs``), so each measurement has its own peak. Where it
-    cannot be reset, the peak is the process's since it started."""
+    """This process's peak RSS over a block (``VmHWM`` reset on entry where Linux lets
+    ``/proc/self/clear_refs`` reset it; else the peak since the process started)."""
 
     def __init__(self) -> None:
         self.mb = 0.0
@@ -295,7 +294,6 @@ def pool_rate(sample: Sample, workers: int, seconds: float = 1.0) -> float:
     return best
 
 
-def key_sample(key: KeyPair, messages: list[bytes]) -> Sample:
-    """A raw-verify sample: ``key``'s signatures of ``messages``."""
+def key_sample(key: KeyPair, messages: list[bytes]) -> Sample:  # key signs messages
     public = key.private_key.public_key().public_bytes_raw()
     return [(public, key.private_key.sign(m), m) for m in messages]
