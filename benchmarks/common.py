@@ -120,12 +120,14 @@ def timed(action: Callable[[], T]) -> tuple[float, T]:
     return perf_counter() - start, result
 
 
-def best_of(repeat: int, *actions: Callable[[], object]) -> list[float]:
-    """Each action's best time over ``repeat`` rounds, the actions alternating."""
-    best = [float("inf")] * len(actions)
+def best_of(repeat: int, *actions: Callable[[], object]) -> list[tuple[float, float]]:
+    """Each action's (best seconds, peak RSS MB) over ``repeat`` rounds, alternating."""
+    best = [(float("inf"), 0.0)] * len(actions)
     for _ in range(repeat):
         for i, action in enumerate(actions):
-            best[i] = min(best[i], timed(action)[0])
+            with PeakMemory() as memory:
+                seconds = timed(action)[0]
+            best[i] = (min(best[i][0], seconds), max(best[i][1], memory.mb))
     return best
 
 
