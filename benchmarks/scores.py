@@ -64,7 +64,7 @@ from verify.statement import parse_entry, parse_timestamp
 
 NAME = "scores"
 DEFAULT_SIZE, QUICK_SIZE = 1_000_000, 20_000
-MIN_SIZE = 1000
+MIN_SIZE = 300  # the set-up (genesis, principals, framework) and a few assessments
 SEED = 5
 PAST = 0.7
 QUERIES, QUICK_QUERIES = 50, 20

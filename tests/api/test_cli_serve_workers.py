@@ -4,7 +4,7 @@ browser session opened through one worker holds on the other.
 The server runs as a subprocess on a free loopback port, against a home made
 by ``pmm init``; each worker builds the app from the environment
 (``api.http.factory``). No timing is asserted: performance is measured in
-benchmarks/bench_http.py.
+``python -m benchmarks --only http``.
 """
 
 from __future__ import annotations
