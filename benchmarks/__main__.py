@@ -3,7 +3,7 @@ Markdown table of ratios (ours against a baseline measured in the same run).
 
     python -m benchmarks [--size N] [--quick] [--only NAME,...]
         [--backend sqlite|postgresql|both] [--database-url URL] [--out DIR]
-        [--cache DIR] [--repeat R]
+        [--cache DIR] [--repeat R] [--drop-cache]
 
 See benchmarks/README.md for what each row measures against what.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import shlex
+import shutil
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -22,7 +23,15 @@ from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from benchmarks.common import DEFAULT_PG_URL, POSTGRESQL, SQLITE, Options, Section, progress
+from benchmarks.common import (
+    DEFAULT_PG_URL,
+    POSTGRESQL,
+    SQLITE,
+    Options,
+    Section,
+    Skipped,
+    progress,
+)
 from benchmarks.report import machine, write_results
 
 # --only name -> module of the benchmarks package
@@ -93,6 +102,12 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         help="where built verifier bundles and scores ledgers are kept between runs",
     )
     parser.add_argument(
+        "--drop-cache",
+        action="store_true",
+        help="remove the --cache folder and the PostgreSQL schemas of its cached "
+        "scores ledgers, then exit",
+    )
+    parser.add_argument(
         "--repeat", type=int, default=1, help="rounds per measurement, the best kept"
     )
     args = parser.parse_args(argv)
@@ -119,9 +134,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         "started": started,
     }
     about["machine"] = machine(options)
+    if args.drop_cache:
+        from benchmarks.scores_cache import drop_all
+
+        dropped = drop_all(args.cache, options.database_url)
+        shutil.rmtree(args.cache, ignore_errors=True)
+        print(f"removed {args.cache} ({dropped} scores ledgers and their schemas)")
+        return 0
     sections: list[Section] = []
     for name in args.only:
-        module: ModuleType = importlib.import_module(f"benchmarks.{MODULES[name]}")
+        try:
+            module: ModuleType = importlib.import_module(f"benchmarks.{MODULES[name]}")
+        except ImportError as exc:
+            reason = f"{exc}; install the benchmark dependencies: pip install -e '.[bench]'"
+            progress(f"{name}: SKIPPED: {reason}")
+            sections.append(Section(name, skipped=[Skipped(name, "all", reason)]))
+            continue
         size = args.size or (module.QUICK_SIZE if args.quick else module.DEFAULT_SIZE)
         progress(f"{name}: size {size:,}")
         sections.append(module.run(options, size))

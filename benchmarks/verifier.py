@@ -53,8 +53,10 @@ except SystemExit as exc:
     code = exc.code if isinstance(exc.code, int) else 1
 own = resource.getrusage(resource.RUSAGE_SELF)
 kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+# VmHWM, not ru_maxrss: after fork and exec, ru_maxrss keeps the parent's RSS.
+hwm = [l for l in open("/proc/self/status") if l.startswith("VmHWM:")]
 usage = {
-    "self_kb": own.ru_maxrss,
+    "self_kb": int(hwm[0].split()[1]) if hwm else own.ru_maxrss,
     "children_kb": kids.ru_maxrss,
     "self_cpu": own.ru_utime + own.ru_stime,
     "children_cpu": kids.ru_utime + kids.ru_stime,
