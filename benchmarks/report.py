@@ -51,6 +51,10 @@ def _number(value: float) -> str:
     return f"{value:.2f}" if value >= 1 else f"{value:.3g}"
 
 
+def _whole(value: int | str) -> str:
+    return f"{value:,}" if isinstance(value, int) else value
+
+
 def _row_json(row: Ratio) -> dict[str, Any]:
     return asdict(row) | {"ratio": row.ratio, "met": row.met}
 
@@ -100,7 +104,7 @@ def write_results(
         for r in s.rows:
             if r.figures:
                 shown = ", ".join(
-                    f"{k} {_number(v) if isinstance(v, float) else v}"
+                    f"{k} {_number(v) if isinstance(v, float) else _whole(v)}"
                     for k, v in r.figures.items()
                 )
                 lines.append(f"- {r.benchmark} {r.backend} {r.what}: {shown}")
