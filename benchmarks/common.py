@@ -45,8 +45,7 @@ class Options:
     repeat: int = 1
 
     @property
-    def raw_seconds(self) -> float:
-        """How long each raw Ed25519 measurement runs."""
+    def raw_seconds(self) -> float:  # how long each raw Ed25519 measurement runs
         return 0.2 if self.quick else 1.0
 
 
@@ -131,8 +130,7 @@ def best_of(repeat: int, *actions: Callable[[], object]) -> list[tuple[float, fl
     return best
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """The nearest-rank percentile (``fraction`` in 0..1)."""
+def percentile(values: list[float], fraction: float) -> float:  # nearest rank
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
 
