@@ -35,6 +35,7 @@ from typing import Any
 from verify.errors import VerifyError, quote
 from verify.findings import Finding
 from verify.policy import refusal
+from verify.precheck import Precheck, entry_from
 from verify.rules import Refusal
 from verify.rules.framework import FrameworkState
 from verify.rules.integrity import IntegrityState
@@ -117,17 +118,25 @@ class Replay:
     def principals(self) -> int:
         return len(self.registry.principals)
 
-    def check(self, index: int, raw: bytes, *, defer: bool = False) -> Checked:
+    def check(
+        self, index: int, raw: bytes, *, defer: bool = False, found: Precheck | None = None
+    ) -> Checked:
         """Check entry ``index``; with ``defer``, a non-registry signature is
-        returned as a job instead of being checked here."""
-        try:
-            entry = parse_entry(raw)
-        except (VerifyError, ValueError) as exc:
-            return Checked((Finding("entry", f"entry is malformed: {exc}", index),))
+        returned as a job instead of being checked here. ``found`` is what a
+        worker read of it (``verify.precheck``): the entry's reading and
+        statement check, done; its signature outcome, if under the right key."""
+        entry = entry_from(raw, found) if found is not None else None
+        prechecked = entry is not None
+        if entry is None:
+            try:
+                entry = parse_entry(raw)
+            except (VerifyError, ValueError) as exc:
+                return Checked((Finding("entry", f"entry is malformed: {exc}", index),))
         self._note_member(index, entry.stream)
         signed = entry.signed
         try:
-            check_statement(signed.statement)
+            if not prechecked:
+                check_statement(signed.statement)
         except VerifyError as exc:
             stream, kind = signed.statement.get("stream"), signed.statement.get("type")
             where = (
@@ -148,7 +157,9 @@ class Replay:
                 )
             )
         problems += self._genesis_problems(index, raw, kind.name)
-        job, approvers = self._authority(index, entry.stream, kind, signed, defer, problems)
+        job, approvers = self._authority(
+            index, entry.stream, kind, signed, (defer, found), problems
+        )
         blocked = _AUTHORITY + (("signature",) if kind.stream == "registry" else ())
         if not any(check in blocked for check, _ in problems):
             problems += self._rules(index, entry.stream, kind, signed, approvers)
@@ -205,11 +216,13 @@ class Replay:
         stream: str,
         kind: StatementType,
         signed: SignedStatement,
-        defer: bool,
+        how: tuple[bool, Precheck | None],
         problems: list[tuple[str, str]],
     ) -> tuple[SignatureJob | None, tuple[str, ...]]:
         """The signer, its signature, approvals and role: a deferred signature job,
-        and the admins whose approvals verified."""
+        and the admins whose approvals verified. ``how``: whether to defer the
+        signature, and a worker's outcome for it (used if under the signer's key)."""
+        defer, found = how
         signer = signer_of(self.registry, signed)
         if isinstance(signer, Refusal):
             problems.append((_SIGNER_CHECKS[signer.kind], signer.reason))
@@ -225,7 +238,11 @@ class Replay:
             signed.canonical(),
         )
         deferred: SignatureJob | None = job
-        if not defer or kind.stream == "registry":
+        if found is not None and found.key is not None and found.key == signer.key:
+            if found.failure is not None:  # checked by a worker, under this very key
+                problems.append(("signature", found.failure))
+            deferred = None
+        elif not defer or kind.stream == "registry":
             failed = signature_failure(job)
             if failed is not None:
                 problems.append(("signature", failed.reason))

@@ -19,7 +19,11 @@ checked where the checkpoint puts them.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bisect
+import itertools
+from collections import deque
 from collections.abc import Iterator
 
 from verify.bundle import TILE_WIDTH, Bundle, EntryBundle, HashTile, tiles_of
@@ -27,11 +31,14 @@ from verify.findings import Finding, Findings
 from verify.frontier import Frontier
 from verify.handover import LOG_KEY_ROTATED
 from verify.merkle import HASH_SIZE, leaf_hash
+from verify.precheck import Precheck
 from verify.publications import PUBLISHED, Publications
 from verify.replay import Checked, Replay
-from verify.signatures import SignatureJob, SignaturePool, pool_size
+from verify.signatures import Prechecks, SignatureJob, SignaturePool, pool_size
+from verify.statement import key_id
 
 UNREADABLE = b"\xff" * HASH_SIZE  # the leaf of an entry that could not be read
+MAX_SENT_KEYS = 4096  # registry keys sent with each bundle to the workers
 
 
 class TileCheck:
@@ -109,6 +116,10 @@ class Walk:
         # The root of the entries before each log key hand-over (decision 33).
         self.handover_roots: dict[int, bytes] = {}
         self.signatures: SignaturePool
+        # The keys the registry has named so far, by key id, for the workers:
+        # a new dict whenever one is added (one sent is never changed).
+        self.keys: dict[str, bytes] = {}
+        self.owners_seen = 0
 
     def run(self, workers: int | None) -> None:
         if self.size == 0:
@@ -118,15 +129,41 @@ class Walk:
             self.first_unusable = 0
             return
         self.signatures = SignaturePool(pool_size(workers, self.size), self.findings.add)
+        # Bundles read and sent to the workers, ahead of the replay.
+        ahead: deque[tuple[int, int, EntryBundle, Prechecks]] = deque()
         try:
             for n, width in tiles_of(self.size):
-                self._bundle(n * TILE_WIDTH, width, self.bundle.entries(n, width))
+                found = self.bundle.entries(n, width)
+                prechecks = self.signatures.prechecks(found.entries, self._known_keys())
+                ahead.append((n * TILE_WIDTH, width, found, prechecks))
+                while len(ahead) > self.signatures.window:
+                    self._bundle(*ahead.popleft())
+            while ahead:
+                self._bundle(*ahead.popleft())
             self.signatures.finish()
         finally:
             self.signatures.close()
 
-    def _bundle(self, start: int, width: int, found: EntryBundle) -> None:
+    def _known_keys(self) -> dict[str, bytes]:
+        """The keys for a worker: the first ``MAX_SENT_KEYS`` the registry named
+        (the signatures under any other are checked once the replay names it)."""
+        owners = self.replay.registry.owners
+        if len(owners) != self.owners_seen and len(self.keys) < MAX_SENT_KEYS:
+            keys = dict(self.keys)
+            added = itertools.islice(reversed(owners), len(owners) - self.owners_seen)
+            for encoded in reversed(list(added)):
+                try:
+                    raw = base64.b64decode(encoded, validate=True)
+                except (binascii.Error, ValueError):
+                    continue
+                if len(keys) < MAX_SENT_KEYS:
+                    keys.setdefault(key_id(raw), raw)
+            self.keys, self.owners_seen = keys, len(owners)
+        return self.keys
+
+    def _bundle(self, start: int, width: int, found: EntryBundle, ahead: Prechecks) -> None:
         self._report(start, width, found)
+        prechecks = ahead.result()
         tile = self.bundle.hashes(0, start // TILE_WIDTH, width)
         jobs: list[SignatureJob] = []
         leaves = []
@@ -142,7 +179,8 @@ class Walk:
                 reason = f"entry {index} is empty or absent (zero length in {found.path})"
                 self.findings.add(Finding("missing", reason, index))
             else:
-                leaf = self._entry(index, raw, jobs, tile)
+                done = prechecks[offset] if prechecks is not None else None
+                leaf = self._entry(index, raw, jobs, tile, done)
             self.entries_tree.add(leaf)
             leaves.append(leaf)
         if tile.hashes is None:
@@ -153,12 +191,18 @@ class Walk:
         self.signatures.submit(jobs)
 
     def _entry(
-        self, index: int, raw: bytes, jobs: list[SignatureJob], tile: HashTile
+        self,
+        index: int,
+        raw: bytes,
+        jobs: list[SignatureJob],
+        tile: HashTile,
+        found: Precheck | None,
     ) -> bytes:
         leaf = leaf_hash(raw)
         self.read += 1
         try:
-            checked = self.replay.check(index, raw, defer=self.signatures.parallel)
+            defer = self.signatures.parallel
+            checked = self.replay.check(index, raw, defer=defer, found=found)
             for finding in checked.findings:
                 self.findings.add(finding)
             if any(f.check in ("entry", "statement") for f in checked.findings):
