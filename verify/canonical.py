@@ -205,10 +205,11 @@ def _fast_canonical(data: bytes) -> tuple[bool, JSONValue]:
     The standard library's C reader (duplicate keys kept last) and the
     module's encoder, compared byte for byte with the input. Equality proves
     what the strict reader checks one by one: no float or constant, no
-    integer beyond 2**53 - 1 (all refused as read), no duplicate key (the encoded object would be
-    shorter), and, the input being ASCII, no non-ASCII key whose JCS order
-    differs from Python's. Anything else is (False, None): the strict path
-    decides, so a refusal is always the strict reader's own."""
+    integer beyond 2**53 - 1 (all refused as read), no duplicate key (the
+    encoded object would be shorter), and, the input being ASCII, no
+    non-ASCII key whose JCS order differs from Python's. Anything else is
+    (False, None): the strict path decides, so a refusal is always the strict
+    reader's own."""
     if not data.isascii():
         return False, None
     try:

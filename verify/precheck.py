@@ -9,10 +9,9 @@ main process sends each entry bundle to a worker (``verify.signatures``) with
 the keys the registry has named so far, and the worker returns, per entry,
 a ``Precheck``:
 
-* ``value`` and ``span``: the parsed entry and where its statement's bytes lie,
-  when the entry and its statement are well formed; otherwise None, and the
-  replay reads the entry itself, so every refusal is the one it has always
-  given, word for word;
+* where its statement's bytes lie, when the entry and its statement are well
+  formed; otherwise None, and the replay reads the entry itself, so every
+  refusal is the one it has always given, word for word;
 * ``key`` and ``failure``: the public key the signature was checked under (the
   key the statement's ``key_id`` names among those sent) and why it did not
   verify, if it did not. The replay uses that outcome only when ``key`` is the
@@ -27,8 +26,8 @@ where it runs changes nothing in what is found (docs/decisions.md, decision 36).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from typing import Any
 
 from verify.errors import BadSignatureError
 from verify.statement import (
@@ -40,18 +39,17 @@ from verify.statement import (
     verify_signature,
 )
 
-
-@dataclass(frozen=True)
-class Precheck:
-    """What a worker found about one entry (see the module docstring)."""
-
-    value: dict[str, Any] | None = None
-    span: tuple[int, int] = (0, 0)
-    key: bytes | None = None
-    failure: str | None = None
-
-
-NOT_READ = Precheck()  # left to the replay: unreadable, malformed, or empty
+# What a worker found about one entry (see the module docstring): None when it
+# left the entry to the replay, else (start, end, key, failure): the statement's
+# span in the entry, the key its signature was checked under (None: not
+# checked) and why it did not verify (None: it did, or was not checked). A
+# plain tuple: it crosses back from the workers for every entry, and a tuple
+# costs the replay's process a fraction of what an object costs to unpickle.
+Precheck = tuple[int, int, bytes | None, str | None] | None
+# The replay's process reads a prechecked entry again with the standard
+# library's C reader alone: the worker proved it canonical, so this gives the
+# very value the strict reader gives (``verify.canonical._fast_canonical``).
+_PLAIN = json.JSONDecoder()
 
 
 @dataclass(frozen=True)
@@ -67,24 +65,24 @@ def precheck(raw: bytes, keys: dict[str, bytes]) -> Precheck:
     """Read ``raw`` as the replay would, and check its signature under the key
     its key id names in ``keys``, if any."""
     if not raw:
-        return NOT_READ
+        return None
     try:
         value = read_entry(raw)
         span = statement_span(raw, value)
         entry = entry_of(raw, value, span)
         check_statement(entry.signed.statement)
-    except Exception:  # noqa: BLE001 - the replay reads it again and names the problem
-        return NOT_READ
+    except Exception:  # the replay reads it again and names the problem
+        return None
     key = keys.get(str(entry.signed.statement["key_id"]))
     if key is None:
-        return Precheck(value, span)
+        return (*span, None, None)
     try:
         verify_signature(entry.signed, key)
     except BadSignatureError as exc:
-        return Precheck(value, span, key, str(exc))
-    except Exception:  # noqa: BLE001 - e.g. an unusable key: the replay checks it
-        return Precheck(value, span)
-    return Precheck(value, span, key)
+        return (*span, key, str(exc))
+    except Exception:  # e.g. an unusable key: the replay checks the signature
+        return (*span, None, None)
+    return (*span, key, None)
 
 
 def precheck_bundle(job: BundleJob) -> list[Precheck]:
@@ -94,6 +92,14 @@ def precheck_bundle(job: BundleJob) -> list[Precheck]:
 
 def entry_from(raw: bytes, found: Precheck) -> Entry | None:
     """The ``Entry`` a worker read, or None when it left ``raw`` to the replay."""
-    if found.value is None:
+    if found is None:
         return None
-    return entry_of(raw, found.value, found.span)
+    return entry_of(raw, _PLAIN.decode(raw.decode("utf-8")), (found[0], found[1]))
+
+
+def signature_outcome(found: Precheck, key: bytes) -> tuple[bool, str | None]:
+    """(checked, failure): whether a worker checked the signature under ``key``
+    (the signer's, as the replay found it), and why it failed if it did."""
+    if found is None or found[2] is None or found[2] != key:
+        return False, None
+    return True, found[3]

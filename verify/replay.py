@@ -35,7 +35,7 @@ from typing import Any
 from verify.errors import VerifyError, quote
 from verify.findings import Finding
 from verify.policy import refusal
-from verify.precheck import Precheck, entry_from
+from verify.precheck import Precheck, entry_from, signature_outcome
 from verify.rules import Refusal
 from verify.rules.framework import FrameworkState
 from verify.rules.integrity import IntegrityState
@@ -119,13 +119,13 @@ class Replay:
         return len(self.registry.principals)
 
     def check(
-        self, index: int, raw: bytes, *, defer: bool = False, found: Precheck | None = None
+        self, index: int, raw: bytes, *, defer: bool = False, found: Precheck = None
     ) -> Checked:
         """Check entry ``index``; with ``defer``, a non-registry signature is
         returned as a job instead of being checked here. ``found`` is what a
         worker read of it (``verify.precheck``): the entry's reading and
         statement check, done; its signature outcome, if under the right key."""
-        entry = entry_from(raw, found) if found is not None else None
+        entry = entry_from(raw, found)
         prechecked = entry is not None
         if entry is None:
             try:
@@ -216,7 +216,7 @@ class Replay:
         stream: str,
         kind: StatementType,
         signed: SignedStatement,
-        how: tuple[bool, Precheck | None],
+        how: tuple[bool, Precheck],
         problems: list[tuple[str, str]],
     ) -> tuple[SignatureJob | None, tuple[str, ...]]:
         """The signer, its signature, approvals and role: a deferred signature job,
@@ -238,9 +238,10 @@ class Replay:
             signed.canonical(),
         )
         deferred: SignatureJob | None = job
-        if found is not None and found.key is not None and found.key == signer.key:
-            if found.failure is not None:  # checked by a worker, under this very key
-                problems.append(("signature", found.failure))
+        checked, failure = signature_outcome(found, signer.key)
+        if checked:  # by a worker, under this very key
+            if failure is not None:
+                problems.append(("signature", failure))
             deferred = None
         elif not defer or kind.stream == "registry":
             failed = signature_failure(job)

@@ -1,4 +1,4 @@
-"""The verifier's worker processes: entries read and signatures checked (DESIGN.md §5 item 1).
+"""The verifier's worker processes: entries read, signatures checked (DESIGN.md §5 1).
 
 For a large log, each entry bundle goes to a pool of processes (``spawn``:
 nothing is inherited but what a job carries) *before* the replay reaches it:

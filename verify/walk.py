@@ -196,7 +196,7 @@ class Walk:
         raw: bytes,
         jobs: list[SignatureJob],
         tile: HashTile,
-        found: Precheck | None,
+        found: Precheck,
     ) -> bytes:
         leaf = leaf_hash(raw)
         self.read += 1
