@@ -109,6 +109,7 @@ class Replay:
         self.entry_members = array("H")
         self.member_codes: dict[str, int] = {}
         self.member_names: list[str] = [""]
+        self.stream_codes: dict[str, int] = {}  # the Member code of each stream seen
         self.versions: dict[str, int] = {}
         self.by_type: Counter[str] = Counter()
         self.last_recorded: tuple[int, datetime] | None = None
@@ -173,12 +174,15 @@ class Replay:
         )
 
     def _note_member(self, index: int, stream: str) -> None:
-        member = stream_member(stream)
-        code = 0
-        if member is not None:
-            code = self.member_codes.setdefault(member, len(self.member_names))
-            if code == len(self.member_names):
-                self.member_names.append(member)
+        code = self.stream_codes.get(stream)
+        if code is None:
+            member = stream_member(stream)
+            code = 0
+            if member is not None:
+                code = self.member_codes.setdefault(member, len(self.member_names))
+                if code == len(self.member_names):
+                    self.member_names.append(member)
+            self.stream_codes[stream] = code
         while len(self.entry_members) <= index:
             self.entry_members.append(0)
         self.entry_members[index] = code
@@ -227,27 +231,27 @@ class Replay:
         if isinstance(signer, Refusal):
             problems.append((_SIGNER_CHECKS[signer.kind], signer.reason))
             return None, ()
-        job = SignatureJob(
-            index,
-            stream,
-            kind.name,
-            signed.principal,
-            str(signed.statement["key_id"]),
-            signer.key,
-            signed.signature,
-            signed.canonical(),
-        )
-        deferred: SignatureJob | None = job
+        deferred: SignatureJob | None = None
         checked, failure = signature_outcome(found, signer.key)
         if checked:  # by a worker, under this very key
             if failure is not None:
                 problems.append(("signature", failure))
-            deferred = None
-        elif not defer or kind.stream == "registry":
-            failed = signature_failure(job)
-            if failed is not None:
-                problems.append(("signature", failed.reason))
-            deferred = None
+        else:
+            deferred = SignatureJob(
+                index,
+                stream,
+                kind.name,
+                signed.principal,
+                str(signed.statement["key_id"]),
+                signer.key,
+                signed.signature,
+                signed.canonical(),
+            )
+            if not defer or kind.stream == "registry":
+                failed = signature_failure(deferred)
+                if failed is not None:
+                    problems.append(("signature", failed.reason))
+                deferred = None
         approvers = approvers_of(self.registry, signed)
         if isinstance(approvers, Refusal):
             problems.append(("approval", approvers.reason))
