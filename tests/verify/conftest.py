@@ -120,5 +120,6 @@ def parallel_walks_agree(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
                 shadow = _shadow(self, *schedule)
                 assert outcome(shadow) == outcome(self), f"schedule {schedule}"
 
+    run.__wrapped__ = real_run  # type: ignore[attr-defined]
     monkeypatch.setattr(walk.Walk, "run", run)
     yield
