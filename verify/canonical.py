@@ -213,7 +213,8 @@ def _fast_canonical(data: bytes) -> tuple[bool, JSONValue]:
     if not data.isascii():
         return False, None
     try:
-        value = _FAST_DECODER.decode(data.decode("ascii"))
+        # raw_decode: no whitespace skipped; anything after the value differs below.
+        value, _ = _FAST_DECODER.raw_decode(data.decode("ascii"))
         if _ENCODER.encode(value).encode("ascii") == data:
             return True, value
     except (_NotFast, ValueError, RecursionError, UnicodeEncodeError, TypeError):

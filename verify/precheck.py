@@ -94,7 +94,8 @@ def entry_from(raw: bytes, found: Precheck) -> Entry | None:
     """The ``Entry`` a worker read, or None when it left ``raw`` to the replay."""
     if found is None:
         return None
-    return entry_of(raw, _PLAIN.decode(raw.decode("utf-8")), (found[0], found[1]))
+    value = _PLAIN.raw_decode(raw.decode("utf-8"))[0]  # canonical: nothing around it
+    return entry_of(raw, value, (found[0], found[1]))
 
 
 def signature_outcome(found: Precheck, key: bytes) -> tuple[bool, str | None]:
