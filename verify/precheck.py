@@ -26,6 +26,9 @@ where it runs changes nothing in what is found (docs/decisions.md, decision 36).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import itertools
 import json
 from dataclasses import dataclass
 
@@ -34,6 +37,7 @@ from verify.statement import (
     Entry,
     check_statement,
     entry_of,
+    key_id,
     read_entry,
     statement_span,
     verify_signature,
@@ -50,6 +54,7 @@ Precheck = tuple[int, int, bytes | None, str | None] | None
 # library's C reader alone: the worker proved it canonical, so this gives the
 # very value the strict reader gives (``verify.canonical._fast_canonical``).
 _PLAIN = json.JSONDecoder()
+MAX_SENT_KEYS = 4096  # registry keys sent with each bundle to the workers
 
 
 @dataclass(frozen=True)
@@ -104,3 +109,31 @@ def signature_outcome(found: Precheck, key: bytes) -> tuple[bool, str | None]:
     if found is None or found[2] is None or found[2] != key:
         return False, None
     return True, found[3]
+
+
+class KnownKeys:
+    """The keys the registry has named so far, by key id, for the workers: the
+    first ``MAX_SENT_KEYS`` (a signature under any other is checked once the
+    replay names its key). A new dict whenever one is added: one sent to a
+    worker is never changed."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, bytes] = {}
+        self.seen = 0  # how many of the registry's keys were looked at
+
+    def sent(self, owners: dict[str, str]) -> dict[str, bytes]:
+        """The keys to send, given the registry's ``owners`` (base64 key ->
+        principal, in the order they were registered)."""
+        if len(owners) == self.seen or len(self.keys) >= MAX_SENT_KEYS:
+            return self.keys
+        keys = dict(self.keys)
+        added = itertools.islice(reversed(owners), len(owners) - self.seen)
+        for encoded in reversed(list(added)):
+            try:
+                raw = base64.b64decode(encoded, validate=True)
+            except (binascii.Error, ValueError):
+                continue
+            if len(keys) < MAX_SENT_KEYS:
+                keys.setdefault(key_id(raw), raw)
+        self.keys, self.seen = keys, len(owners)
+        return self.keys

@@ -19,8 +19,11 @@ and records a forbidden transition is named at exactly that entry:
   no statement was issued after it was recorded (beyond the clock skew) or
   more than ``MAX_STATEMENT_AGE`` before.
 
-Registry entries are signature-checked here, before they change who may
-sign; other entries' signatures may be deferred as a ``SignatureJob``.
+Registry entries are signature-checked before they change who may sign;
+other entries' signatures may be deferred as a ``SignatureJob``. A worker's
+reading of an entry (``verify.precheck``) replaces the replay's own, and its
+signature outcome is taken only under the very key the replay finds the
+signer had at that position (docs/decisions.md, decision 36).
 """
 
 from __future__ import annotations

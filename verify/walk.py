@@ -1,10 +1,16 @@
 """Streaming an export's entries and hash tiles, one entry bundle at a time.
 
 The walk reads entry bundle N and level-0 hash tile N together, checks each
-entry with ``verify.replay`` (signatures possibly deferred to a
-``SignaturePool``), and feeds two RFC 6962 trees: one of the entries' leaf
+entry with ``verify.replay``, and feeds two RFC 6962 trees: one of the entries' leaf
 hashes, one of the level-0 tiles' hashes (whose perfect subtrees are compared
 with the level 1+ tiles as they form, ``TileCheck``).
+
+With worker processes (``SignaturePool``), each bundle is sent to them as it
+is read, a few bundles ahead of the replay: they read its entries and check
+their signatures under the keys the registry named so far
+(``verify.precheck``, docs/decisions.md decision 36); the replay takes what
+they found, and defers to them any signature they could not check under the
+signer's key. With one worker the replay does it all, the reference path.
 
 Nothing in a bundle stops the walk (docs/verifier.md). An entry bundle that is
 absent, short or cut mid-entry leaves its unreadable entries *missing* (check
@@ -19,10 +25,7 @@ checked where the checkpoint puts them.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import bisect
-import itertools
 from collections import deque
 from collections.abc import Iterator
 
@@ -31,14 +34,12 @@ from verify.findings import Finding, Findings
 from verify.frontier import Frontier
 from verify.handover import LOG_KEY_ROTATED
 from verify.merkle import HASH_SIZE, leaf_hash
-from verify.precheck import Precheck
+from verify.precheck import KnownKeys, Precheck
 from verify.publications import PUBLISHED, Publications
 from verify.replay import Checked, Replay
 from verify.signatures import Prechecks, SignatureJob, SignaturePool, pool_size
-from verify.statement import key_id
 
 UNREADABLE = b"\xff" * HASH_SIZE  # the leaf of an entry that could not be read
-MAX_SENT_KEYS = 4096  # registry keys sent with each bundle to the workers
 
 
 class TileCheck:
@@ -116,10 +117,7 @@ class Walk:
         # The root of the entries before each log key hand-over (decision 33).
         self.handover_roots: dict[int, bytes] = {}
         self.signatures: SignaturePool
-        # The keys the registry has named so far, by key id, for the workers:
-        # a new dict whenever one is added (one sent is never changed).
-        self.keys: dict[str, bytes] = {}
-        self.owners_seen = 0
+        self.keys = KnownKeys()  # what the registry has named so far, for the workers
 
     def run(self, workers: int | None) -> None:
         if self.size == 0:
@@ -145,21 +143,7 @@ class Walk:
             self.signatures.close()
 
     def _known_keys(self) -> dict[str, bytes]:
-        """The keys for a worker: the first ``MAX_SENT_KEYS`` the registry named
-        (the signatures under any other are checked once the replay names it)."""
-        owners = self.replay.registry.owners
-        if len(owners) != self.owners_seen and len(self.keys) < MAX_SENT_KEYS:
-            keys = dict(self.keys)
-            added = itertools.islice(reversed(owners), len(owners) - self.owners_seen)
-            for encoded in reversed(list(added)):
-                try:
-                    raw = base64.b64decode(encoded, validate=True)
-                except (binascii.Error, ValueError):
-                    continue
-                if len(keys) < MAX_SENT_KEYS:
-                    keys.setdefault(key_id(raw), raw)
-            self.keys, self.owners_seen = keys, len(owners)
-        return self.keys
+        return self.keys.sent(self.replay.registry.owners)
 
     def _bundle(self, start: int, width: int, found: EntryBundle, ahead: Prechecks) -> None:
         self._report(start, width, found)

@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ledger.export import export
+from verify import precheck as precheck_module
 from verify import replay, signatures, walk
 from verify.bundle import split_bundle, tile_path, tiles_of
-from verify.precheck import precheck, signature_outcome
+from verify.precheck import KnownKeys, precheck, signature_outcome
 from verify.statement import key_id, parse_entry
 from verify.verifier import verify_export
 
@@ -143,3 +144,23 @@ def test_an_outcome_under_another_key_is_not_taken(world: World, tmp_path: Path)
 )
 def test_what_a_worker_cannot_read_is_left_to_the_replay(damage: bytes) -> None:
     assert precheck(damage, {}) is None
+
+
+def test_known_keys_are_sent_as_a_new_table_when_the_registry_grows(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    keys = [bytes([n]) * 32 for n in range(5)]
+    owners = {base64.b64encode(k).decode(): f"p{n}" for n, k in enumerate(keys[:2])}
+    known = KnownKeys()
+    first = known.sent(owners)
+    assert first == {key_id(k): k for k in keys[:2]}
+    assert known.sent(owners) is first  # unchanged: the same table
+    owners["not base64!"] = "p-bad"  # never registered, but never sent either
+    owners[base64.b64encode(keys[2]).decode()] = "p2"
+    second = known.sent(owners)
+    assert second is not first and first == {key_id(k): k for k in keys[:2]}
+    assert second == {key_id(k): k for k in keys[:3]}
+    monkeypatch.setattr(precheck_module, "MAX_SENT_KEYS", 4)
+    for k in keys[3:]:
+        owners[base64.b64encode(k).decode()] = "p"
+    assert known.sent(owners) == {key_id(k): k for k in keys[:4]}  # at most the cap
