@@ -28,6 +28,11 @@ MAX_SAFE_INTEGER = 2**53 - 1
 # converts them: a counter has at most 16 digits, and a message never spells
 # out a number it was not sent in short (docs/decisions.md 17).
 MAX_LITERAL_DIGITS = 40
+# One encoder for the process: ``json.dumps`` with these options would build a
+# new ``JSONEncoder`` on every call.
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
 
 
 def _decimal_hint(text: str) -> str:
@@ -161,13 +166,7 @@ def canonical_bytes(value: JSONValue) -> bytes:
     try:
         if _plain(value):
             # The fast path: the standard library's encoder, same bytes.
-            text = json.dumps(
-                value,
-                sort_keys=True,
-                separators=(",", ":"),
-                ensure_ascii=False,
-                allow_nan=False,
-            )
+            text = _ENCODER.encode(value)
             try:
                 return text.encode("utf-8")
             except UnicodeEncodeError:
@@ -180,8 +179,52 @@ def canonical_bytes(value: JSONValue) -> bytes:
         raise MalformedStatementError("arrays or objects nested too deeply") from None
 
 
-def parse_canonical(data: bytes, what: str = "statement") -> JSONValue:
-    """Parse ``data`` and require it to be exactly its own JCS form."""
+class _NotFast(Exception):
+    """Raised inside the fast reader: leave it to the strict one."""
+
+
+def _fast_refuse(text: str) -> JSONValue:
+    raise _NotFast(text)
+
+
+def _fast_int(text: str) -> int:
+    number = int(text) if len(text) <= 17 else MAX_SAFE_INTEGER + 1  # 17: "-" and 16
+    if abs(number) > MAX_SAFE_INTEGER:  # the strict reader names it
+        raise _NotFast(text)
+    return number
+
+
+_FAST_DECODER = json.JSONDecoder(
+    parse_float=_fast_refuse, parse_int=_fast_int, parse_constant=_fast_refuse
+)
+
+
+def _fast_canonical(data: bytes) -> tuple[bool, JSONValue]:
+    """(True, value) when ASCII ``data`` is exactly the JCS form of ``value``.
+
+    The standard library's C reader (duplicate keys kept last) and the
+    module's encoder, compared byte for byte with the input. Equality proves
+    what the strict reader checks one by one: no float or constant, no
+    integer beyond 2**53 - 1 (all refused as read), no duplicate key (the
+    encoded object would be shorter), and, the input being ASCII, no
+    non-ASCII key whose JCS order differs from Python's. Anything else is
+    (False, None): the strict path decides, so a refusal is always the strict
+    reader's own."""
+    if not data.isascii():
+        return False, None
+    try:
+        # raw_decode: no whitespace skipped; anything after the value differs below.
+        value, _ = _FAST_DECODER.raw_decode(data.decode("ascii"))
+        if _ENCODER.encode(value).encode("ascii") == data:
+            return True, value
+    except (_NotFast, ValueError, RecursionError, UnicodeEncodeError, TypeError):
+        pass
+    return False, None
+
+
+def parse_canonical_reference(data: bytes, what: str = "statement") -> JSONValue:
+    """``parse_canonical`` without its fast path: the strict reader, then JCS
+    (the oracle the fast path is tested against)."""
     value = parse_json(data)
     expected = canonical_bytes(value)
     if expected != data:
@@ -194,3 +237,14 @@ def parse_canonical(data: bytes, what: str = "statement") -> JSONValue:
             f"{position}); sign and send the canonical bytes"
         )
     return value
+
+
+def parse_canonical(data: bytes, what: str = "statement") -> JSONValue:
+    """Parse ``data`` and require it to be exactly its own JCS form.
+
+    Canonical ASCII input takes the fast path (``_fast_canonical``); anything
+    else, and every refusal, goes through ``parse_canonical_reference``."""
+    fast, value = _fast_canonical(data)
+    if fast:
+        return value
+    return parse_canonical_reference(data, what)

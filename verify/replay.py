@@ -19,8 +19,11 @@ and records a forbidden transition is named at exactly that entry:
   no statement was issued after it was recorded (beyond the clock skew) or
   more than ``MAX_STATEMENT_AGE`` before.
 
-Registry entries are signature-checked here, before they change who may
-sign; other entries' signatures may be deferred as a ``SignatureJob``.
+Registry entries are signature-checked before they change who may sign;
+other entries' signatures may be deferred as a ``SignatureJob``. A worker's
+reading of an entry (``verify.precheck``) replaces the replay's own, and its
+signature outcome is taken only under the very key the replay finds the
+signer had at that position (docs/decisions.md, decision 36).
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from typing import Any
 from verify.errors import VerifyError, quote
 from verify.findings import Finding
 from verify.policy import refusal
+from verify.precheck import Precheck, entry_from, signature_outcome
 from verify.rules import Refusal
 from verify.rules.framework import FrameworkState
 from verify.rules.integrity import IntegrityState
@@ -108,6 +112,7 @@ class Replay:
         self.entry_members = array("H")
         self.member_codes: dict[str, int] = {}
         self.member_names: list[str] = [""]
+        self.stream_codes: dict[str, int] = {}  # the Member code of each stream seen
         self.versions: dict[str, int] = {}
         self.by_type: Counter[str] = Counter()
         self.last_recorded: tuple[int, datetime] | None = None
@@ -117,17 +122,25 @@ class Replay:
     def principals(self) -> int:
         return len(self.registry.principals)
 
-    def check(self, index: int, raw: bytes, *, defer: bool = False) -> Checked:
+    def check(
+        self, index: int, raw: bytes, *, defer: bool = False, found: Precheck = None
+    ) -> Checked:
         """Check entry ``index``; with ``defer``, a non-registry signature is
-        returned as a job instead of being checked here."""
-        try:
-            entry = parse_entry(raw)
-        except (VerifyError, ValueError) as exc:
-            return Checked((Finding("entry", f"entry is malformed: {exc}", index),))
+        returned as a job instead of being checked here. ``found`` is what a
+        worker read of it (``verify.precheck``): the entry's reading and
+        statement check, done; its signature outcome, if under the right key."""
+        entry = entry_from(raw, found)
+        prechecked = entry is not None
+        if entry is None:
+            try:
+                entry = parse_entry(raw)
+            except (VerifyError, ValueError) as exc:
+                return Checked((Finding("entry", f"entry is malformed: {exc}", index),))
         self._note_member(index, entry.stream)
         signed = entry.signed
         try:
-            check_statement(signed.statement)
+            if not prechecked:
+                check_statement(signed.statement)
         except VerifyError as exc:
             stream, kind = signed.statement.get("stream"), signed.statement.get("type")
             where = (
@@ -148,7 +161,9 @@ class Replay:
                 )
             )
         problems += self._genesis_problems(index, raw, kind.name)
-        job, approvers = self._authority(index, entry.stream, kind, signed, defer, problems)
+        job, approvers = self._authority(
+            index, entry.stream, kind, signed, (defer, found), problems
+        )
         blocked = _AUTHORITY + (("signature",) if kind.stream == "registry" else ())
         if not any(check in blocked for check, _ in problems):
             problems += self._rules(index, entry.stream, kind, signed, approvers)
@@ -162,12 +177,15 @@ class Replay:
         )
 
     def _note_member(self, index: int, stream: str) -> None:
-        member = stream_member(stream)
-        code = 0
-        if member is not None:
-            code = self.member_codes.setdefault(member, len(self.member_names))
-            if code == len(self.member_names):
-                self.member_names.append(member)
+        code = self.stream_codes.get(stream)
+        if code is None:
+            member = stream_member(stream)
+            code = 0
+            if member is not None:
+                code = self.member_codes.setdefault(member, len(self.member_names))
+                if code == len(self.member_names):
+                    self.member_names.append(member)
+            self.stream_codes[stream] = code
         while len(self.entry_members) <= index:
             self.entry_members.append(0)
         self.entry_members[index] = code
@@ -205,31 +223,38 @@ class Replay:
         stream: str,
         kind: StatementType,
         signed: SignedStatement,
-        defer: bool,
+        how: tuple[bool, Precheck],
         problems: list[tuple[str, str]],
     ) -> tuple[SignatureJob | None, tuple[str, ...]]:
         """The signer, its signature, approvals and role: a deferred signature job,
-        and the admins whose approvals verified."""
+        and the admins whose approvals verified. ``how``: whether to defer the
+        signature, and a worker's outcome for it (used if under the signer's key)."""
+        defer, found = how
         signer = signer_of(self.registry, signed)
         if isinstance(signer, Refusal):
             problems.append((_SIGNER_CHECKS[signer.kind], signer.reason))
             return None, ()
-        job = SignatureJob(
-            index,
-            stream,
-            kind.name,
-            signed.principal,
-            str(signed.statement["key_id"]),
-            signer.key,
-            signed.signature,
-            signed.canonical(),
-        )
-        deferred: SignatureJob | None = job
-        if not defer or kind.stream == "registry":
-            failed = signature_failure(job)
-            if failed is not None:
-                problems.append(("signature", failed.reason))
-            deferred = None
+        deferred: SignatureJob | None = None
+        checked, failure = signature_outcome(found, signer.key)
+        if checked:  # by a worker, under this very key
+            if failure is not None:
+                problems.append(("signature", failure))
+        else:
+            deferred = SignatureJob(
+                index,
+                stream,
+                kind.name,
+                signed.principal,
+                str(signed.statement["key_id"]),
+                signer.key,
+                signed.signature,
+                signed.canonical(),
+            )
+            if not defer or kind.stream == "registry":
+                failed = signature_failure(deferred)
+                if failed is not None:
+                    problems.append(("signature", failed.reason))
+                deferred = None
         approvers = approvers_of(self.registry, signed)
         if isinstance(approvers, Refusal):
             problems.append(("approval", approvers.reason))

@@ -1,13 +1,17 @@
-"""Entry signatures, checked in worker processes (DESIGN.md §5 item 1).
+"""The verifier's worker processes: entries read, signatures checked (DESIGN.md §5 1).
 
-The replay (``verify.replay``) decides, entry by entry, which key must have
-signed; the Ed25519 checks themselves are independent of one another, so
-for a large log they are sent, one entry bundle per chunk, to a pool of
-processes (``spawn``: nothing is inherited but what a job carries). At most
-twice as many chunks as workers are in flight, so memory stays flat; the
-findings are ordered afterwards by log index (``verify.findings``), so the
-first failure does not depend on which worker finished first. A chunk whose
-worker died is checked in this process instead.
+For a large log, each entry bundle goes to a pool of processes (``spawn``:
+nothing is inherited but what a job carries) *before* the replay reaches it:
+``prechecks`` has a worker read every entry and check its signature under
+the key its key id names (``verify.precheck``), while this process replays
+the bundles before. The replay (``verify.replay``) decides, entry by entry,
+which key must have signed; a signature a worker could not check under that
+key is sent back as a ``SignatureJob``, one entry bundle per chunk. At most
+about twice as many chunks as workers are in flight, so memory stays flat;
+the findings are ordered afterwards by log index (``verify.findings``), so the
+first failure does not depend on which worker finished first. A bundle or
+chunk whose worker died is checked in this process instead, as with one
+worker (docs/decisions.md, decision 36).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from dataclasses import dataclass
 
 from verify.errors import BadSignatureError
 from verify.findings import Finding
+from verify.precheck import BundleJob, Precheck, precheck_bundle
 from verify.statement import SignedStatement, verify_signature
 
 PARALLEL_MIN_ENTRIES = 4096  # below this, starting processes costs more than it saves
@@ -86,6 +91,27 @@ class SignaturePool:
     def parallel(self) -> bool:
         return self.pool is not None
 
+    @property
+    def window(self) -> int:
+        """Entry bundles read ahead of the replay (0 without workers)."""
+        return 2 * self.workers if self.pool is not None else 0
+
+    def prechecks(self, entries: list[bytes], keys: dict[str, bytes]) -> Prechecks:
+        """Have a worker read ``entries`` (``verify.precheck``); ``keys`` must
+        not change afterwards. Without workers, nothing: the replay reads them."""
+        if self.pool is None or not entries:
+            return Prechecks(None)
+        try:
+            return Prechecks(self.pool.submit(precheck_bundle, BundleJob(entries, keys)))
+        except (BrokenProcessPool, RuntimeError):
+            self._broken()
+            return Prechecks(None)
+
+    def _broken(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=False)
+            self.pool = None
+
     def submit(self, jobs: list[SignatureJob]) -> None:
         if not jobs:
             return
@@ -93,8 +119,7 @@ class SignaturePool:
             try:
                 self.pending.append((self.pool.submit(check_signatures, jobs), jobs))
             except (BrokenProcessPool, RuntimeError):
-                self.pool.shutdown(wait=False, cancel_futures=False)
-                self.pool = None
+                self._broken()
         if self.pool is None:
             self._report(check_signatures(jobs))
             return
@@ -107,9 +132,7 @@ class SignaturePool:
             results = future.result()
         except BrokenProcessPool:  # a worker died: check this chunk here, and the rest
             results = check_signatures(jobs)
-            if self.pool is not None:
-                self.pool.shutdown(wait=False, cancel_futures=False)
-                self.pool = None
+            self._broken()
         self._report(results)
 
     def _report(self, results: list[Finding]) -> None:
@@ -123,3 +146,19 @@ class SignaturePool:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
+
+
+class Prechecks:
+    """A worker's ``Precheck`` of each entry of one bundle, when it comes."""
+
+    def __init__(self, future: Future[list[Precheck]] | None) -> None:
+        self.future = future
+
+    def result(self) -> list[Precheck] | None:
+        """The prechecks, or None (no worker, or it died): the replay reads them."""
+        if self.future is None:
+            return None
+        try:
+            return self.future.result()
+        except BrokenProcessPool:
+            return None

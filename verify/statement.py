@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -132,6 +133,7 @@ class Entry:
     entry_type: str
 
 
+@functools.lru_cache(maxsize=4096)
 def key_id(public_key: bytes) -> str:
     """Key id: the first 8 bytes of SHA-256(context || raw key), in hex."""
     return hashlib.sha256(KEY_ID_CONTEXT + public_key).hexdigest()[:16]
@@ -189,6 +191,13 @@ def sign(statement: dict[str, Any], private_key: Ed25519PrivateKey) -> SignedSta
     return SignedStatement(statement, base64.b64encode(signature).decode("ascii"))
 
 
+@functools.lru_cache(maxsize=4096)
+def loaded_key(public_key: bytes) -> Ed25519PublicKey:
+    """The key object of raw Ed25519 ``public_key``, loaded once per key (a log
+    has a few keys per principal and many entries per key)."""
+    return Ed25519PublicKey.from_public_bytes(public_key)
+
+
 def verify_signature(signed: SignedStatement, public_key: bytes) -> None:
     """Raise BadSignatureError unless the signature verifies under the key."""
     try:
@@ -198,7 +207,7 @@ def verify_signature(signed: SignedStatement, public_key: bytes) -> None:
     if len(raw) != 64:
         raise BadSignatureError("signature must be base64 of 64 Ed25519 bytes")
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(raw, signing_input(signed))
+        loaded_key(public_key).verify(raw, signing_input(signed))
     except InvalidSignature:
         raise BadSignatureError(
             f"signature does not verify for principal {signed.principal!r} under "
@@ -325,6 +334,12 @@ def parse_entry(raw: bytes) -> Entry:
     The statement inside is not re-checked against the schema here (the
     verifier does that); its canonical bytes are sliced out of ``raw``.
     """
+    value = read_entry(raw)
+    return entry_of(raw, value, statement_span(raw, value))
+
+
+def read_entry(raw: bytes) -> dict[str, Any]:
+    """The parsed fields of canonical, well-formed entry bytes (``parse_entry``)."""
     value = parse_canonical(raw, "log entry")
     if not isinstance(value, dict) or tuple(sorted(value)) != ENTRY_FIELDS:
         raise MalformedStatementError(
@@ -345,19 +360,34 @@ def parse_entry(raw: bytes) -> Entry:
         raise MalformedStatementError(
             "log entry stream and entry_type must be the statement's stream and type"
         )
+    return value
+
+
+def statement_span(raw: bytes, value: dict[str, Any]) -> tuple[int, int]:
+    """Where the statement's canonical bytes lie in the canonical entry ``raw``."""
     suffix = b"".join(
         (
             b',"stream":',
             canonical_bytes(value["stream"]),
             b',"stream_version":',
-            canonical_bytes(version),
+            canonical_bytes(value["stream_version"]),
             b"}",
         )
     )
     start = raw.index(b',"statement":', raw.index(b',"signature":')) + len(b',"statement":')
-    signed = SignedStatement(
-        statement, value["signature"], raw[start : len(raw) - len(suffix)]
-    )
+    return start, len(raw) - len(suffix)
+
+
+def entry_of(raw: bytes, value: dict[str, Any], span: tuple[int, int]) -> Entry:
+    """The ``Entry`` of ``raw``, which ``parse_entry`` read as ``value`` and whose
+    statement lies at ``span`` (as a verifier worker reports them)."""
+    statement = value["statement"]
+    signed = SignedStatement(statement, value["signature"], raw[span[0] : span[1]])
     return Entry(
-        raw, signed, value["stream"], version, value["recorded_at"], value["entry_type"]
+        raw,
+        signed,
+        value["stream"],
+        value["stream_version"],
+        value["recorded_at"],
+        value["entry_type"],
     )

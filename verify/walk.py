@@ -1,10 +1,16 @@
 """Streaming an export's entries and hash tiles, one entry bundle at a time.
 
 The walk reads entry bundle N and level-0 hash tile N together, checks each
-entry with ``verify.replay`` (signatures possibly deferred to a
-``SignaturePool``), and feeds two RFC 6962 trees: one of the entries' leaf
+entry with ``verify.replay``, and feeds two RFC 6962 trees: one of the entries' leaf
 hashes, one of the level-0 tiles' hashes (whose perfect subtrees are compared
 with the level 1+ tiles as they form, ``TileCheck``).
+
+With worker processes (``SignaturePool``), each bundle is sent to them as it
+is read, a few bundles ahead of the replay: they read its entries and check
+their signatures under the keys the registry named so far
+(``verify.precheck``, docs/decisions.md decision 36); the replay takes what
+they found, and defers to them any signature they could not check under the
+signer's key. With one worker the replay does it all, the reference path.
 
 Nothing in a bundle stops the walk (docs/verifier.md). An entry bundle that is
 absent, short or cut mid-entry leaves its unreadable entries *missing* (check
@@ -20,6 +26,7 @@ checked where the checkpoint puts them.
 from __future__ import annotations
 
 import bisect
+from collections import deque
 from collections.abc import Iterator
 
 from verify.bundle import TILE_WIDTH, Bundle, EntryBundle, HashTile, tiles_of
@@ -27,9 +34,10 @@ from verify.findings import Finding, Findings
 from verify.frontier import Frontier
 from verify.handover import LOG_KEY_ROTATED
 from verify.merkle import HASH_SIZE, leaf_hash
+from verify.precheck import KnownKeys, Precheck
 from verify.publications import PUBLISHED, Publications
 from verify.replay import Checked, Replay
-from verify.signatures import SignatureJob, SignaturePool, pool_size
+from verify.signatures import Prechecks, SignatureJob, SignaturePool, pool_size
 
 UNREADABLE = b"\xff" * HASH_SIZE  # the leaf of an entry that could not be read
 
@@ -109,6 +117,7 @@ class Walk:
         # The root of the entries before each log key hand-over (decision 33).
         self.handover_roots: dict[int, bytes] = {}
         self.signatures: SignaturePool
+        self.keys = KnownKeys()  # what the registry has named so far, for the workers
 
     def run(self, workers: int | None) -> None:
         if self.size == 0:
@@ -118,15 +127,27 @@ class Walk:
             self.first_unusable = 0
             return
         self.signatures = SignaturePool(pool_size(workers, self.size), self.findings.add)
+        # Bundles read and sent to the workers, ahead of the replay.
+        ahead: deque[tuple[int, int, EntryBundle, Prechecks]] = deque()
         try:
             for n, width in tiles_of(self.size):
-                self._bundle(n * TILE_WIDTH, width, self.bundle.entries(n, width))
+                found = self.bundle.entries(n, width)
+                prechecks = self.signatures.prechecks(found.entries, self._known_keys())
+                ahead.append((n * TILE_WIDTH, width, found, prechecks))
+                while len(ahead) > self.signatures.window:
+                    self._bundle(*ahead.popleft())
+            while ahead:
+                self._bundle(*ahead.popleft())
             self.signatures.finish()
         finally:
             self.signatures.close()
 
-    def _bundle(self, start: int, width: int, found: EntryBundle) -> None:
+    def _known_keys(self) -> dict[str, bytes]:
+        return self.keys.sent(self.replay.registry.owners)
+
+    def _bundle(self, start: int, width: int, found: EntryBundle, ahead: Prechecks) -> None:
         self._report(start, width, found)
+        prechecks = ahead.result()
         tile = self.bundle.hashes(0, start // TILE_WIDTH, width)
         jobs: list[SignatureJob] = []
         leaves = []
@@ -142,7 +163,8 @@ class Walk:
                 reason = f"entry {index} is empty or absent (zero length in {found.path})"
                 self.findings.add(Finding("missing", reason, index))
             else:
-                leaf = self._entry(index, raw, jobs, tile)
+                done = prechecks[offset] if prechecks is not None else None
+                leaf = self._entry(index, raw, jobs, tile, done)
             self.entries_tree.add(leaf)
             leaves.append(leaf)
         if tile.hashes is None:
@@ -153,12 +175,18 @@ class Walk:
         self.signatures.submit(jobs)
 
     def _entry(
-        self, index: int, raw: bytes, jobs: list[SignatureJob], tile: HashTile
+        self,
+        index: int,
+        raw: bytes,
+        jobs: list[SignatureJob],
+        tile: HashTile,
+        found: Precheck,
     ) -> bytes:
         leaf = leaf_hash(raw)
         self.read += 1
         try:
-            checked = self.replay.check(index, raw, defer=self.signatures.parallel)
+            defer = self.signatures.parallel
+            checked = self.replay.check(index, raw, defer=defer, found=found)
             for finding in checked.findings:
                 self.findings.add(finding)
             if any(f.check in ("entry", "statement") for f in checked.findings):

@@ -3,13 +3,15 @@ write exactly what the reference ``rfc8785`` package writes (RFC 8785)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verify.canonical import canonical_bytes
+from verify.canonical import canonical_bytes, parse_canonical, parse_canonical_reference
 
 # Text over the whole of Unicode minus lone surrogates, which are not JSON
 # strings at all: control characters, U+2028, astral characters included.
@@ -99,3 +101,79 @@ def test_spliced_bytes_equal_full_serialisation(comment: str) -> None:
         }
     )
     assert parse_entry(entry).signed.canonical() == rfc8785.dumps(signed.statement)
+
+
+# -- the fast reader: ``parse_canonical`` against its strict reference ------------------
+
+
+def _outcome(read: Any, data: bytes) -> tuple[str, Any]:
+    try:
+        return "value", read(data, "log entry")
+    except Exception as exc:  # the refusal, word for word
+        return type(exc).__name__, str(exc)
+
+
+def _same(data: bytes) -> None:
+    fast, strict = (
+        _outcome(parse_canonical, data),
+        _outcome(parse_canonical_reference, data),
+    )
+    assert fast == strict
+    if fast[0] == "value":  # same types too: 1 and True are equal in Python
+        assert json.dumps(fast[1]) == json.dumps(strict[1])
+
+
+@settings(max_examples=400)
+@given(values)
+def test_fast_reader_accepts_what_the_strict_one_accepts(value: Any) -> None:
+    _same(canonical_bytes(value))
+
+
+@settings(max_examples=600)
+@given(values, st.data())
+def test_fast_reader_refuses_as_the_strict_one_does(
+    value: Any, data: st.DataObject
+) -> None:
+    raw = bytearray(canonical_bytes(value))
+    for _ in range(data.draw(st.integers(1, 3))):
+        at = data.draw(st.integers(0, len(raw)))
+        insert = data.draw(st.sampled_from(HOSTILE_BYTES))
+        cut = data.draw(st.integers(0, 2))
+        raw[at : at + cut] = insert
+    _same(bytes(raw))
+
+
+# Bytes that turn canonical JSON into what the strict reader refuses, or into
+# what it accepts differently: floats, exponents, constants, huge or padded
+# integers, duplicate keys, escapes, whitespace, non-ASCII and lone surrogates.
+HOSTILE_BYTES = (
+    b"1.5",
+    b"1e3",
+    b"-0",
+    b"NaN",
+    b"Infinity",
+    b"9007199254740992",
+    b"9007199254740991",
+    b"-9007199254740993",
+    b"1" * 41,
+    b"01",
+    b'{"a":1,"a":2}',
+    b'"\\u00e9"',
+    b'"\\ud800"',
+    b'"\\/"',
+    b" ",
+    b"\xc3\xa9",
+    b"\xff",
+    b'"\xf0\x9f\x98\x80"',
+    b"[" * 3,
+    b"true",
+    b",",
+    b'"',
+)
+
+
+@pytest.mark.parametrize("data", [*HOSTILE_BYTES, b"[" * 100_000 + b"]" * 100_000])
+def test_fast_reader_on_named_hostile_inputs(data: bytes) -> None:
+    _same(data)
+    _same(b'{"a":' + data + b"}")
+    _same(b'{"k":[' + data + b',2],"z":"x"}')

@@ -13,6 +13,7 @@ Ed25519 signature by another active admin's current key over the statement's
 from __future__ import annotations
 
 import base64
+import functools
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
@@ -118,5 +119,7 @@ def approvers_of(
     return found
 
 
+@functools.lru_cache(maxsize=4096)
 def _raw(public_key: str) -> bytes:
+    """The raw bytes of a registered key (decoded once per key, not per entry)."""
     return base64.b64decode(public_key, validate=True)
