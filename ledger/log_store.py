@@ -186,14 +186,15 @@ class LogStore:
                 "UPDATE {p}pmm_log_checkpoints SET note = %s WHERE size = %s", (note, size)
             )
 
-    def last_entry(self) -> bytes | None:
-        """The state of the newest stored event (integrated or not)."""
+    def head(self) -> tuple[int, bytes] | None:
+        """(notification id, state) of the newest stored event (integrated or not)."""
         rowid = "notification_id" if self.postgres else "rowid"
         with self.read() as cur:
             row = cur.execute(
-                f"SELECT state FROM {self.events_table} ORDER BY {rowid} DESC LIMIT 1"
+                f"SELECT {rowid}, state FROM {self.events_table} "
+                f"ORDER BY {rowid} DESC LIMIT 1"
             ).one()
-        return None if row is None else bytes(row[0])
+        return None if row is None else (int(row[0]), bytes(row[1]))
 
     def entries(self, start: int, stop: int) -> list[tuple[int, bytes]]:
         """(log index, entry bytes) for start <= index < stop, in log order."""
