@@ -7,6 +7,7 @@ leaving nothing recorded; the pipeline that does it is ``ledger.pipeline``.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
@@ -116,7 +117,7 @@ class Ledger(Application[str]):
 
     def record(self, statement: Statement) -> Recorded:
         """Record any one signed statement (dispatching on its type)."""
-        return self.pipeline.record_all([statement], None, receipt=True)[0]
+        return self._with_receipt(self.record_batch([statement])[0])
 
     def record_batch(self, statements: Iterable[Statement]) -> list[Recorded]:
         """Record several statements in one transaction: all or none."""
@@ -125,8 +126,8 @@ class Ledger(Application[str]):
     def seal_access_log(self) -> Recorded | None:
         """Seal the access log's head now, if it moved since the last seal
         (decision 16); None when there is nothing new to seal."""
-        recorded = self.pipeline.record_all([], None, seal_only=True, receipt=True)
-        return recorded[0] if recorded else None
+        recorded = self.pipeline.record_all([], None, seal_only=True)
+        return self._with_receipt(recorded[0]) if recorded else None
 
     def genesis(self, statement: Statement) -> Recorded:
         return self._one(statement, "registry.genesis")
@@ -231,7 +232,12 @@ class Ledger(Application[str]):
     # -- the pipeline (ledger/pipeline.py) --------------------------------------
 
     def _one(self, statement: Statement, expected_type: str) -> Recorded:
-        return self.pipeline.record_all([statement], expected_type, receipt=True)[0]
+        return self._with_receipt(self.pipeline.record_all([statement], expected_type)[0])
+
+    def _with_receipt(self, recorded: Recorded) -> Recorded:
+        index, size = recorded.log_index, recorded.tree_size
+        receipt = self.pipeline.proofs.receipt(self, index, size)
+        return dataclasses.replace(recorded, receipt=receipt)
 
     def _follow_log_key(self, work: UnitOfWork) -> None:
         """Sign with the key the registry last handed over to (decisions.md 33),

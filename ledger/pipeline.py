@@ -32,7 +32,7 @@ from ledger.errors import (
     NotFoundError,
     StaleVersionError,
 )
-from ledger.recorded import Recorded, results
+from ledger.recorded import NewestProofs, Recorded, results
 from ledger.sequencer import Integrated
 from ledger.storage_faults import BEFORE, guarded_write
 from ledger.work import Head, UnitOfWork, WriterCopies
@@ -59,6 +59,7 @@ class Pipeline:
         self.ledger = ledger
         self.copies = WriterCopies()
         self.recorded_at = NEVER
+        self.proofs = NewestProofs()
         # A registry no write will change (a deep copy): which key each signer
         # had at the last write, read outside the lock by ``precheck``.
         self.key_hint: PrincipalRegistry | None = None
@@ -69,11 +70,11 @@ class Pipeline:
         only: str | None,
         *,
         seal_only: bool = False,
-        receipt: bool = False,
     ) -> list[Recorded]:
         if not statements and not seal_only:
             return []  # an empty batch records nothing, not even a seal
         ledger = self.ledger
+        self.proofs.remember(None)
         prepared = self._prepare(statements)
         with guarded_write() as write, ledger._lock, ledger.writer.hold():
             work = self._begin()
@@ -110,9 +111,18 @@ class Pipeline:
                     self.copies.clear()  # the commit's outcome may be unknown
                 raise
             alone = self._keep(work, integrated, recordings)
-        return results(
-            self.ledger, statements, signed_events, recordings, integrated, alone, receipt
-        )
+        size = integrated.size
+        # Outside the writer lock, so a slow witness holds back no other write;
+        # the receipt is against the checkpoint the round sent, which covers
+        # this write's (decision 31).
+        witnessing = ledger.witnessing
+        witnessed = None if witnessing is None else witnessing.after_write(size)
+        ledger.last_witnessed = witnessed or ledger.last_witnessed
+        # Only this write's entries were integrated, and no witness round
+        # moved its receipt to a later checkpoint: its newest leaf's proof is
+        # what the integration computed.
+        self.proofs.remember(integrated if alone and witnessed is None else None)
+        return results(ledger, statements, signed_events, recordings, size, witnessed)
 
     def _prepare(self, statements: list[Statement]) -> list[Prepared | VerifyError]:
         """Outside every lock: parse each statement and pre-check its signature.

@@ -1,11 +1,12 @@
-"""What a write returns: a ``Recorded`` per statement, and for a single write
-its receipt (docs/decisions.md 35: from what the integration just computed).
+"""What a write returns: a ``Recorded`` per statement; and the receipt of the
+newest leaf, from what the integration just computed (docs/decisions.md 35).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import hashlib
+import threading
 from typing import TYPE_CHECKING
 
 from eventsourcing.persistence import Recording
@@ -36,22 +37,39 @@ class Recorded:
     witnessed: Witnessed | None = None  # this write's witnessing round
 
 
+class NewestProofs:
+    """Per thread, the receipt of the newest leaf of this thread's last write,
+    from what its integration computed (its frontier and the checkpoint it
+    signed): a single write's receipt without a proof query."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def remember(self, integrated: Integrated | None) -> None:
+        proof = None
+        if integrated is not None and integrated.added:
+            index = integrated.size - 1
+            proof = Receipt(index, integrated.last_path, integrated.checkpoint)
+        self._local.proof = proof
+
+    def receipt(self, ledger: Ledger, index: int, size: int) -> str:
+        """The receipt of entry ``index`` in tree ``size``: the remembered one
+        if it is that, else from the stored hashes (``Ledger.receipt``)."""
+        proof: Receipt | None = getattr(self._local, "proof", None)
+        if proof is not None and proof.index == index == size - 1:
+            return proof.format()
+        return ledger.receipt(index, size)
+
+
 def results(
     ledger: Ledger,
     statements: list[Statement],
     signed_events: list[Signed],
     recordings: list[Recording[str]],
-    integrated: Integrated,
-    alone: bool,
-    receipt: bool,
+    size: int,
+    witnessed: Witnessed | None,
 ) -> list[Recorded]:
-    size = integrated.size
-    # Outside the writer lock, so a slow witness holds back no other write;
-    # the receipt is against the checkpoint the round sent, which covers
-    # this write's (decision 31).
-    witnessed = None if ledger.witnessing is None else ledger.witnessing.after_write(size)
     tree_size = size if witnessed is None else max(size, witnessed.size)
-    ledger.last_witnessed = witnessed or ledger.last_witnessed
     # We held the writer lock, so our entries were the newest leaves, in
     # notification (commit) order.
     ordered = sorted(recordings, key=lambda r: r.notification.id)
@@ -75,15 +93,4 @@ def results(
         for s in signed_events
     ]
     # A seal the ledger added is not one of the caller's statements.
-    recorded = recorded[: len(statements)] if statements else recorded
-    if receipt:
-        one = recorded[0]
-        if alone and witnessed is None and one.log_index == size - 1:
-            # The newest leaf: its path and checkpoint are what the
-            # integration just computed and signed, no query needed.
-            proof = Receipt(one.log_index, integrated.last_path, integrated.checkpoint)
-            text = proof.format()
-        else:
-            text = ledger.receipt(one.log_index, one.tree_size)
-        recorded[0] = dataclasses.replace(one, receipt=text)
-    return recorded
+    return recorded[: len(statements)] if statements else recorded

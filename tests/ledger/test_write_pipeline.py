@@ -287,14 +287,27 @@ def test_a_storage_fault_while_saving_drops_every_copy(
     assert world.ledger.record(hours(world, world.ncp_ken, "2")).stream_version == 3
 
 
-def test_single_write_receipts_are_the_receipts_the_proofs_give(world: World) -> None:
+def test_single_write_receipts_are_the_receipts_the_proofs_give(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The receipt from the integration's frontier against the query path (the
-    oracle), over sizes with every shape of frontier."""
+    oracle), over sizes with every shape of frontier; no proof query is made."""
+    sequencer = world.ledger.sequencer
+    queries: list[int] = []
+    inclusion = sequencer.inclusion
+
+    def counted(index: int, size: int | None = None) -> Any:
+        queries.append(index)
+        return inclusion(index, size)
+
+    monkeypatch.setattr(sequencer, "inclusion", counted)
     for n in range(17):
         recorded = world.ledger.record(kpi(world, n))
+        assert queries == []
         assert recorded.log_index == recorded.tree_size - 1
         oracle = world.ledger.receipt(recorded.log_index, recorded.tree_size)
         assert recorded.receipt == oracle
+        queries.clear()
 
 
 def test_admission_trusts_a_precheck_only_for_the_key_it_would_check(world: World) -> None:
