@@ -23,7 +23,7 @@ from eventsourcing.persistence import IntegrityError, Recording
 
 from ledger import use_cases
 from ledger.admission import Prechecked, admit, precheck, read_statement
-from ledger.domain.events import Signed
+from ledger.domain.events import LedgerEvent, Signed
 from ledger.domain.registry import REGISTRY_STREAM, PrincipalRegistry
 from ledger.domain.seals import SEALS_STREAM, AccessLogSeals
 from ledger.errors import (
@@ -77,7 +77,7 @@ class Pipeline:
         self.proofs.remember(None)
         prepared = self._prepare(statements)
         with guarded_write() as write, ledger._lock, ledger.writer.hold():
-            work = self._begin()
+            work, access_head = self._begin()
             try:
                 signed_events: list[Signed] = []
                 for item in prepared:
@@ -87,7 +87,7 @@ class Pipeline:
                     if only is not None and signed.type != only:
                         raise use_cases.wrong_use_case(signed.type, only)
                     signed_events.append(self._apply(work, signed, checked))
-                seal = self._seal(work)
+                seal = self._seal(work, access_head)
                 if seal is not None:
                     signed_events.append(self._apply(work, seal, None))
                 if not signed_events:
@@ -139,35 +139,42 @@ class Pipeline:
             prepared.append((signed, precheck(signed, hint)))
         return prepared
 
-    def _begin(self) -> UnitOfWork:
+    def _begin(self) -> tuple[UnitOfWork, tuple[int, str]]:
         """Under the lock: the record time, and a unit of work on the writer's
-        copies if the log's newest event is still this process's last."""
-        store = self.ledger.sequencer.store
-        head = store.head()
-        kept = self.copies.valid_at(head[0] if head else 0)
+        copies if the log's newest event is still this process's last; with
+        the access log's head, read at the same time."""
+        ledger = self.ledger
+        newest, access_head = ledger.access_log.heads()
+        kept = self.copies.valid_at(newest)
         if kept is None:
             # Another process wrote (or this is the first write): the floor is
             # the newest stored entry's recorded_at, whoever wrote it.
-            tail = parse_timestamp(parse_entry(head[1]).recorded_at) if head else NEVER
+            tail = parse_timestamp(parse_entry(newest[1]).recorded_at) if newest else NEVER
             size = None
         else:
             tail, size = kept.recorded_at, kept.size
         # One record time for the whole batch: the events are stored grouped
         # by stream, not in statement order, so per-statement times could
         # decrease along the log (DESIGN.md §2: recorded_at never decreases).
-        self.recorded_at = max(self.ledger.clock(), tail)
-        return UnitOfWork(self.ledger, self.copies, size)
+        self.recorded_at = max(ledger.clock(), tail)
+        return UnitOfWork(ledger, self.copies, size), access_head
 
     def _keep(
         self, work: UnitOfWork, integrated: Integrated, recordings: list[Recording[str]]
     ) -> bool:
         """Keep the copies if the integration added exactly this write's entries
         (no event of another writer came in between); whether it did."""
-        ours = max(r.notification.id for r in recordings)
-        if integrated.added != len(recordings) or integrated.last_id != ours:
+        last = max(recordings, key=lambda r: r.notification.id)
+        if (
+            integrated.added != len(recordings)
+            or integrated.last_id != last.notification.id
+        ):
             self.copies.clear()
             return False
-        head = Head(integrated.last_id, self.recorded_at, integrated.size)
+        event = last.domain_event
+        assert isinstance(event, LedgerEvent)
+        entry = event.entry
+        head = Head(integrated.last_id, entry, self.recorded_at, integrated.size)
         self.copies.keep(work, head)
         registry = work.loaded.get(REGISTRY_STREAM)
         if isinstance(registry, PrincipalRegistry) and (
@@ -176,13 +183,15 @@ class Pipeline:
             self.key_hint = copy.deepcopy(registry)
         return True
 
-    def _seal(self, work: UnitOfWork) -> SignedStatement | None:
+    def _seal(
+        self, work: UnitOfWork, access_head: tuple[int, str]
+    ) -> SignedStatement | None:
         """A seal of the access log's head, when it moved since the last seal:
         so every checkpoint that follows restricted reads covers them."""
         ledger = self.ledger
         if ledger.sealer is None:
             return None
-        size, head = ledger.access_log.head()
+        size, head = access_head
         seals: AccessLogSeals | None = work.get(SEALS_STREAM)
         state = seals.state if seals is not None else SealState()
         if (state.last.size, state.last.head) == (size, head):

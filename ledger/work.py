@@ -31,10 +31,11 @@ MAX_COPIES = 1000  # as many as the repository's cache holds (AGGREGATE_CACHE_MA
 
 @dataclass(frozen=True)
 class Head:
-    """Where this process's last write left the log: the newest stored event's
-    notification id, its ``recorded_at`` and the log's size."""
+    """Where this process's last write left the log: the newest stored event
+    (its notification id and bytes), its ``recorded_at`` and the log's size."""
 
     notification_id: int
+    entry: bytes
     recorded_at: datetime
     size: int
 
@@ -47,11 +48,13 @@ class WriterCopies:
         self.head: Head | None = None
         self.aggregates: OrderedDict[str, Aggregate | None] = OrderedDict()
 
-    def valid_at(self, notification_id: int) -> Head | None:
-        """The kept head if the log's newest event is still this process's last;
+    def valid_at(self, newest: tuple[int, bytes] | None) -> Head | None:
+        """The kept head if the log's newest event is still this process's last,
+        the same id and the same bytes (not an equal id in a restored database);
         otherwise forget every copy (another writer moved the log)."""
-        if self.head is not None and self.head.notification_id == notification_id:
-            return self.head
+        head = self.head
+        if head is not None and newest == (head.notification_id, head.entry):
+            return head
         self.clear()
         return None
 

@@ -30,6 +30,7 @@ from ledger.errors import (
 from ledger.home import open_ledger
 from ledger.keys import KeyPair
 from ledger.pipeline import Pipeline
+from ledger.work import Head, WriterCopies
 from verify.errors import MalformedStatementError
 from verify.statement import SignedStatement, parse_entry
 
@@ -328,3 +329,16 @@ def test_admission_trusts_a_precheck_only_for_the_key_it_would_check(world: Worl
     assert admission.admit(
         genuine, registry, origin, now, admission.precheck(genuine, registry)
     )
+
+
+def test_the_copies_are_kept_only_for_the_very_newest_event() -> None:
+    """Not the same id with other bytes (a database restored, then written to
+    as far again), nor another id."""
+    copies = WriterCopies()
+    head = Head(5, b"entry five", datetime.now(UTC), 5)
+    for newest in [(5, b"entry five"), (5, b"another five"), (6, b"entry five"), None]:
+        copies.head = head
+        copies.aggregates["registry"] = None
+        kept = copies.valid_at(newest)
+        assert (kept is head) is (newest == (5, b"entry five"))
+        assert bool(copies.aggregates) is (kept is head)
