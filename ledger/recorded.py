@@ -78,13 +78,15 @@ def results(
         (r.domain_event.originator_id, r.domain_event.originator_version): first + i
         for i, r in enumerate(ordered)
     }
+    # One record time per write (ledger/pipeline.py): formatted once.
+    stamps = {t: format_timestamp(t) for t in {s.recorded_at for s in signed_events}}
     recorded = [
         Recorded(
             s.statement["stream"],
             s.statement["expected_version"] + 1,
             s.type,
             s.principal,
-            format_timestamp(s.recorded_at),
+            stamps[s.recorded_at],
             hashlib.sha256(s.entry).hexdigest(),
             indexes[(s.statement["stream"], s.statement["expected_version"] + 1)],
             tree_size,
