@@ -222,6 +222,24 @@ class AccessLog:
             ).one()
         return (0, GENESIS) if last is None else (int(last[0]) + 1, str(last[1]))
 
+    def heads(self) -> tuple[tuple[int, bytes] | None, tuple[int, str]]:
+        """The newest stored event, as (notification id, state), and the
+        chain's head (as ``head``), in one read: what a write looks at first."""
+        events, rowid = self.store.events_table, self.store.rowid
+        newest = f"FROM {events} ORDER BY {rowid} DESC LIMIT 1"
+        last = "FROM {p}pmm_access_log ORDER BY seq DESC LIMIT 1"
+        with self.store.read() as cur:
+            row = cur.execute(
+                # Named columns: PostgreSQL's rows are dicts by column name.
+                f"SELECT (SELECT {rowid} {newest}) AS nid, "
+                f"(SELECT state {newest}) AS state, "
+                f"(SELECT seq {last}) AS seq, (SELECT hash {last}) AS head"
+            ).one()
+        assert row is not None
+        nid, state, seq, head = row
+        event = None if nid is None else (int(nid), bytes(state))
+        return event, (0, GENESIS) if seq is None else (int(seq) + 1, str(head))
+
     def seals(self) -> list[SealMark]:
         """Every seal the integrity log holds, in log order."""
         found = []

@@ -45,6 +45,16 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
+class Prechecked:
+    """A signature checked before the writer lock (docs/decisions.md 35): against
+    ``key``, failing with ``error`` (None: it verified). A stateless fact about
+    bytes and a key; whether that key may sign is decided under the lock."""
+
+    key: bytes
+    error: str | None
+
+
+@dataclass(frozen=True)
 class Admitted:
     """A statement that passed admission, with its signer's role and Member."""
 
@@ -63,16 +73,38 @@ def read_statement(statement: bytes | SignedStatement) -> SignedStatement:
     return parse_signed_statement(statement.to_bytes())
 
 
+def precheck(
+    signed: SignedStatement, registry: PrincipalRegistry | None
+) -> Prechecked | None:
+    """Verify the signature against the key ``registry`` (as last read, maybe
+    stale) gives its signer; None when it names none (admission will say why)."""
+    signer = signer_of(registry.state if registry is not None else None, signed)
+    if isinstance(signer, Refusal):
+        return None
+    return Prechecked(signer.key, _signature_error(signed, signer.key))
+
+
+def _signature_error(signed: SignedStatement, key: bytes) -> str | None:
+    try:
+        verify_signature(signed, key)
+    except BadSignatureError as exc:
+        return str(exc)
+    return None
+
+
 def admit(
     signed: SignedStatement,
     registry: PrincipalRegistry | None,
     origin: str,
     now: datetime,
+    prechecked: Prechecked | None = None,
 ) -> Admitted:
     """Check origin, signer, signature, approvals, role, Member scope and clock.
 
     Who may sign at all, and whose approvals count, is ``verify.rules.signer``:
-    the very functions the offline verifier replays (docs/decisions.md, 15)."""
+    the very functions the offline verifier replays (docs/decisions.md, 15).
+    A signature ``prechecked`` against the very key the registry now gives the
+    signer is not verified again; against any other key, it is."""
     statement = signed.statement
     if statement["origin"] != origin:
         raise WrongOriginError(
@@ -84,10 +116,12 @@ def admit(
     signer = signer_of(state, signed)
     if isinstance(signer, Refusal):
         raise _SIGNER_ERRORS[signer.kind](signer.reason)
-    try:
-        verify_signature(signed, signer.key)
-    except BadSignatureError as exc:
-        raise SignatureError(str(exc)) from None
+    if prechecked is not None and prechecked.key == signer.key:
+        bad = prechecked.error
+    else:
+        bad = _signature_error(signed, signer.key)
+    if bad is not None:
+        raise SignatureError(bad)
     approvers = approvers_of(state, signed)
     if isinstance(approvers, Refusal):
         raise ApprovalError(approvers.reason)

@@ -26,7 +26,8 @@ from verify.note_keys import Ed25519Signer
 from verify.rules.registry import LogKeyChange
 
 if TYPE_CHECKING:
-    from ledger.application import Ledger, UnitOfWork
+    from ledger.application import Ledger
+    from ledger.work import UnitOfWork
 
 LOG_KEY = "log"
 _LATER = re.compile(r"log-([2-9]|[1-9][0-9]+)\.key")

@@ -63,6 +63,7 @@ class LogStore:
         self.postgres = isinstance(self.datastore, PostgresDatastore)
         self.prefix = f'"{self.datastore.schema}".' if self.postgres else ""
         self.events_table = f"{self.prefix}{recorder.events_table_name}"  # type: ignore[attr-defined]
+        self.rowid = "notification_id" if self.postgres else "rowid"
         self.create_tables()
 
     @contextmanager
@@ -185,15 +186,6 @@ class LogStore:
             cur.execute(
                 "UPDATE {p}pmm_log_checkpoints SET note = %s WHERE size = %s", (note, size)
             )
-
-    def last_entry(self) -> bytes | None:
-        """The state of the newest stored event (integrated or not)."""
-        rowid = "notification_id" if self.postgres else "rowid"
-        with self.read() as cur:
-            row = cur.execute(
-                f"SELECT state FROM {self.events_table} ORDER BY {rowid} DESC LIMIT 1"
-            ).one()
-        return None if row is None else bytes(row[0])
 
     def entries(self, start: int, stop: int) -> list[tuple[int, bytes]]:
         """(log index, entry bytes) for start <= index < stop, in log order."""

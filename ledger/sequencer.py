@@ -42,10 +42,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Integrated:
-    """The log after an integration: its size and latest checkpoint note."""
+    """The log after an integration: its size and latest checkpoint note; how
+    many entries it added, the notification id of the newest, and the audit
+    path of the newest leaf in the tree of ``size`` (empty if none was added).
+    """
 
     size: int
     checkpoint: str
+    added: int = 0
+    last_id: int = 0
+    last_path: tuple[bytes, ...] = ()
 
 
 class Sequencer:
@@ -77,7 +83,7 @@ class Sequencer:
             size, last_id = (int(row[0]) + 1, int(row[1])) if row and row[1] else (0, 0)
             cached_size, cached = self._frontier_cache
             frontier = dict(cached) if cached_size == size else self._frontier(cur, size)
-            start = size
+            start, path = size, tuple[bytes, ...]()
             while True:
                 new = self.store.new_entries(cur, last_id, BATCH)
                 if not new:
@@ -85,6 +91,8 @@ class Sequencer:
                 leaves, nodes = [], []
                 for notification_id, entry in new:
                     leaves.append((size, notification_id))
+                    if notification_id == new[-1][0]:
+                        path = self._last_leaf_path(frontier)
                     nodes += self._append(frontier, size, leaf_hash(entry))
                     size += 1
                 last_id = new[-1][0]
@@ -103,7 +111,7 @@ class Sequencer:
                 ).one()
                 if latest:
                     self._frontier_cache = (size, dict(frontier))
-                    return Integrated(size, str(latest[0]))
+                    return Integrated(size, str(latest[0]), last_id=last_id)
             root = self._root(frontier, size)
             note = sign_checkpoint(Checkpoint(self.origin, size, root), self.signer)
             cur.execute(
@@ -111,7 +119,14 @@ class Sequencer:
                 (size, note),
             )
         self._frontier_cache = (size, dict(frontier))
-        return Integrated(size, note)
+        return Integrated(size, note, size - start, last_id, path)
+
+    @staticmethod
+    def _last_leaf_path(frontier: dict[int, bytes]) -> tuple[bytes, ...]:
+        """The audit path of a leaf appended to a tree whose perfect subtrees are
+        ``frontier``, in the tree that leaf ends: RFC 6962 PATH(n - 1, D[n]) is
+        the subtrees to its left, the smallest (its sibling side) first."""
+        return tuple(frontier[level] for level in sorted(frontier))
 
     @staticmethod
     def _frontier(cur: Cursor, size: int) -> dict[int, bytes]:

@@ -27,8 +27,9 @@ from verify.schema import statement_type, stream_member
 from verify.statement import parse_entry
 
 if TYPE_CHECKING:
-    from ledger.application import Ledger, UnitOfWork
+    from ledger.application import Ledger
     from ledger.domain.events import Signed
+    from ledger.work import UnitOfWork
 
 
 def wrong_use_case(actual: str, expected: str) -> DomainRuleError:
