@@ -41,6 +41,8 @@ MODULES = {
     "verify": "verifier",
     "scores": "scores",
     "http": "http_load",
+    "witness": "witness",
+    "tiles": "tiles",
 }
 BENCHMARKS = tuple(MODULES)
 
