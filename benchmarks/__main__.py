@@ -72,7 +72,8 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--size",
         type=int,
         help="the size of every benchmark (entries for log, verify and scores; "
-        "statements for recording; requests per measurement for http); "
+        "statements for recording, witness and tiles; requests per measurement for "
+        "http); "
         "default: each benchmark's own",
     )
     parser.add_argument(
