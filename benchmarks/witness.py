@@ -55,6 +55,7 @@ class Outcome:
     quorum_met: int  # of them, whose round met the quorum
     first_refusal: str
     witness_peak_rss_mb: float
+    witness_cpu_ms: float  # all the witnesses' CPU a write
 
 
 def _check(results: list[Recorded], witnesses: int | None) -> tuple[int, str]:
@@ -98,6 +99,7 @@ def measure(
                 streams, before = presign(secretariat, plans), ledger.log_size()
                 results: list[Recorded] = []
                 ends: list[int] = []  # each write's last result
+                cpu_before = sum(w.cpu_seconds() for w in running)
                 with PeakMemory() as memory:
                     start = perf_counter()
                     for statements in streams:
@@ -109,6 +111,7 @@ def measure(
                             results += ledger.record_batch(statements)
                             ends.append(len(results) - 1)
                     elapsed = perf_counter() - start
+                witness_cpu = sum(w.cpu_seconds() for w in running) - cpu_before
                 if ledger.log_size() - before != n:
                     raise RuntimeError(
                         f"the ledger recorded {ledger.log_size() - before} of {n}"
@@ -119,7 +122,8 @@ def measure(
     witnesses = None if keys is None else len(keys)
     _check(results, witnesses)  # every entry's result is consistent
     met, refusal = _check([results[i] for i in ends], witnesses)
-    return Outcome(n / elapsed, memory.mb, len(ends), met, refusal, witness_mb)
+    cpu_ms = 1000 * witness_cpu / len(ends)
+    return Outcome(n / elapsed, memory.mb, len(ends), met, refusal, witness_mb, cpu_ms)
 
 
 def _call(mode: str) -> str:
@@ -151,6 +155,7 @@ def _rows(
             per_write = size / got.writes  # statements a write
             added = per_write / got.rate - per_write / baseline.rate
             figures["ms a write added"] = 1000 * added
+            figures["witnesses' CPU ms a write (all of them)"] = got.witness_cpu_ms
             figures["largest witness peak RSS MB"] = got.witness_peak_rss_mb
         if got.first_refusal:
             figures["first refusal"] = got.first_refusal

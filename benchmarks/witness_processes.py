@@ -4,6 +4,8 @@ state file, on loopback ports; and the home's witness policy naming them."""
 
 from __future__ import annotations
 
+import math
+import os
 import signal
 import socket
 import subprocess
@@ -36,6 +38,15 @@ class Running:
 
     def peak_rss_mb(self) -> float:
         return peak_rss_mb(self.process.pid)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU seconds of the witness process so far (from /proc)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1]
+            utime, stime = fields.split()[11:13]
+        except (OSError, ValueError, IndexError):
+            return math.nan
+        return (int(utime) + int(stime)) / os.sysconf("SC_CLK_TCK")
 
 
 def make_keys(folder: Path, count: int) -> list[WitnessKey]:
