@@ -43,6 +43,7 @@ MODULES = {
     "http": "http_load",
     "witness": "witness",
     "tiles": "tiles",
+    "standby": "standby",
 }
 BENCHMARKS = tuple(MODULES)
 
