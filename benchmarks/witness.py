@@ -144,7 +144,7 @@ def _rows(
     progress(f"{NAME} {backend} {mode}: no policy {baseline.rate:,.0f}/s")
     for count in COUNTS:
         got = best[count]
-        progress(f"{NAME} {backend} {mode}: {count} witnesses {got.rate:,.0f}/s")
+        progress(f"{NAME} {backend} {_label(mode, count)}: {got.rate:,.0f}/s")
         met = f"{got.quorum_met:,} of {got.writes:,}" if count else "no round (quorum none)"
         figures: dict[str, float | int | str] = {
             "writes": got.writes,
