@@ -41,6 +41,9 @@ MODULES = {
     "verify": "verifier",
     "scores": "scores",
     "http": "http_load",
+    "witness": "witness",
+    "tiles": "tiles",
+    "standby": "standby",
 }
 BENCHMARKS = tuple(MODULES)
 
@@ -70,7 +73,8 @@ def arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--size",
         type=int,
         help="the size of every benchmark (entries for log, verify and scores; "
-        "statements for recording; requests per measurement for http); "
+        "statements for recording, witness and tiles; requests per measurement for "
+        "http); "
         "default: each benchmark's own",
     )
     parser.add_argument(

@@ -9,14 +9,19 @@ import math
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from benchmarks.__main__ import BENCHMARKS
 from benchmarks.common import Ratio
+from benchmarks.tiles_layout import TileReader, proof_cost
+from verify.merkle import inclusion_proof
 
 ROOT = Path(__file__).resolve().parents[1]
 ABSENT_POSTGRES = "postgresql://postgres@127.0.0.1:9/absent"  # nothing listens on 9
+# Run apart below, at a smaller size: witnesses, tiles and a private standby.
+SCALING = ("witness", "tiles", "standby")
 
 
 def _command(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -34,8 +39,9 @@ def test_every_benchmark_writes_positive_ratios_and_skips_an_absent_postgres(
     tmp_path: Path,
 ) -> None:
     out = tmp_path / "out"
+    others = [name for name in BENCHMARKS if name not in SCALING]
     done = _command(
-        *("--quick", "--size", "300", "--backend", "both"),
+        *("--quick", "--size", "300", "--backend", "both", "--only", ",".join(others)),
         *("--database-url", ABSENT_POSTGRES),
         *("--out", str(out), "--cache", str(tmp_path / "cache")),
     )
@@ -46,7 +52,7 @@ def test_every_benchmark_writes_positive_ratios_and_skips_an_absent_postgres(
     assert machine["cores"] >= 1 and machine["python"] and machine["sqlite"]
     assert str(machine["postgresql"]).startswith("not reachable")
     sections = {section["name"]: section for section in document["benchmarks"]}
-    assert list(sections) == list(BENCHMARKS)
+    assert list(sections) == others
     markdown = (out / "benchmarks.md").read_text()
     for name, section in sections.items():
         assert section["rows"], f"{name} measured nothing"
@@ -69,6 +75,110 @@ def test_every_benchmark_writes_positive_ratios_and_skips_an_absent_postgres(
     assert all("verifies per statement" in r["figures"] for r in recording)
     http_reads = sections["http"]["rows"][0]
     assert {"p50 ms", "p99 ms"} <= set(http_reads["figures"])
+
+
+def test_the_scaling_benchmarks_check_what_they_time(tmp_path: Path) -> None:
+    """witness, tiles and standby at 60 statements: the quorum met on every write,
+    the tiles equal to the export, the standby synchronous (or skipped, why)."""
+    out = tmp_path / "out"
+    done = _command(
+        *("--quick", "--size", "60", "--backend", "both", "--only", ",".join(SCALING)),
+        *("--database-url", ABSENT_POSTGRES, "--out", str(out)),
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    document = json.loads((out / "benchmarks.json").read_text())
+    sections = {section["name"]: section for section in document["benchmarks"]}
+    assert list(sections) == list(SCALING)
+    for name, section in sections.items():
+        for row in section["rows"]:
+            for key in ("ours", "baseline", "ratio", "peak_rss_mb"):
+                assert isinstance(row[key], float | int) and math.isfinite(row[key]), row
+                assert row[key] > 0, (key, row)
+        if name != "standby":  # the standby is a private server, not --database-url
+            skipped = [s for s in section["skipped"] if s["backend"] == "postgresql"]
+            assert skipped and "not reachable" in skipped[0]["reason"], section["skipped"]
+    _witness_rows_met_their_quorum(sections["witness"]["rows"], 60)
+    _tiles_rows_were_checked(sections["tiles"]["rows"])
+    standby = sections["standby"]
+    if not standby["rows"]:
+        [skipped] = standby["skipped"]
+        assert "no PostgreSQL server tools" in skipped["reason"], skipped
+        return
+    recording, batched, lag_async, lag_sync = standby["rows"]
+    for row in (recording, batched):
+        assert row["figures"]["sync_state measured"] == "sync"
+        assert row["figures"]["sync_state baseline"] == "async"
+    assert (lag_async["figures"]["sync_state"], lag_sync["figures"]["sync_state"]) == (
+        "async",
+        "sync",
+    )
+
+
+def _witness_rows_met_their_quorum(rows: list[dict[str, Any]], size: int) -> None:
+    assert [r["what"].rsplit(", ", 1)[1] for r in rows] == [
+        *("0 witnesses", "1 witness", "3 witnesses"),
+    ] * 2
+    for row in rows:
+        figures = row["figures"]
+        if row["what"].endswith("0 witnesses"):
+            assert figures["writes whose round met the quorum"] == "no round (quorum none)"
+            continue
+        writes = figures["writes"]  # a statement each, or batches of 50
+        assert writes in (size, -(-size // 50)), figures
+        assert figures["writes whose round met the quorum"] == f"{writes} of {writes}"
+        assert "first refusal" not in figures, figures
+
+
+def _tiles_rows_were_checked(rows: list[dict[str, Any]]) -> None:
+    export, proof, served, checkpoint, million = rows
+    assert export["what"].startswith("export") and export["unit"] == "entries/s"
+    assert export["figures"]["hash tile bytes per entry"] >= 32  # 32 a leaf, and above
+    assert export["figures"]["entry bundle bytes per entry"] > 2  # length + bytes
+    assert proof["figures"]["proofs built from the tiles"].endswith(
+        "equal to the in-memory tree's"
+    )
+    for row in (served, checkpoint):
+        assert row["figures"]["answers equal the exported files"].endswith("ok")
+        assert row["figures"]["errors"] == row["figures"]["static errors"] == 0
+    assert "1,000,000 entries (from the tile layout)" in million["what"]
+    assert million["figures"]["audit path hashes (max)"] == 20  # ceil(log2 10^6)
+
+
+@pytest.mark.parametrize(
+    ("size", "index", "tiles"),
+    [
+        (1, 0, set()),  # the entry is the root: nothing to fetch
+        (256, 255, {(0, 0, 256)}),
+        (257, 0, {(0, 0, 256), (0, 1, 1)}),  # the right edge's partial tile
+        (257, 256, {(1, 0, 1)}),  # one sibling: the first 256 leaves' root
+        (65_536, 65_535, {(0, 255, 256), (1, 0, 256)}),
+        (65_537, 0, {(0, 0, 256), (0, 256, 1), (1, 0, 256)}),
+        (
+            1_000_000,
+            0,
+            {(0, 0, 256), (0, 3906, 64), (1, 0, 256), (1, 15, 66), (2, 0, 15)},
+        ),
+    ],
+)
+def test_an_inclusion_proof_opens_the_tiles_the_layout_says(
+    size: int, index: int, tiles: set[tuple[int, int, int]]
+) -> None:
+    # (level, tile index, width): the leaf's tile at each level below the
+    # root's, and the partial tiles of the tree's right edge, each once.
+    reader = TileReader(size)
+    assert len(inclusion_proof(index, size, reader)) <= (size - 1).bit_length()
+    assert reader.opened == tiles
+    cost = proof_cost(size, [index])
+    assert cost.tiles_max == len(tiles)
+    assert cost.bytes_max == sum(32 * width for _, _, width in tiles)
+
+
+def test_a_tile_reader_refuses_a_subtree_outside_the_tree() -> None:
+    reader = TileReader(300)
+    with pytest.raises(IndexError, match="no complete subtree"):
+        reader(8, 1)  # leaves 256..511 of a 300-leaf tree
+    with pytest.raises(ValueError, match="not in a tree of size 300"):
+        proof_cost(300, [300])
 
 
 @pytest.mark.parametrize(
