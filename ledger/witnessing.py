@@ -30,6 +30,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ledger.log_store import LogStore
@@ -69,6 +70,7 @@ class WitnessClient:
         self.proof = proof  # consistency proof (old, new) from the sequencer
         self.cosigned: dict[str, int] = {}  # witness name -> size it last cosigned
         self.timeout = TIMEOUT_SECONDS
+        self._proof_lock = threading.Lock()
 
     def witness(self, note: str, *, ask: bool = True) -> Witnessed:
         """Ask every witness with a URL whose cosignature ``note`` lacks (none
@@ -78,15 +80,20 @@ class WitnessClient:
         signatures = list(parsed.signatures)
         names: set[str] = set()
         refusals: list[str] = []
+        to_ask: list[PolicyWitness] = []
         for witness in self.policy.witnesses:
             if _cosigns(witness, parsed.text, signatures):
                 names.add(witness.name)
-                continue
-            if witness.url is None or not ask:
-                continue
+            elif witness.url is not None and ask:
+                to_ask.append(witness)
+        # The witnesses are asked at once, so a round costs the slowest witness,
+        # not their sum; each answer is still verified, in the policy's order.
+        answers = self._ask_all(to_ask, parsed.text, note, size)
+        for witness, answer in zip(to_ask, answers, strict=True):
             try:
-                line = self._ask(witness.name, witness.url, parsed.text, note, size)
-                cosignature = parse_signature_lines(line)[0]
+                if isinstance(answer, Exception):
+                    raise answer
+                cosignature = parse_signature_lines(answer)[0]
                 if not _cosigns(witness, parsed.text, [cosignature]):
                     raise VerifyError("its cosignature does not verify under its key")
             except (OSError, VerifyError, ValueError) as exc:
@@ -100,10 +107,28 @@ class WitnessClient:
             size, full, frozenset(names), self.policy.satisfied_by(names), tuple(refusals)
         )
 
+    def _ask_all(
+        self, witnesses: list[PolicyWitness], body: str, note: str, size: int
+    ) -> list[str | Exception]:
+        """Each witness's answer line, or the error that stopped it."""
+
+        def one(witness: PolicyWitness) -> str | Exception:
+            assert witness.url is not None
+            try:
+                return self._ask(witness.name, witness.url, body, note, size)
+            except (OSError, VerifyError, ValueError) as exc:
+                return exc
+
+        if len(witnesses) < 2:
+            return [one(w) for w in witnesses]
+        with ThreadPoolExecutor(len(witnesses), thread_name_prefix="witness") as pool:
+            return list(pool.map(one, witnesses))
+
     def _ask(self, name: str, url: str, body: str, note: str, size: int) -> str:
         old = self.cosigned.get(name, 0)
         for _ in range(2):
-            proof = self.proof(old, size) if 0 < old < size else []
+            with self._proof_lock:  # the sequencer's store, from several threads
+                proof = self.proof(old, size) if 0 < old < size else []
             request = (
                 f"old {old}\n"
                 + "".join(base64.b64encode(h).decode() + "\n" for h in proof)
