@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import base64
 import re
+import threading
+import weakref
+from collections import OrderedDict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -22,6 +25,7 @@ from api.http.deps import LedgerDep
 from api.http.errors import PROBLEM
 from ledger.application import Ledger
 from ledger.export import TILE_HEIGHT, TILE_WIDTH, tile_path
+from ledger.log_store import LogStore
 from projections.access import FULL_READERS
 from projections.audit import restricted_by_member
 from verify.checkpoint import parse_checkpoint
@@ -68,6 +72,45 @@ def get_checkpoint(ledger: LedgerDep) -> PlainTextResponse:
     return PlainTextResponse(note, media_type=TEXT, headers={"Cache-Control": "no-cache"})
 
 
+class FullTiles:
+    """Full hash tiles already served, most recently used first.
+
+    A full hash tile's bytes are fixed once the log reaches it (the tree only
+    grows; a restore needs `pmm serve` stopped, docs/backup.md), so a second
+    request is answered without the two queries (checkpoint, subtree hashes)
+    a tile costs. Entry bundles are never kept: each read of one is checked
+    against the reader and written to the access log.
+    """
+
+    SIZE = 1024  # 8 KiB a tile: at most 8 MiB a process
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.found: OrderedDict[str, bytes] = OrderedDict()
+
+    def get(self, path: str) -> bytes | None:
+        with self.lock:
+            data = self.found.get(path)
+            if data is not None:
+                self.found.move_to_end(path)
+            return data
+
+    def put(self, path: str, data: bytes) -> None:
+        with self.lock:
+            self.found[path] = data
+            while len(self.found) > self.SIZE:
+                self.found.popitem(last=False)
+
+
+_FULL_TILES: weakref.WeakKeyDictionary[LogStore, FullTiles] = weakref.WeakKeyDictionary()
+
+
+def _full_tiles(ledger: Ledger) -> FullTiles:
+    store = ledger.sequencer.store
+    tiles = _FULL_TILES.get(store)
+    return tiles if tiles is not None else _FULL_TILES.setdefault(store, FullTiles())
+
+
 def tile_bytes(ledger: Ledger, path: str) -> tuple[bytes, bool, list[tuple[int, bytes]]]:
     """The tile at ``tile/<path>``, whether it is full, and for an entry bundle
     its (log index, entry) pairs; 404 if there is none."""
@@ -93,6 +136,8 @@ def tile_bytes(ledger: Ledger, path: str) -> tuple[bytes, bool, list[tuple[int, 
         data = b"".join(len(raw).to_bytes(2, "big") + raw for _, raw in entries)
         return data, width == TILE_WIDTH, entries
     data = b"".join(store.node_range(TILE_HEIGHT * int(level), start, start + width))
+    if width == TILE_WIDTH:
+        _full_tiles(ledger).put(path, data)
     return data, width == TILE_WIDTH, []
 
 
@@ -118,6 +163,10 @@ def get_tile(
     entries = path.startswith("entries/")
     if entries:
         reader.require(FULL_READERS, "an entry bundle (tile/entries/...)")
+    cached = None if entries else _full_tiles(ledger).get(path)
+    if cached is not None:
+        headers = {"Cache-Control": IMMUTABLE}
+        return Response(cached, media_type="application/octet-stream", headers=headers)
     data, full, bundle = tile_bytes(ledger, path)
     if entries:
         log_reads(access, reader, request, restricted_by_member(ledger, bundle))

@@ -86,6 +86,35 @@ def test_every_exported_file_is_served_at_its_path(
     assert note.text == ledger.sequencer.checkpoint()
 
 
+def test_a_full_hash_tile_is_served_again_from_memory(
+    ledger: Ledger,
+    registration: Registration,
+    client: TestClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    officer = bearer(grow(ledger, registration, PRINCIPALS)[0], ledger.origin)
+    first = client.get("/tile/0/000")
+    partial = client.get("/tile/0/001.p/45")
+    bundle = client.get("/tile/entries/000", headers=officer)
+
+    def no_database(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a full hash tile served before reads the database again")
+
+    store = ledger.sequencer.store
+    monkeypatch.setattr(store, "node_range", no_database)
+    monkeypatch.setattr(store, "checkpoint", no_database)
+    again = client.get("/tile/0/000")
+    assert again.status_code == 200 and again.content == first.content
+    assert again.headers["cache-control"].endswith("immutable")
+    # Partial tiles and entry bundles are read afresh each time (a bundle's
+    # reads go to the access log), so they reach the store and fail here.
+    with pytest.raises(AssertionError, match="reads the database again"):
+        client.get("/tile/0/001.p/45")
+    with pytest.raises(AssertionError, match="reads the database again"):
+        client.get("/tile/entries/000", headers=officer)
+    assert partial.status_code == bundle.status_code == 200
+
+
 @pytest.mark.parametrize(
     "path",
     [
