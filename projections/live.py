@@ -30,7 +30,9 @@ from psycopg.sql import SQL, Composed
 
 from ledger.log_store import Cursor, LogStore
 from projections.errors import ProjectionError
-from verify.scoreboard import Scoreboard, ScoreRow, ScoreTable
+from projections.score_index import Changes, Indexer, create_statements
+from projections.score_rows import TracingBoard
+from verify.scoreboard import ScoreRow, ScoreTable
 from verify.statement import Entry, parse_entry
 
 NAME = "pmm_scores"
@@ -63,6 +65,7 @@ class ScoresView:
             "PRIMARY KEY (stream, reference_year, level, code))",
             f"CREATE TABLE IF NOT EXISTS {p}pmm_scores_position (id INTEGER PRIMARY KEY, "
             "log_size BIGINT NOT NULL, notification_id BIGINT NOT NULL)",
+            *create_statements(p),
         ]
 
     def store(self) -> LogStore:
@@ -75,10 +78,18 @@ class ScoresView:
             found = self._store = LogStore(recorder)
         return found
 
-    def save(self, tables: Sequence[ScoreTable], log_size: int, tracking: Tracking) -> None:
-        """Replace these tables' rows and move the watermark, with the tracking record."""
+    def save(
+        self,
+        tables: Sequence[ScoreTable],
+        changes: Changes,
+        log_size: int,
+        tracking: Tracking,
+    ) -> None:
+        """Replace these tables' rows, write the index's changes and move the
+        watermark, all with the tracking record."""
         with self.datastore.transaction(commit=True) as raw:
             cur = Cursor(raw, not self.postgres, self._prefix())
+            changes.write(cur)
             for table in tables:
                 cur.execute(
                     "DELETE FROM {p}pmm_scores WHERE stream = %s AND reference_year = %s",
@@ -139,13 +150,23 @@ class ScoresView:
             )
         return int(row[0]) if row else 0
 
+    def ensure_index(self) -> None:
+        """A view made before the score index existed has no history in it: forget
+        the view, so that the next catch-up rebuilds it, index included."""
+        with self.datastore.transaction(commit=False) as raw:
+            cur = Cursor(raw, not self.postgres, self._prefix())
+            moved = cur.execute("SELECT log_size FROM {p}pmm_scores_position").one()
+            indexed = cur.execute("SELECT 1 FROM {p}pmm_score_index LIMIT 1").one()
+        if moved is not None and int(moved[0]) > 0 and indexed is None:
+            self.clear()
+
     def clear(self) -> None:
         """Forget everything, tracking included: the next catch-up rebuilds."""
         table = self.tracking_table_name if self.postgres else "tracking"  # type: ignore[attr-defined]
         with self.datastore.transaction(commit=True) as raw:
             cur = Cursor(raw, not self.postgres, self._prefix())
-            cur.execute("DELETE FROM {p}pmm_scores")
-            cur.execute("DELETE FROM {p}pmm_scores_position")
+            for name in ("scores", "scores_position", "score_index", "score_publications"):
+                cur.execute(f"DELETE FROM {{p}}pmm_{name}")
             cur.execute(
                 f"DELETE FROM {{p}}{table} WHERE application_name = %s", (APPLICATION,)
             )
@@ -183,8 +204,10 @@ class ScoresProjection(Projection[Any]):
 
     def __init__(self, view: Any) -> None:
         super().__init__(view)
-        self.board: Scoreboard | None = None
+        self.board: TracingBoard | None = None
         self.loaded: set[str] = set()  # streams the board holds
+        self.indexer = Indexer()
+        view.ensure_index()
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process([(tracking.notification_id, bytes(domain_event.entry))], tracking)
@@ -198,6 +221,7 @@ class ScoresProjection(Projection[Any]):
         touched: set[str] = set()
         for entry, index in zip(entries, indexes, strict=True):
             board.apply(index, entry)
+            self.indexer.after(board, index, entry)
             if entry.stream == "framework":
                 touched.update(board.assessments)
             elif entry.stream in board.assessments:
@@ -210,16 +234,17 @@ class ScoresProjection(Projection[Any]):
                 board.assessments[stream].reference_year,
             )
         ]
-        self.view.save(tables, indexes[-1] + 1, tracking)
+        self.view.save(tables, self.indexer.take(), indexes[-1] + 1, tracking)
 
-    def _board(self, store: LogStore, first_index: int, streams: set[str]) -> Scoreboard:
+    def _board(self, store: LogStore, first_index: int, streams: set[str]) -> TracingBoard:
         """The in-memory scoreboard, holding every stream a batch needs as of the
         batch's first entry. It is loaded lazily from the log: the framework once,
         an assessment the first time one of its entries comes (every assessment
         when the framework changes), so catching up after a restart reads only
         what it scores, not the whole log."""
         if self.board is None:
-            self.board = Scoreboard()
+            self.board = TracingBoard()
+            self.indexer = Indexer()
             self.loaded = {"framework"}
             self.board.apply_all(_parsed(store, ["framework"], first_index))
         if "framework" in streams:
@@ -229,6 +254,7 @@ class ScoresProjection(Projection[Any]):
             _parsed(store, [s for s in wanted if s != "registry"], first_index)
         )
         self.loaded.update(wanted)
+        self.indexer.adopt(self.board, wanted)
         return self.board
 
 

@@ -24,6 +24,12 @@ from ledger.log_store import LogStore
 from ledger.scores import replay_board, stream_entries
 from projections.disclosure import disclosure_now
 from projections.errors import NoSuchAssessmentError, QueryError
+from projections.score_reads import (
+    indexed_publications,
+    indexed_size,
+    indexed_table,
+    indexed_tables,
+)
 from verify.schema import MEMBER_RE
 from verify.scoreboard import Scoreboard, ScoreTable
 from verify.statement import parse_entry, parse_timestamp
@@ -176,6 +182,19 @@ _TABLES: weakref.WeakKeyDictionary[LogStore, _Tables] = weakref.WeakKeyDictionar
 
 
 def _table(ledger: Ledger, stream: str, year: int, where: Position) -> ScoreTable:
+    """From the score index when it has reached ``where`` (one query), else
+    (the view behind, or a year it does not keep) replayed from the log."""
+    store = ledger.sequencer.store
+    if where.size <= indexed_size(store):
+        levels = disclosure_now(ledger, stream).levels
+        found = indexed_table(store, stream, year, where.size, levels)
+        if found is not None:
+            return found
+    return replayed_table(ledger, stream, year, where)
+
+
+def replayed_table(ledger: Ledger, stream: str, year: int, where: Position) -> ScoreTable:
+    """The naive reference: ``stream``'s entries and the framework's replayed."""
     store = ledger.sequencer.store
     tables = _TABLES.get(store)
     if tables is None:
@@ -199,10 +218,7 @@ def _published(ledger: Ledger, member: str, year: int, cycle: str) -> Scores:
     store = ledger.sequencer.store
     name, _, nth = cycle.partition("@")
     stream = find_assessment(store, member, year, name)
-    entries = stream_entries(store, [stream], ledger.log_size())  # read once
-    board = Scoreboard()
-    board.apply_all(entries)
-    publications = board.assessments[stream].publications
+    publications = _publications(ledger, stream)
     if not publications:
         raise NotFoundError(f"{stream} has not been published")
     if nth and (not nth.isdigit() or not 1 <= int(nth) <= len(publications)):
@@ -210,10 +226,54 @@ def _published(ledger: Ledger, member: str, year: int, cycle: str) -> Scores:
             f"{stream} has {len(publications)} publication(s); "
             f"--published {name}@N takes N from 1 to {len(publications)}"
         )
-    index, cut_at, signed = publications[int(nth) - 1 if nth else -1]
+    index, cut_at = publications[int(nth) - 1 if nth else -1]
     label = f"as published in cycle {name} (log index {index}, cut at {cut_at})"
-    then = Scoreboard()
-    then.apply_all(e for e in entries if e[0] < cut_at)
-    levels = disclosure_now(ledger, stream).levels  # as they stand now, not then
-    table = then.table(stream, year, levels)
-    return Scores(table, _labelled(store, cut_at, label), dict(signed))
+    where = _labelled(store, cut_at, label)
+    signed = parse_entry(store.entry(index)).signed.body.get("scores", {})
+    # Disclosed as the levels stand now, not then (decision 26).
+    return Scores(_table(ledger, stream, year, where), where, dict(signed))
+
+
+def _publications(ledger: Ledger, stream: str) -> list[tuple[int, int]]:
+    """(log index, cut_at) of every publication of ``stream`` so far: from the
+    score index when it has reached the whole log, else from a replay."""
+    store = ledger.sequencer.store
+    if indexed_size(store) >= ledger.log_size():
+        return indexed_publications(store, stream)
+    board = Scoreboard()
+    board.apply_all(stream_entries(store, [stream], ledger.log_size()))
+    return [(i, cut_at) for i, cut_at, _ in board.assessments[stream].publications]
+
+
+def all_scores(ledger: Ledger, size: int) -> list[ScoreTable]:
+    """Every assessment's score tables for its years T−1 and T as the first
+    ``size`` log entries give them, by stream then year, each row disclosed at
+    its inputs' levels now (decision 26). One query on the score index when it
+    has reached ``size``; else every entry below ``size`` is replayed."""
+    log_size = ledger.log_size()
+    if not 0 <= size <= log_size:
+        raise QueryError(f"log size {size} is outside the log (0..{log_size})")
+    store = ledger.sequencer.store
+    if size <= indexed_size(store):
+        return indexed_tables(store, size, lambda s: disclosure_now(ledger, s).levels)
+    return replayed_scores(ledger, size)
+
+
+def replayed_scores(ledger: Ledger, size: int) -> list[ScoreTable]:
+    """The naive reference of ``all_scores``: the log below ``size`` replayed."""
+    store = ledger.sequencer.store
+    board = Scoreboard()
+    for start in range(0, size, _CHUNK):
+        entries = store.entries(start, min(size, start + _CHUNK))
+        board.apply_all((i, parse_entry(raw)) for i, raw in entries)
+    return [
+        board.table(stream, year, disclosure_now(ledger, stream).levels)
+        for stream in sorted(board.assessments)
+        for year in (
+            board.assessments[stream].reference_year - 1,
+            board.assessments[stream].reference_year,
+        )
+    ]
+
+
+_CHUNK = 5000  # log entries per read of a replay
