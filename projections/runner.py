@@ -12,6 +12,7 @@ from eventsourcing.utils import Environment
 
 from ledger.application import Ledger
 from ledger.persistence import EntryMapper, Settings, persistence_env
+from projections.disclosure import disclosure_now
 from projections.live import (
     APPLICATION,
     NAME,
@@ -69,8 +70,9 @@ class LiveScores:
         return self.catch_up()
 
     def table(self, stream: str, year: int) -> ScoreTable:
-        """The view's rows for one assessment and year, as a score table."""
-        rows = self.view.rows(stream, year)
+        """The view's rows for one assessment and year, as a score table, each
+        disclosed at its inputs' levels now (decision 26)."""
+        rows = self.view.rows(stream, year, disclosure_now(self.ledger, stream).levels)
         member, cycle = stream.split("/")[1:]
         return ScoreTable(stream, member, cycle, year, tuple(rows))
 

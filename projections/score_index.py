@@ -18,12 +18,13 @@ version at the new size and opens the next.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.log_store import Cursor
-from projections.score_rows import Content, TracingBoard, content
+from projections.score_board import RowKey, Traced, TracingBoard
+from projections.score_rows import content
 from verify.statement import Entry
 
 CONTENT_COLUMNS = (
@@ -91,10 +92,10 @@ def years(board: TracingBoard, stream: str) -> tuple[int, int]:
 
 
 class Indexer:
-    """The current version of every indexed row, and the changes of a batch."""
+    """The current version of every indexed table, and the changes of a batch."""
 
     def __init__(self) -> None:
-        self.current: dict[tuple[str, int], dict[tuple[str, str], Content]] = {}
+        self.current: dict[tuple[str, int], Traced] = {}
         self.changes = Changes()
 
     def adopt(self, board: TracingBoard, streams: Iterable[str]) -> None:
@@ -103,16 +104,16 @@ class Indexer:
         for stream in streams:
             if stream in board.assessments:
                 for year in years(board, stream):
-                    self.current[(stream, year)] = _scored(board, stream, year)
+                    self.current[(stream, year)] = board.traced(stream, year)
 
     def after(self, board: TracingBoard, index: int, entry: Entry) -> None:
         """Index what ``entry`` (just applied at log ``index``) changed."""
-        kind, stream = entry.entry_type, entry.stream
+        kind, stream, size = entry.entry_type, entry.stream, index + 1
         if stream == "framework":
             if kind == "framework.created" or kind.endswith((".defined", ".revised")):
                 for name in sorted(board.assessments):
                     for year in years(board, name):
-                        self._score(board, name, year, index + 1)
+                        self._full(board, name, year, size)
             return
         if stream not in board.assessments:
             return
@@ -120,47 +121,66 @@ class Indexer:
         if kind == "assessment.published":
             nth = len(board.assessments[stream].publications)
             self.changes.published.append((stream, nth, index, int(body["cut_at"])))
-            return
-        if kind == "assessment.opened" or kind == "kpi.not_used":
-            moved: Sequence[int] = years(board, stream)
+        elif kind == "assessment.opened":
+            for year in years(board, stream):
+                self._full(board, stream, year, size)
         elif kind in MOVES_ASSESSMENT:
-            year = int(body["reference_year"])
-            # A value of year y moves y's table and, through variation, y+1's.
-            reach = (year, year + 1) if kind.startswith("value.") else (year,)
-            moved = [y for y in years(board, stream) if y in reach]
-        else:
-            return
-        for year in moved:
-            self._score(board, stream, year, index + 1)
+            code = str(body["kpi"])
+            year = int(body.get("reference_year", 0))
+            for table in years(board, stream):
+                if kind == "kpi.not_used":
+                    codes = [code]
+                elif kind == "score.revised":
+                    codes = [code] if table == year else []
+                elif table in (year, year + 1):  # y+1: through variation
+                    codes = [code, *board.readers(code, year)]
+                else:
+                    codes = []
+                if codes:
+                    traced = self.current[(stream, table)]  # rescored in place
+                    moved = board.rescore(stream, table, codes, traced)
+                    self._write(stream, table, traced, traced, moved, size)
 
     def take(self) -> Changes:
         changes, self.changes = self.changes, Changes()
         return changes
 
-    def _score(self, board: TracingBoard, stream: str, year: int, size: int) -> None:
-        new = _scored(board, stream, year)
-        old = self.current.get((stream, year), {})
+    def _full(self, board: TracingBoard, stream: str, year: int, size: int) -> None:
+        old = self.current.get((stream, year), Traced({}, {}))
+        new = board.traced(stream, year)
+        moved = [
+            key
+            for key in {**old.rows, **new.rows}
+            if (old.rows.get(key), old.deps.get(key))
+            != (new.rows.get(key), new.deps.get(key))
+        ]
+        self._write(stream, year, old, new, moved, size)
+
+    def _write(
+        self,
+        stream: str,
+        year: int,
+        old: Traced,
+        new: Traced,
+        moved: list[RowKey],
+        size: int,
+    ) -> None:
         changes = self.changes
-        for (level, code), stored in old.items():
-            if new.get((level, code)) != stored:
-                key = (stream, year, level, code)
+        for level, code in moved:
+            key = (stream, year, level, code)
+            if (level, code) in old.rows:
                 line = changes.pending.pop(key, None)
                 if line is not None:  # opened in this batch: close it before writing
                     line[5] = size
                 else:
                     changes.closed.append((size, *key))
-        for (level, code), stored in new.items():
-            if old.get((level, code)) != stored:
-                key = (stream, year, level, code)
+            row = new.rows.get((level, code))
+            if row is not None:
+                stored = content(row, new.deps[(level, code)])
                 line = [*key, size, None, *stored]
                 changes.opened.append(line)
                 changes.pending[key] = line
         self.current[(stream, year)] = new
-
-
-def _scored(board: TracingBoard, stream: str, year: int) -> dict[tuple[str, str], Content]:
-    traced = board.traced(stream, year)
-    return {(row.level, row.code): content(row, deps) for row, deps in traced}
 
 
 # -- reads ----------------------------------------------------------------------
@@ -174,6 +194,15 @@ SELECT_ALL_AS_OF = (
     f"SELECT stream, reference_year, level, code, {', '.join(CONTENT_COLUMNS)} "
     "FROM {p}pmm_score_index WHERE became <= %s AND (stopped IS NULL OR stopped > %s)"
 )
+
+
+def current_rows(cur: Cursor, stream: str, year: int) -> list[tuple[Any, ...]]:
+    """(level, code, *content) of a table's current rows (at the watermark)."""
+    return cur.execute(
+        f"SELECT level, code, {', '.join(CONTENT_COLUMNS)} FROM {{p}}pmm_score_index "
+        "WHERE stream = %s AND reference_year = %s AND stopped IS NULL",
+        (stream, year),
+    ).all()
 
 
 def rows_as_of(cur: Cursor, stream: str, year: int, size: int) -> list[tuple[Any, ...]]:
