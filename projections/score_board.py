@@ -57,6 +57,7 @@ class Shape:
     outcomes_of: dict[str, list[str]] = field(default_factory=dict)  # dimension ->
     readers_of: dict[str, list[str]] = field(default_factory=dict)  # KPI -> derived
     dimensions: list[str] = field(default_factory=list)  # those with a row, in order
+    variations: set[str] = field(default_factory=set)  # KPIs scored by variation
 
 
 class TracingBoard(Scoreboard):
@@ -104,8 +105,14 @@ class TracingBoard(Scoreboard):
         return Traced(dict(found.rows), dict(found.deps))
 
     def readers(self, code: str, year: int) -> list[str]:
-        """The derived KPIs that read KPI ``code``'s values in ``year``."""
-        return self._shape(year).readers_of.get(code, [])
+        """The KPIs whose ``year`` rows read KPI ``code``'s values of ``year``:
+        itself and the derived KPIs that name it."""
+        return [code, *self._shape(year).readers_of.get(code, [])]
+
+    def reads_prior(self, code: str, year: int) -> bool:
+        """Whether KPI ``code``'s ``year`` row reads its ``year - 1`` value
+        (its method there is ``variation``)."""
+        return code in self._shape(year).variations
 
     def rescore(
         self, stream: str, year: int, codes: Iterable[str], table: Traced
@@ -196,6 +203,8 @@ class TracingBoard(Scoreboard):
             parent = str(version.body["outcome"])
             shape.outcome_of[code] = parent
             shape.kpis_of.setdefault(parent, []).append(code)
+            if version.body["scoring_method"]["method"] == "variation":
+                shape.variations.add(code)
             for name in method_inputs(version.body["scoring_method"]):
                 shape.readers_of.setdefault(name, []).append(code)
         for code in sorted(self.outcomes):

@@ -132,8 +132,10 @@ class Indexer:
                     codes = [code]
                 elif kind == "score.revised":
                     codes = [code] if table == year else []
-                elif table in (year, year + 1):  # y+1: through variation
-                    codes = [code, *board.readers(code, year)]
+                elif table == year:
+                    codes = board.readers(code, year)
+                elif table == year + 1 and board.reads_prior(code, table):
+                    codes = [code]
                 else:
                     codes = []
                 if codes:

@@ -74,14 +74,17 @@ def indexed_tables(
         found = all_rows_as_of(cur, size)
     grouped: dict[tuple[str, int], list[ScoreRow]] = {}
     readers: dict[str, RowReader] = {}
-    for stream, year, level, code, *stored in found:
+    for line in found:
+        stream = line[0]
         reader = readers.get(stream)
         if reader is None:
             reader = readers[stream] = RowReader(levels_of(stream))
-        grouped.setdefault((stream, int(year)), []).append(
-            reader.row(level, code, tuple(stored))
-        )
-    return [_table(s, y, grouped[(s, y)]) for s, y in sorted(grouped)]
+        key = (stream, line[1])
+        rows = grouped.get(key)
+        if rows is None:
+            rows = grouped[key] = []
+        rows.append(reader.row(line[2], line[3], line[4:]))
+    return [_table(s, int(y), grouped[(s, y)]) for s, y in sorted(grouped)]
 
 
 def indexed_publications(store: LogStore, stream: str) -> list[tuple[int, int]]:

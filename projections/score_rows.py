@@ -14,11 +14,12 @@ entries; this module turns its rows into stored content and back.
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from projections.disclosure import narrowest
+from projections.disclosure import AUDIENCES
 from verify.scoreboard import ScoreRow
 
 # The content of one index row, as stored after (stream, year, level, code):
@@ -31,11 +32,17 @@ def content(row: ScoreRow, disclosed_by: Iterable[int]) -> Content:
     return (
         *(row.score, row.status, row.grade, row.method, row.method_version),
         _ints(row.sources),
-        json.dumps([list(e) for e in row.excluded]) if row.excluded else "[]",
+        _excluded(row.excluded),
         row.disclosure,
         _ints(sorted(disclosed_by)),
         row.restated_by,
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _excluded(excluded: tuple[tuple[str, str], ...]) -> str:
+    """The excluded children as JSON (the same few lists recur in every table)."""
+    return json.dumps([list(e) for e in excluded])
 
 
 def _ints(values: Iterable[int]) -> str:
@@ -45,40 +52,46 @@ def _ints(values: Iterable[int]) -> str:
 
 class RowReader:
     """Stored rows back into score rows, with their disclosure as of ``levels``
-    (value entry -> level now; an entry it lacks is taken as restricted)."""
+    (value entry -> level now; an entry it lacks is taken as restricted). The
+    hot path of every indexed read: plain loops, no JSON parser for integers."""
 
     def __init__(self, levels: Mapping[int, str]) -> None:
         self.levels = levels
-        self._texts: dict[str, Any] = {}
-
-    def _json(self, text: str, make: Callable[[Any], Any]) -> Any:
-        found = self._texts.get(text)
-        if found is None:
-            found = self._texts[text] = make(json.loads(text))
-        return found
 
     def row(self, level: str, code: str, stored: Content) -> ScoreRow:
         score, status, grade, method, version, sources, excluded = stored[:7]
-        floor, disclosed_by, restated_by = stored[7:10]
-        entries: tuple[int, ...] = self._json(disclosed_by, tuple)
-        disclosure = (
-            narrowest([floor, *(self.levels.get(e, "restricted") for e in entries)])
-            if entries
-            else floor
-        )
+        disclosure, disclosed_by, restated_by = stored[7:10]
+        if disclosed_by != "[]":  # the widest of the floor and the levels now
+            rank, levels = _RANK[disclosure], self.levels
+            for entry in _int_tuple(disclosed_by):
+                found = levels.get(entry, "restricted")
+                if _RANK[found] > rank:
+                    rank, disclosure = _RANK[found], found
         return ScoreRow(
-            level=level,
-            code=code,
-            score=score,
-            status=status,
-            grade=grade,
-            method=method,
-            method_version=version,
-            sources=self._json(sources, tuple),
-            excluded=self._json(excluded, lambda e: tuple(tuple(x) for x in e)),
-            disclosure=disclosure,
-            restated_by=restated_by,
+            level,
+            code,
+            score,
+            status,
+            grade,
+            method,
+            version,
+            _int_tuple(sources),
+            _excluded_of(excluded),
+            disclosure,
+            restated_by,
         )
+
+
+_RANK = {level: rank for rank, level in enumerate(AUDIENCES)}  # narrowest()'s order
+
+
+def _int_tuple(text: str) -> tuple[int, ...]:
+    return tuple(map(int, text[1:-1].split(","))) if len(text) > 2 else ()
+
+
+@functools.lru_cache(maxsize=4096)
+def _excluded_of(text: str) -> tuple[tuple[str, str], ...]:
+    return tuple((str(c), str(r)) for c, r in json.loads(text))
 
 
 ORDER = {"kpi": 0, "outcome": 1, "dimension": 2, "overall": 3}
