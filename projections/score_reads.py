@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
+from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.log_store import Cursor, LogStore
 from projections.score_index import all_rows_as_of, publications, rows_as_of
 from projections.score_rows import RowReader, in_table_order
@@ -91,3 +94,80 @@ def indexed_publications(store: LogStore, stream: str) -> list[tuple[int, int]]:
     """(log index, cut_at) of ``stream``'s publications below ``indexed_size``."""
     with store.read() as cur:
         return publications(cur, stream)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one score read needs, read on one connection (decision 37)."""
+
+    stream: str
+    size: int  # the log size asked for
+    last: bytes | None  # the entry at size - 1
+    rows: list[tuple[Any, ...]]  # (level, code, *content) at size
+    versions: tuple[int, int]  # the stream's and the framework's, now
+
+
+def indexed_snapshot(
+    store: LogStore,
+    member: str,
+    year: int,
+    pick: Callable[[list[tuple[str, bytes]]], str],
+    at_size: int | None,
+) -> Snapshot | None:
+    """A score read from the index in one connection checkout: ``member``'s
+    assessments (``pick`` chooses the stream, or raises as ``find_assessment``
+    does), the log's size and last entry, the view's watermark, the rows, and
+    the versions disclosure depends on. None when the index cannot answer
+    exactly (no view, a size it has not reached or outside the log, no rows):
+    the caller then takes the general path, which also names what is wrong."""
+    rowid = "notification_id" if store.postgres else "rowid"
+    events = store.events_table
+    prefix = f"assessment/{member}/"
+    with store.read() as cur:
+        if not _view_exists(store, cur):
+            return None
+        opened = cur.execute(
+            f"SELECT originator_id, state FROM {events} WHERE originator_id >= %s "
+            "AND originator_id < %s AND originator_version = 1 ORDER BY originator_id",
+            (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)),
+        ).all()
+        stream = pick([(str(s), bytes(raw)) for s, raw in opened])
+        tail = cur.execute(
+            f"SELECT l.log_index, e.state FROM {{p}}pmm_log_leaves l JOIN {events} e "
+            f"ON e.{rowid} = l.notification_id ORDER BY l.log_index DESC LIMIT 1"
+        ).one()
+        log_size = 0 if tail is None else int(tail[0]) + 1
+        size = log_size if at_size is None else at_size
+        watermark = cur.execute(
+            "SELECT log_size FROM {p}pmm_scores_position WHERE id = 1"
+        ).one()
+        if not 0 <= size <= log_size or watermark is None or size > int(watermark[0]):
+            return None
+        last = None
+        if tail is not None and size == log_size:
+            last = bytes(tail[1])
+        elif size > 0:
+            found = cur.execute(
+                f"SELECT e.state FROM {{p}}pmm_log_leaves l JOIN {events} e "
+                f"ON e.{rowid} = l.notification_id WHERE l.log_index = %s",
+                (size - 1,),
+            ).one()
+            last = None if found is None else bytes(found[0])
+        rows = rows_as_of(cur, stream, year, size)
+        if not rows or (size > 0 and last is None):
+            return None
+        known = dict(
+            cur.execute(
+                f"SELECT originator_id, MAX(originator_version) FROM {events} "
+                "WHERE originator_id IN (%s, %s) GROUP BY originator_id",
+                (stream, FRAMEWORK_STREAM),
+            ).all()
+        )
+    versions = (int(known.get(stream, 0)), int(known.get(FRAMEWORK_STREAM, 0)))
+    return Snapshot(stream, size, last, rows, versions)
+
+
+def snapshot_table(snapshot: Snapshot, year: int, levels: Mapping[int, str]) -> ScoreTable:
+    reader = RowReader(levels)
+    rows = [reader.row(r[0], r[1], r[2:]) for r in snapshot.rows]
+    return _table(snapshot.stream, year, rows)

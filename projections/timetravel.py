@@ -22,17 +22,33 @@ from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.errors import NotFoundError
 from ledger.log_store import LogStore
 from ledger.scores import replay_board, stream_entries
-from projections.disclosure import disclosure_now
+from projections.disclosure import disclosure_at_versions, disclosure_now
 from projections.errors import NoSuchAssessmentError, QueryError
+from projections.every_score import all_scores, replayed_scores
 from projections.score_reads import (
     indexed_publications,
     indexed_size,
+    indexed_snapshot,
     indexed_table,
-    indexed_tables,
+    snapshot_table,
 )
 from verify.schema import MEMBER_RE
 from verify.scoreboard import Scoreboard, ScoreTable
 from verify.statement import parse_entry, parse_timestamp
+
+__all__ = [
+    "Position",
+    "Scores",
+    "all_scores",
+    "find_assessment",
+    "parse_moment",
+    "pick_assessment",
+    "position",
+    "replayed_scores",
+    "replayed_table",
+    "scores",
+    "size_at",
+]
 
 
 @dataclass(frozen=True)
@@ -53,10 +69,21 @@ class Scores:
 
 def find_assessment(store: LogStore, member: str, year: int, cycle: str | None) -> str:
     """The stream of ``member``'s assessment for reference ``year`` (or of ``cycle``)."""
+    _check_member(member)
+    return pick_assessment(store.opened(f"assessment/{member}/"), member, year, cycle)
+
+
+def _check_member(member: str) -> None:
     if MEMBER_RE.fullmatch(member) is None:
         raise QueryError(f"{member!r} is not a Member code (ISO 3166-1 alpha-3, e.g. KEN)")
+
+
+def pick_assessment(
+    opened: list[tuple[str, bytes]], member: str, year: int, cycle: str | None
+) -> str:
+    """``find_assessment`` among ``member``'s opened streams (stream, first entry)."""
     found = []
-    for stream, raw in store.opened(f"assessment/{member}/"):
+    for stream, raw in opened:
         body = parse_entry(raw).signed.body
         if cycle is not None:
             if body["cycle"] == cycle:
@@ -142,9 +169,35 @@ def scores(
                 "--published names its own record time; drop --as-of/--at-size"
             )
         return _published(ledger, member, year, published)
+    if as_of is None:
+        _check_member(member)
+        fast = _snapshot(ledger, member, year, cycle, at_size)
+        if fast is not None:
+            return fast
     stream = find_assessment(store, member, year, cycle)
     where = position(ledger, as_of=as_of, at_size=at_size)
     return Scores(_table(ledger, stream, year, where), where)
+
+
+def _snapshot(
+    ledger: Ledger, member: str, year: int, cycle: str | None, at_size: int | None
+) -> Scores | None:
+    """Now or at a size, from the index in one connection checkout (the read
+    path of the HTTP API), or None: then the general path answers."""
+    found = indexed_snapshot(
+        ledger.sequencer.store,
+        member,
+        year,
+        lambda opened: pick_assessment(opened, member, year, cycle),
+        at_size,
+    )
+    if found is None:
+        return None
+    levels = disclosure_at_versions(ledger, found.stream, found.versions).levels
+    label = "now" if at_size is None else f"at log size {at_size}"
+    recorded_at = parse_entry(found.last).recorded_at if found.last is not None else None
+    where = Position(found.size, label, recorded_at)
+    return Scores(snapshot_table(found, year, levels), where)
 
 
 class _Tables:
@@ -243,37 +296,3 @@ def _publications(ledger: Ledger, stream: str) -> list[tuple[int, int]]:
     board = Scoreboard()
     board.apply_all(stream_entries(store, [stream], ledger.log_size()))
     return [(i, cut_at) for i, cut_at, _ in board.assessments[stream].publications]
-
-
-def all_scores(ledger: Ledger, size: int) -> list[ScoreTable]:
-    """Every assessment's score tables for its years T−1 and T as the first
-    ``size`` log entries give them, by stream then year, each row disclosed at
-    its inputs' levels now (decision 26). One query on the score index when it
-    has reached ``size``; else every entry below ``size`` is replayed."""
-    log_size = ledger.log_size()
-    if not 0 <= size <= log_size:
-        raise QueryError(f"log size {size} is outside the log (0..{log_size})")
-    store = ledger.sequencer.store
-    if size <= indexed_size(store):
-        return indexed_tables(store, size, lambda s: disclosure_now(ledger, s).levels)
-    return replayed_scores(ledger, size)
-
-
-def replayed_scores(ledger: Ledger, size: int) -> list[ScoreTable]:
-    """The naive reference of ``all_scores``: the log below ``size`` replayed."""
-    store = ledger.sequencer.store
-    board = Scoreboard()
-    for start in range(0, size, _CHUNK):
-        entries = store.entries(start, min(size, start + _CHUNK))
-        board.apply_all((i, parse_entry(raw)) for i, raw in entries)
-    return [
-        board.table(stream, year, disclosure_now(ledger, stream).levels)
-        for stream in sorted(board.assessments)
-        for year in (
-            board.assessments[stream].reference_year - 1,
-            board.assessments[stream].reference_year,
-        )
-    ]
-
-
-_CHUNK = 5000  # log entries per read of a replay

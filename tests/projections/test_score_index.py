@@ -181,6 +181,13 @@ def _compare_every_size(world: World, first: int = 0) -> int:
             for year in (T - 1, T):
                 indexed = indexed_table(store, stream, year, at, levels)
                 assert indexed == _replayed(world, stream, year, at), (stream, year, at)
+                if year == T:  # the public query: one checkout, or the replay
+                    member = stream.split("/")[1]
+                    try:
+                        asked = scores(ledger, member, T, at_size=at).table
+                    except NoSuchAssessmentError:
+                        asked = None
+                    assert asked == indexed
                 if indexed is not None:
                     compared += 1
                     where = Position(at, "x")
