@@ -90,7 +90,7 @@ class ScoresView:
             cur = Cursor(raw, not self.postgres, self._prefix())
             found = current_rows(cur, stream, year)
         reader = RowReader(levels)
-        return list(in_table_order(reader.row(r[0], r[1], r[2:]) for r in found))
+        return list(in_table_order(reader.row(r[0], r[1], r[2]) for r in found))
 
     def position(self) -> int:
         """The watermark: how many log entries the view reflects."""

@@ -27,12 +27,10 @@ from projections.score_board import RowKey, Traced, TracingBoard
 from projections.score_rows import content
 from verify.statement import Entry
 
-CONTENT_COLUMNS = (
-    *("score", "status", "grade", "method", "method_version", "sources", "excluded"),
-    *("disclosure", "disclosed_by", "restated_by"),
-)
 KEY_COLUMNS = ("stream", "reference_year", "level", "code")
-INDEX_COLUMNS = (*KEY_COLUMNS, "became", "stopped", *CONTENT_COLUMNS)
+# The row's content is one JSON array (``projections.score_rows.content``): a
+# read fetches one value a row, which costs PostgreSQL's driver a tenth of ten.
+INDEX_COLUMNS = (*KEY_COLUMNS, "became", "stopped", "content")
 # Entries that can move an assessment's table (others leave every row as it is;
 # a disclosure.set changes no stored row: levels are applied at read time).
 MOVES_ASSESSMENT = ("value.submitted", "value.corrected", "kpi.not_used", "score.revised")
@@ -45,10 +43,8 @@ def create_statements(prefix: str) -> list[str]:
     return [
         f"CREATE TABLE IF NOT EXISTS {p}pmm_score_index (stream TEXT NOT NULL, "
         "reference_year INTEGER NOT NULL, level TEXT NOT NULL, code TEXT NOT NULL, "
-        "became BIGINT NOT NULL, stopped BIGINT, score TEXT, status TEXT NOT NULL, "
-        "grade TEXT, method TEXT, method_version TEXT, sources TEXT NOT NULL, "
-        "excluded TEXT NOT NULL, disclosure TEXT NOT NULL, disclosed_by TEXT NOT NULL, "
-        "restated_by BIGINT, PRIMARY KEY (stream, reference_year, level, code, became))",
+        "became BIGINT NOT NULL, stopped BIGINT, content TEXT NOT NULL, "
+        "PRIMARY KEY (stream, reference_year, level, code, became))",
         "CREATE INDEX IF NOT EXISTS pmm_score_index_as_of ON "
         f"{p}pmm_score_index (stream, reference_year, became, stopped)",
         f"CREATE TABLE IF NOT EXISTS {p}pmm_score_publications (stream TEXT NOT NULL, "
@@ -179,7 +175,7 @@ class Indexer:
             row = new.rows.get((level, code))
             if row is not None:
                 stored = content(row, new.deps[(level, code)])
-                line = [*key, size, None, *stored]
+                line = [*key, size, None, stored]
                 changes.opened.append(line)
                 changes.pending[key] = line
         self.current[(stream, year)] = new
@@ -188,32 +184,32 @@ class Indexer:
 # -- reads ----------------------------------------------------------------------
 
 SELECT_AS_OF = (
-    f"SELECT level, code, {', '.join(CONTENT_COLUMNS)} FROM {{p}}pmm_score_index "
+    "SELECT level, code, content FROM {p}pmm_score_index "
     "WHERE stream = %s AND reference_year = %s AND became <= %s "
     "AND (stopped IS NULL OR stopped > %s)"
 )
 SELECT_ALL_AS_OF = (
-    f"SELECT stream, reference_year, level, code, {', '.join(CONTENT_COLUMNS)} "
-    "FROM {p}pmm_score_index WHERE became <= %s AND (stopped IS NULL OR stopped > %s)"
+    "SELECT stream, reference_year, level, code, content FROM {p}pmm_score_index "
+    " WHERE became <= %s AND (stopped IS NULL OR stopped > %s)"
 )
 
 
 def current_rows(cur: Cursor, stream: str, year: int) -> list[tuple[Any, ...]]:
-    """(level, code, *content) of a table's current rows (at the watermark)."""
+    """(level, code, content) of a table's current rows (at the watermark)."""
     return cur.execute(
-        f"SELECT level, code, {', '.join(CONTENT_COLUMNS)} FROM {{p}}pmm_score_index "
+        "SELECT level, code, content FROM {p}pmm_score_index "
         "WHERE stream = %s AND reference_year = %s AND stopped IS NULL",
         (stream, year),
     ).all()
 
 
 def rows_as_of(cur: Cursor, stream: str, year: int, size: int) -> list[tuple[Any, ...]]:
-    """(level, code, *content) of a table's rows at log ``size``."""
+    """(level, code, content) of a table's rows at log ``size``."""
     return cur.execute(SELECT_AS_OF, (stream, year, size, size)).all()
 
 
 def all_rows_as_of(cur: Cursor, size: int) -> list[tuple[Any, ...]]:
-    """(stream, year, level, code, *content) of every indexed row at ``size``."""
+    """(stream, year, level, code, content) of every indexed row at ``size``."""
     return cur.execute(SELECT_ALL_AS_OF, (size, size)).all()
 
 

@@ -65,7 +65,7 @@ def indexed_table(
     if not found:
         return None
     reader = RowReader(levels)
-    return _table(stream, year, [reader.row(r[0], r[1], r[2:]) for r in found])
+    return _table(stream, year, [reader.row(r[0], r[1], r[2]) for r in found])
 
 
 def indexed_tables(
@@ -86,7 +86,7 @@ def indexed_tables(
         rows = grouped.get(key)
         if rows is None:
             rows = grouped[key] = []
-        rows.append(reader.row(line[2], line[3], line[4:]))
+        rows.append(reader.row(line[2], line[3], line[4]))
     return [_table(s, int(y), grouped[(s, y)]) for s, y in sorted(grouped)]
 
 
@@ -169,5 +169,5 @@ def indexed_snapshot(
 
 def snapshot_table(snapshot: Snapshot, year: int, levels: Mapping[int, str]) -> ScoreTable:
     reader = RowReader(levels)
-    rows = [reader.row(r[0], r[1], r[2:]) for r in snapshot.rows]
+    rows = [reader.row(r[0], r[1], r[2]) for r in snapshot.rows]
     return _table(snapshot.stream, year, rows)

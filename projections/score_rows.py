@@ -17,26 +17,30 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from projections.disclosure import AUDIENCES
 from verify.scoreboard import ScoreRow
 
-# The content of one index row, as stored after (stream, year, level, code):
-# score, status, grade, method, method_version, sources, excluded, floor,
-# disclosed_by, restated_by (JSON text for the tuples).
-Content = tuple[Any, ...]
+# The content of one index row, as stored after (stream, year, level, code): a
+# JSON array of score, status, grade, method, method_version, sources,
+# excluded, floor, disclosed_by, restated_by.
+Content = str
 
 
 def content(row: ScoreRow, disclosed_by: Iterable[int]) -> Content:
+    fields = (row.score, row.status, row.grade, row.method, row.method_version)
+    restated = "null" if row.restated_by is None else str(int(row.restated_by))
     return (
-        *(row.score, row.status, row.grade, row.method, row.method_version),
-        _ints(row.sources),
-        _excluded(row.excluded),
-        row.disclosure,
-        _ints(sorted(disclosed_by)),
-        row.restated_by,
+        f"[{','.join(map(_text, fields))},{_ints(row.sources)},"
+        f"{_excluded(row.excluded)},{_text(row.disclosure)},"
+        f"{_ints(sorted(disclosed_by))},{restated}]"
     )
+
+
+@functools.lru_cache(maxsize=65536)
+def _text(value: str | None) -> str:
+    """A JSON string or null (scores, statuses and methods recur)."""
+    return json.dumps(value)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -52,46 +56,37 @@ def _ints(values: Iterable[int]) -> str:
 
 class RowReader:
     """Stored rows back into score rows, with their disclosure as of ``levels``
-    (value entry -> level now; an entry it lacks is taken as restricted). The
-    hot path of every indexed read: plain loops, no JSON parser for integers."""
+    (value entry -> level now; an entry it lacks is taken as restricted)."""
 
     def __init__(self, levels: Mapping[int, str]) -> None:
         self.levels = levels
 
     def row(self, level: str, code: str, stored: Content) -> ScoreRow:
-        score, status, grade, method, version, sources, excluded = stored[:7]
-        disclosure, disclosed_by, restated_by = stored[7:10]
-        if disclosed_by != "[]":  # the widest of the floor and the levels now
+        fields = json.loads(stored)
+        disclosure, disclosed_by = fields[7], fields[8]
+        if disclosed_by:  # the widest of the floor and the levels now
             rank, levels = _RANK[disclosure], self.levels
-            for entry in _int_tuple(disclosed_by):
+            for entry in disclosed_by:
                 found = levels.get(entry, "restricted")
                 if _RANK[found] > rank:
                     rank, disclosure = _RANK[found], found
+        excluded = fields[6]
         return ScoreRow(
             level,
             code,
-            score,
-            status,
-            grade,
-            method,
-            version,
-            _int_tuple(sources),
-            _excluded_of(excluded),
+            fields[0],
+            fields[1],
+            fields[2],
+            fields[3],
+            fields[4],
+            tuple(fields[5]),
+            tuple((str(c), str(r)) for c, r in excluded) if excluded else (),
             disclosure,
-            restated_by,
+            fields[9],
         )
 
 
 _RANK = {level: rank for rank, level in enumerate(AUDIENCES)}  # narrowest()'s order
-
-
-def _int_tuple(text: str) -> tuple[int, ...]:
-    return tuple(map(int, text[1:-1].split(","))) if len(text) > 2 else ()
-
-
-@functools.lru_cache(maxsize=4096)
-def _excluded_of(text: str) -> tuple[tuple[str, str], ...]:
-    return tuple((str(c), str(r)) for c, r in json.loads(text))
 
 
 ORDER = {"kpi": 0, "outcome": 1, "dimension": 2, "overall": 3}
