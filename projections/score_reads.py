@@ -8,6 +8,7 @@ view's watermark; ``indexed_size`` tells how far that is, and the callers in
 
 from __future__ import annotations
 
+import time
 import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,11 +21,19 @@ from projections.score_rows import RowReader, in_table_order
 from verify.scoreboard import ScoreRow, ScoreTable
 
 _MADE: weakref.WeakSet[LogStore] = weakref.WeakSet()  # stores whose view tables exist
+_ABSENT: weakref.WeakKeyDictionary[LogStore, float] = weakref.WeakKeyDictionary()
+_RECHECK = 5.0  # seconds between two looks for a view found missing
 
 
 def _view_exists(store: LogStore, cur: Cursor) -> bool:
+    """Whether the scores view's tables exist (asked again at most every few
+    seconds while they do not: a home without a view pays nothing a read)."""
     if store in _MADE:
         return True
+    now = time.monotonic()
+    if now - _ABSENT.get(store, -_RECHECK) < _RECHECK:
+        return False
+    _ABSENT[store] = now
     if store.postgres:
         name = f"{store.prefix}pmm_score_publications"
         found = cur.execute("SELECT to_regclass(%s)", (name,)).one()
@@ -121,50 +130,63 @@ def indexed_snapshot(
     exactly (no view, a size it has not reached or outside the log, no rows):
     the caller then takes the general path, which also names what is wrong."""
     rowid = "notification_id" if store.postgres else "rowid"
-    events = store.events_table
+    events, leaves = store.events_table, "{p}pmm_log_leaves"
     prefix = f"assessment/{member}/"
+    entry_at = (
+        f"SELECT e.state FROM {leaves} l JOIN {events} e ON e.{rowid} = l.notification_id"
+    )
     with store.read() as cur:
         if not _view_exists(store, cur):
             return None
+        # 1: the Member's assessments, the log's tail, the watermark, the entry
+        # at a size asked for (uncorrelated subqueries: each evaluated once).
         opened = cur.execute(
-            f"SELECT originator_id, state FROM {events} WHERE originator_id >= %s "
-            "AND originator_id < %s AND originator_version = 1 ORDER BY originator_id",
-            (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)),
+            # Every column named: PostgreSQL's rows are dicts by column name.
+            f"SELECT o.originator_id AS stream, o.state AS opening, "
+            f"(SELECT MAX(log_index) FROM {leaves}) AS top, "
+            f"({entry_at} ORDER BY l.log_index DESC LIMIT 1) AS tail, "
+            "(SELECT log_size FROM {p}pmm_scores_position WHERE id = 1) AS watermark, "
+            f"({entry_at} WHERE l.log_index = %s) AS asked "
+            f"FROM {events} o WHERE o.originator_id >= %s AND o.originator_id < %s "
+            "AND o.originator_version = 1 ORDER BY o.originator_id",
+            (
+                -1 if at_size is None else at_size - 1,
+                prefix,
+                prefix[:-1] + chr(ord(prefix[-1]) + 1),
+            ),
         ).all()
-        stream = pick([(str(s), bytes(raw)) for s, raw in opened])
-        tail = cur.execute(
-            f"SELECT l.log_index, e.state FROM {{p}}pmm_log_leaves l JOIN {events} e "
-            f"ON e.{rowid} = l.notification_id ORDER BY l.log_index DESC LIMIT 1"
-        ).one()
-        log_size = 0 if tail is None else int(tail[0]) + 1
+        if not opened:
+            return None  # the general path says there is no such assessment
+        stream = pick([(str(row[0]), bytes(row[1])) for row in opened])
+        top, tail, watermark, asked = opened[0][2:]
+        log_size = 0 if top is None else int(top) + 1
         size = log_size if at_size is None else at_size
-        watermark = cur.execute(
-            "SELECT log_size FROM {p}pmm_scores_position WHERE id = 1"
-        ).one()
-        if not 0 <= size <= log_size or watermark is None or size > int(watermark[0]):
+        last = tail if at_size is None else asked
+        if not 0 <= size <= log_size or watermark is None or size > int(watermark):
             return None
-        last = None
-        if tail is not None and size == log_size:
-            last = bytes(tail[1])
-        elif size > 0:
-            found = cur.execute(
-                f"SELECT e.state FROM {{p}}pmm_log_leaves l JOIN {events} e "
-                f"ON e.{rowid} = l.notification_id WHERE l.log_index = %s",
-                (size - 1,),
-            ).one()
-            last = None if found is None else bytes(found[0])
-        rows = rows_as_of(cur, stream, year, size)
-        if not rows or (size > 0 and last is None):
+        if size > 0 and last is None:
             return None
-        known = dict(
-            cur.execute(
-                f"SELECT originator_id, MAX(originator_version) FROM {events} "
-                "WHERE originator_id IN (%s, %s) GROUP BY originator_id",
-                (stream, FRAMEWORK_STREAM),
-            ).all()
-        )
-    versions = (int(known.get(stream, 0)), int(known.get(FRAMEWORK_STREAM, 0)))
-    return Snapshot(stream, size, last, rows, versions)
+        # 2: the rows, and the versions their disclosure depends on.
+        rows = cur.execute(
+            "SELECT level, code, content, "
+            f"(SELECT MAX(originator_version) FROM {events} WHERE originator_id = %s) "
+            "AS version, "
+            f"(SELECT MAX(originator_version) FROM {events} WHERE originator_id = %s) "
+            "AS framework "
+            "FROM {p}pmm_score_index WHERE stream = %s AND reference_year = %s "
+            "AND became <= %s AND (stopped IS NULL OR stopped > %s)",
+            (stream, FRAMEWORK_STREAM, stream, year, size, size),
+        ).all()
+    if not rows:
+        return None
+    versions = (int(rows[0][3] or 0), int(rows[0][4] or 0))
+    found = None if size == 0 or last is None else bytes(last)
+    return Snapshot(stream, size, found, [r[:3] for r in rows], versions)
+
+
+def _after(prefix: str) -> str:
+    """The first string after every one that starts with ``prefix``."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def snapshot_table(snapshot: Snapshot, year: int, levels: Mapping[int, str]) -> ScoreTable:
