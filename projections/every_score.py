@@ -8,7 +8,7 @@ from __future__ import annotations
 from ledger.application import Ledger
 from projections.disclosure import disclosure_now
 from projections.errors import QueryError
-from projections.score_reads import indexed_size, indexed_tables
+from projections.score_reads import indexed_levels, indexed_size, indexed_tables
 from verify.scoreboard import Scoreboard, ScoreTable
 from verify.statement import parse_entry
 
@@ -22,9 +22,14 @@ def all_scores(ledger: Ledger, size: int) -> list[ScoreTable]:
     if not 0 <= size <= log_size:
         raise QueryError(f"log size {size} is outside the log (0..{log_size})")
     store = ledger.sequencer.store
-    if size <= indexed_size(store):
-        return indexed_tables(store, size, lambda s: disclosure_now(ledger, s).levels)
-    return replayed_scores(ledger, size)
+    if size > indexed_size(store):
+        return replayed_scores(ledger, size)
+    # The levels now: the view's own when it has reached the whole log (one
+    # query), else each assessment's from the ledger (decision 26).
+    watermark, levels = indexed_levels(store)
+    if watermark >= log_size:
+        return indexed_tables(store, size, lambda s: levels.get(s, {}))
+    return indexed_tables(store, size, lambda s: disclosure_now(ledger, s).levels)
 
 
 def replayed_scores(ledger: Ledger, size: int) -> list[ScoreTable]:

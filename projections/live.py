@@ -38,6 +38,10 @@ from verify.scoreboard import ScoreRow
 from verify.statement import Entry, parse_entry
 
 NAME = "pmm_scores"
+VIEW_TABLES = (
+    *("pmm_scores_position", "pmm_score_index", "pmm_score_levels"),
+    "pmm_score_publications",
+)
 APPLICATION = "PMMLedger"  # ledger.application.Ledger.name: the tracked application
 
 
@@ -117,8 +121,8 @@ class ScoresView:
         table = self.tracking_table_name if self.postgres else "tracking"  # type: ignore[attr-defined]
         with self.datastore.transaction(commit=True) as raw:
             cur = Cursor(raw, not self.postgres, self._prefix())
-            for name in ("scores_position", "score_index", "score_publications"):
-                cur.execute(f"DELETE FROM {{p}}pmm_{name}")
+            for name in VIEW_TABLES:
+                cur.execute(f"DELETE FROM {{p}}{name}")
             cur.execute(
                 f"DELETE FROM {{p}}{table} WHERE application_name = %s", (APPLICATION,)
             )

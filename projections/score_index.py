@@ -47,6 +47,8 @@ def create_statements(prefix: str) -> list[str]:
         "PRIMARY KEY (stream, reference_year, level, code, became))",
         "CREATE INDEX IF NOT EXISTS pmm_score_index_as_of ON "
         f"{p}pmm_score_index (stream, reference_year, became, stopped)",
+        f"CREATE TABLE IF NOT EXISTS {p}pmm_score_levels (stream TEXT NOT NULL, "
+        "entry BIGINT NOT NULL, level TEXT NOT NULL, PRIMARY KEY (stream, entry))",
         f"CREATE TABLE IF NOT EXISTS {p}pmm_score_publications (stream TEXT NOT NULL, "
         "nth INTEGER NOT NULL, log_index BIGINT NOT NULL, cut_at BIGINT NOT NULL, "
         "PRIMARY KEY (stream, nth))",
@@ -61,6 +63,7 @@ class Changes:
     opened: list[list[Any]] = field(default_factory=list)
     closed: list[tuple[int, str, int, str, str]] = field(default_factory=list)
     published: list[tuple[str, int, int, int]] = field(default_factory=list)
+    levels: dict[tuple[str, int], str] = field(default_factory=dict)  # value -> level
     pending: dict[Key, list[Any]] = field(default_factory=dict)
 
     def write(self, cur: Cursor) -> None:
@@ -73,6 +76,11 @@ class Changes:
             f"INSERT INTO {{p}}pmm_score_index ({', '.join(INDEX_COLUMNS)}) VALUES "
             f"({', '.join(['%s'] * len(INDEX_COLUMNS))})",
             self.opened,
+        )
+        cur.executemany(
+            "INSERT INTO {p}pmm_score_levels (stream, entry, level) VALUES (%s, %s, %s) "
+            "ON CONFLICT (stream, entry) DO UPDATE SET level = excluded.level",
+            [(stream, entry, level) for (stream, entry), level in self.levels.items()],
         )
         cur.executemany(
             "INSERT INTO {p}pmm_score_publications (stream, nth, log_index, cut_at) "
@@ -114,6 +122,12 @@ class Indexer:
         if stream not in board.assessments:
             return
         body = entry.signed.body
+        # Every value's level as the assessment's workflow has it: its own, then
+        # its latest disclosure.set (what ``disclosure_now`` reads).
+        if kind in ("value.submitted", "value.corrected"):
+            self.changes.levels[(stream, entry.stream_version)] = str(body["disclosure"])
+        elif kind == "disclosure.set":
+            self.changes.levels[(stream, int(body["entry"]))] = str(body["disclosure"])
         if kind == "assessment.published":
             nth = len(board.assessments[stream].publications)
             self.changes.published.append((stream, nth, index, int(body["cut_at"])))
@@ -221,3 +235,13 @@ def publications(cur: Cursor, stream: str) -> list[tuple[int, int]]:
         (stream,),
     ).all()
     return [(int(i), int(c)) for i, c in rows]
+
+
+def all_levels(cur: Cursor) -> dict[str, dict[int, str]]:
+    """Every value's level at the watermark, by stream (value entry -> level)."""
+    found: dict[str, dict[int, str]] = {}
+    for stream, entry, level in cur.execute(
+        "SELECT stream, entry, level FROM {p}pmm_score_levels"
+    ).all():
+        found.setdefault(stream, {})[int(entry)] = level
+    return found

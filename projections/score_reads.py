@@ -16,7 +16,7 @@ from typing import Any
 
 from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.log_store import Cursor, LogStore
-from projections.score_index import all_rows_as_of, publications, rows_as_of
+from projections.score_index import all_levels, all_rows_as_of, publications, rows_as_of
 from projections.score_rows import RowReader, in_table_order
 from verify.scoreboard import ScoreRow, ScoreTable
 
@@ -97,6 +97,13 @@ def indexed_tables(
             rows = grouped[key] = []
         rows.append(reader.row(line[2], line[3], line[4]))
     return [_table(s, int(y), grouped[(s, y)]) for s, y in sorted(grouped)]
+
+
+def indexed_levels(store: LogStore) -> tuple[int, dict[str, dict[int, str]]]:
+    """The watermark, and every value's level there by stream, in one snapshot."""
+    with store.transaction(commit=False) as cur:
+        row = cur.execute("SELECT log_size FROM {p}pmm_scores_position WHERE id = 1").one()
+        return (int(row[0]) if row else 0), all_levels(cur)
 
 
 def indexed_publications(store: LogStore, stream: str) -> list[tuple[int, int]]:

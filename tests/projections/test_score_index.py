@@ -292,9 +292,22 @@ def test_reads_beyond_the_watermark_replay(world: World) -> None:
         live.catch_up()
     finally:
         live.close()
-    world.hours(world.ncp_ken, world.KEN, "12")
+    hours = world.hours(world.ncp_ken, world.KEN, "12")
+    live = LiveScores(world.ledger)
+    try:
+        live.catch_up()
+    finally:
+        live.close()
+    watermark = world.ledger.log_size()
+    body = {"disclosure": "restricted", "entry": hours.stream_version}
+    world.record(world.ncp_ken, world.KEN, "disclosure.set", body)
+    # At a size the index has, with levels that moved past its watermark.
+    everything = all_scores(world.ledger, watermark)
+    assert everything == replayed_scores(world.ledger, watermark)
+    assert any(r.disclosure == "restricted" for t in everything for r in t.rows)
+    world.hours(world.ncp_bra, world.BRA, "12")
     store = world.ledger.sequencer.store
-    assert indexed_size(store) == world.ledger.log_size() - 1
+    assert indexed_size(store) == world.ledger.log_size() - 2
     now = scores(world.ledger, "KEN", T).table
     assert now == _replayed(world, world.KEN, T, world.ledger.log_size())
     assert all_scores(world.ledger, world.ledger.log_size()) == replayed_scores(
