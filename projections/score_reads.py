@@ -8,8 +8,10 @@ view's watermark; ``indexed_size`` tells how far that is, and the callers in
 
 from __future__ import annotations
 
+import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -197,6 +199,24 @@ def _after(prefix: str) -> str:
 
 
 def snapshot_table(snapshot: Snapshot, year: int, levels: Mapping[int, str]) -> ScoreTable:
+    """The snapshot's table, its rows disclosed at ``levels`` (those of
+    ``snapshot.versions``). The same stored rows at the same versions give the
+    same table, so it is kept: a repeated read decodes nothing."""
+    key = (snapshot.stream, year, snapshot.versions, tuple(snapshot.rows))
+    with _KEPT_LOCK:
+        found = _KEPT.get(key)
+        if found is not None:
+            _KEPT.move_to_end(key)
+            return found
     reader = RowReader(levels)
     rows = [reader.row(r[0], r[1], r[2]) for r in snapshot.rows]
-    return _table(snapshot.stream, year, rows)
+    table = _table(snapshot.stream, year, rows)
+    with _KEPT_LOCK:
+        _KEPT[key] = table
+        while len(_KEPT) > 256:
+            _KEPT.popitem(last=False)
+    return table
+
+
+_KEPT: OrderedDict[tuple[Any, ...], ScoreTable] = OrderedDict()
+_KEPT_LOCK = threading.Lock()
