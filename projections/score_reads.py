@@ -198,25 +198,33 @@ def _after(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def snapshot_table(snapshot: Snapshot, year: int, levels: Mapping[int, str]) -> ScoreTable:
+def snapshot_table(
+    store: LogStore, snapshot: Snapshot, year: int, levels: Mapping[int, str]
+) -> ScoreTable:
     """The snapshot's table, its rows disclosed at ``levels`` (those of
-    ``snapshot.versions``). The same stored rows at the same versions give the
-    same table, so it is kept: a repeated read decodes nothing."""
+    ``snapshot.versions``). In one ledger, the same stored rows at the same
+    versions give the same table, so it is kept per store: a repeated read
+    decodes nothing."""
+    kept = _KEPT.get(store)
+    if kept is None:
+        kept = _KEPT.setdefault(store, OrderedDict())
     key = (snapshot.stream, year, snapshot.versions, tuple(snapshot.rows))
     with _KEPT_LOCK:
-        found = _KEPT.get(key)
+        found = kept.get(key)
         if found is not None:
-            _KEPT.move_to_end(key)
+            kept.move_to_end(key)
             return found
     reader = RowReader(levels)
     rows = [reader.row(r[0], r[1], r[2]) for r in snapshot.rows]
     table = _table(snapshot.stream, year, rows)
     with _KEPT_LOCK:
-        _KEPT[key] = table
-        while len(_KEPT) > 256:
-            _KEPT.popitem(last=False)
+        kept[key] = table
+        while len(kept) > 256:
+            kept.popitem(last=False)
     return table
 
 
-_KEPT: OrderedDict[tuple[Any, ...], ScoreTable] = OrderedDict()
+_KEPT: weakref.WeakKeyDictionary[LogStore, OrderedDict[tuple[Any, ...], ScoreTable]] = (
+    weakref.WeakKeyDictionary()
+)
 _KEPT_LOCK = threading.Lock()

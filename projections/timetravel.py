@@ -197,7 +197,8 @@ def _snapshot(
     label = "now" if at_size is None else f"at log size {at_size}"
     recorded_at = parse_entry(found.last).recorded_at if found.last is not None else None
     where = Position(found.size, label, recorded_at)
-    return Scores(snapshot_table(found, year, levels), where)
+    table = snapshot_table(ledger.sequencer.store, found, year, levels)
+    return Scores(table, where)
 
 
 class _Tables:
