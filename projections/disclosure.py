@@ -177,8 +177,17 @@ _KNOWN: weakref.WeakKeyDictionary[Ledger, _Known] = weakref.WeakKeyDictionary()
 
 def disclosure_now(ledger: Ledger, stream: str) -> Disclosure:
     """The levels of ``stream``'s values and KPIs now (cached per version)."""
+    versions = (ledger.stream_version(stream), ledger.stream_version(FRAMEWORK_STREAM))
+    return disclosure_at_versions(ledger, stream, versions)
+
+
+def disclosure_at_versions(
+    ledger: Ledger, stream: str, versions: tuple[int, int]
+) -> Disclosure:
+    """``disclosure_now`` for a caller that has read the versions of ``stream``
+    and of the framework now itself (in the same round trip as its other reads)."""
     known = _KNOWN.get(ledger) or _KNOWN.setdefault(ledger, _Known())
-    key = (stream, ledger.stream_version(stream), ledger.stream_version(FRAMEWORK_STREAM))
+    key = (stream, *versions)
     with known.lock:
         found = known.found.get(key)
         if found is not None:

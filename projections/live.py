@@ -1,8 +1,10 @@
 """Current scores, kept up to date from the log (issue 5 item 3).
 
-A materialised view in the ledger's own database: ``pmm_scores`` holds every
-score row (with provenance) of every assessment for its reference years T and
-T−1; ``pmm_scores_position`` holds the watermark — the log size the view
+A materialised view in the ledger's own database: the bitemporal score index
+(``projections.score_index``, decision 37) holds every version of every score
+row (with provenance) of every assessment for its reference years T and T−1,
+with the log sizes it was current for — its current versions are the scores
+now; ``pmm_scores_position`` holds the watermark — the log size the view
 reflects. Rows and watermark are written in the same transaction as the
 ``eventsourcing`` tracking record, so the view is never ahead of or behind its
 own position.
@@ -16,9 +18,8 @@ live and rebuilt views hold the same rows (tested on both backends).
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from types import SimpleNamespace
 from typing import Any
 
@@ -30,16 +31,18 @@ from psycopg.sql import SQL, Composed
 
 from ledger.log_store import Cursor, LogStore
 from projections.errors import ProjectionError
-from verify.scoreboard import Scoreboard, ScoreRow, ScoreTable
+from projections.score_board import TracingBoard
+from projections.score_index import Changes, Indexer, create_statements, current_rows
+from projections.score_rows import RowReader, in_table_order
+from verify.scoreboard import ScoreRow
 from verify.statement import Entry, parse_entry
 
 NAME = "pmm_scores"
-APPLICATION = "PMMLedger"  # ledger.application.Ledger.name: the tracked application
-_COLUMNS = (
-    *("stream", "member", "cycle", "reference_year", "level", "code", "score", "status"),
-    *("grade", "method", "method_version", "sources", "excluded", "disclosure"),
-    "restated_by",
+VIEW_TABLES = (
+    *("pmm_scores_position", "pmm_score_index", "pmm_score_levels"),
+    "pmm_score_publications",
 )
+APPLICATION = "PMMLedger"  # ledger.application.Ledger.name: the tracked application
 
 
 class ScoresView:
@@ -55,14 +58,9 @@ class ScoresView:
     def _view_tables(self) -> list[str]:
         p = self._prefix()
         return [
-            f"CREATE TABLE IF NOT EXISTS {p}pmm_scores (stream TEXT NOT NULL, "
-            "member TEXT NOT NULL, cycle TEXT NOT NULL, reference_year INTEGER NOT NULL, "
-            "level TEXT NOT NULL, code TEXT NOT NULL, score TEXT, status TEXT NOT NULL, "
-            "grade TEXT, method TEXT, method_version TEXT, sources TEXT NOT NULL, "
-            "excluded TEXT NOT NULL, disclosure TEXT NOT NULL, restated_by BIGINT, "
-            "PRIMARY KEY (stream, reference_year, level, code))",
             f"CREATE TABLE IF NOT EXISTS {p}pmm_scores_position (id INTEGER PRIMARY KEY, "
             "log_size BIGINT NOT NULL, notification_id BIGINT NOT NULL)",
+            *create_statements(p),
         ]
 
     def store(self) -> LogStore:
@@ -75,20 +73,12 @@ class ScoresView:
             found = self._store = LogStore(recorder)
         return found
 
-    def save(self, tables: Sequence[ScoreTable], log_size: int, tracking: Tracking) -> None:
-        """Replace these tables' rows and move the watermark, with the tracking record."""
+    def save(self, changes: Changes, log_size: int, tracking: Tracking) -> None:
+        """Write the index's changes and move the watermark, with the tracking
+        record, in one transaction."""
         with self.datastore.transaction(commit=True) as raw:
             cur = Cursor(raw, not self.postgres, self._prefix())
-            for table in tables:
-                cur.execute(
-                    "DELETE FROM {p}pmm_scores WHERE stream = %s AND reference_year = %s",
-                    (table.stream, table.reference_year),
-                )
-                cur.executemany(
-                    f"INSERT INTO {{p}}pmm_scores ({', '.join(_COLUMNS)}) VALUES "
-                    f"({', '.join(['%s'] * len(_COLUMNS))})",
-                    [_row(table, row) for row in table.rows],
-                )
+            changes.write(cur)
             cur.execute("DELETE FROM {p}pmm_scores_position")
             cur.execute(
                 "INSERT INTO {p}pmm_scores_position (id, log_size, notification_id) "
@@ -97,37 +87,14 @@ class ScoresView:
             )
             self._insert_tracking(raw, tracking)  # type: ignore[attr-defined]
 
-    def rows(self, stream: str, year: int) -> list[ScoreRow]:
+    def rows(self, stream: str, year: int, levels: Mapping[int, str]) -> list[ScoreRow]:
+        """The current rows of one table (the index's versions not stopped), in
+        table order, disclosed at ``levels`` (value entry -> level now)."""
         with self.datastore.transaction(commit=False) as raw:
-            found = (
-                Cursor(raw, not self.postgres, self._prefix())
-                .execute(
-                    f"SELECT {', '.join(_COLUMNS[4:])} FROM {{p}}pmm_scores "
-                    "WHERE stream = %s AND reference_year = %s",
-                    (stream, year),
-                )
-                .all()
-            )
-        order = {"kpi": 0, "outcome": 1, "dimension": 2, "overall": 3}
-        return sorted(
-            (
-                ScoreRow(
-                    level=row[0],
-                    code=row[1],
-                    score=row[2],
-                    status=row[3],
-                    grade=row[4],
-                    method=row[5],
-                    method_version=row[6],
-                    sources=tuple(json.loads(row[7])),
-                    excluded=tuple(tuple(e) for e in json.loads(row[8])),
-                    disclosure=row[9],
-                    restated_by=row[10],
-                )
-                for row in found
-            ),
-            key=lambda r: (order[r.level], r.code),
-        )
+            cur = Cursor(raw, not self.postgres, self._prefix())
+            found = current_rows(cur, stream, year)
+        reader = RowReader(levels)
+        return list(in_table_order(reader.row(r[0], r[1], r[2]) for r in found))
 
     def position(self) -> int:
         """The watermark: how many log entries the view reflects."""
@@ -139,27 +106,26 @@ class ScoresView:
             )
         return int(row[0]) if row else 0
 
+    def ensure_index(self) -> None:
+        """A view made before the score index existed has no history in it: forget
+        the view, so that the next catch-up rebuilds it, index included."""
+        with self.datastore.transaction(commit=False) as raw:
+            cur = Cursor(raw, not self.postgres, self._prefix())
+            moved = cur.execute("SELECT log_size FROM {p}pmm_scores_position").one()
+            indexed = cur.execute("SELECT 1 FROM {p}pmm_score_index LIMIT 1").one()
+        if moved is not None and int(moved[0]) > 0 and indexed is None:
+            self.clear()
+
     def clear(self) -> None:
         """Forget everything, tracking included: the next catch-up rebuilds."""
         table = self.tracking_table_name if self.postgres else "tracking"  # type: ignore[attr-defined]
         with self.datastore.transaction(commit=True) as raw:
             cur = Cursor(raw, not self.postgres, self._prefix())
-            cur.execute("DELETE FROM {p}pmm_scores")
-            cur.execute("DELETE FROM {p}pmm_scores_position")
+            for name in VIEW_TABLES:
+                cur.execute(f"DELETE FROM {{p}}{name}")
             cur.execute(
                 f"DELETE FROM {{p}}{table} WHERE application_name = %s", (APPLICATION,)
             )
-
-
-def _row(table: ScoreTable, row: ScoreRow) -> tuple[Any, ...]:
-    return (
-        *(table.stream, table.member, table.cycle, table.reference_year, row.level),
-        *(row.code, row.score, row.status, row.grade, row.method, row.method_version),
-        json.dumps(list(row.sources)),
-        json.dumps([list(e) for e in row.excluded]),
-        row.disclosure,
-        row.restated_by,
-    )
 
 
 class SQLiteScoresView(ScoresView, SQLiteTrackingRecorder):
@@ -183,8 +149,10 @@ class ScoresProjection(Projection[Any]):
 
     def __init__(self, view: Any) -> None:
         super().__init__(view)
-        self.board: Scoreboard | None = None
+        self.board: TracingBoard | None = None
         self.loaded: set[str] = set()  # streams the board holds
+        self.indexer = Indexer()
+        view.ensure_index()
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.process([(tracking.notification_id, bytes(domain_event.entry))], tracking)
@@ -195,31 +163,20 @@ class ScoresProjection(Projection[Any]):
         indexes = _log_indexes(store, [nid for nid, _ in items])
         entries = [parse_entry(raw) for _, raw in items]
         board = self._board(store, indexes[0], {e.stream for e in entries})
-        touched: set[str] = set()
         for entry, index in zip(entries, indexes, strict=True):
             board.apply(index, entry)
-            if entry.stream == "framework":
-                touched.update(board.assessments)
-            elif entry.stream in board.assessments:
-                touched.add(entry.stream)
-        tables = [
-            board.table(stream, year)
-            for stream in sorted(touched)
-            for year in (
-                board.assessments[stream].reference_year - 1,
-                board.assessments[stream].reference_year,
-            )
-        ]
-        self.view.save(tables, indexes[-1] + 1, tracking)
+            self.indexer.after(board, index, entry)
+        self.view.save(self.indexer.take(), indexes[-1] + 1, tracking)
 
-    def _board(self, store: LogStore, first_index: int, streams: set[str]) -> Scoreboard:
+    def _board(self, store: LogStore, first_index: int, streams: set[str]) -> TracingBoard:
         """The in-memory scoreboard, holding every stream a batch needs as of the
         batch's first entry. It is loaded lazily from the log: the framework once,
         an assessment the first time one of its entries comes (every assessment
         when the framework changes), so catching up after a restart reads only
         what it scores, not the whole log."""
         if self.board is None:
-            self.board = Scoreboard()
+            self.board = TracingBoard()
+            self.indexer = Indexer()
             self.loaded = {"framework"}
             self.board.apply_all(_parsed(store, ["framework"], first_index))
         if "framework" in streams:
@@ -229,6 +186,7 @@ class ScoresProjection(Projection[Any]):
             _parsed(store, [s for s in wanted if s != "registry"], first_index)
         )
         self.loaded.update(wanted)
+        self.indexer.adopt(self.board, wanted)
         return self.board
 
 

@@ -12,6 +12,8 @@ from eventsourcing.utils import Environment
 
 from ledger.application import Ledger
 from ledger.persistence import EntryMapper, Settings, persistence_env
+from ledger.writer_lock import WriterLock
+from projections.disclosure import disclosure_now
 from projections.live import (
     APPLICATION,
     NAME,
@@ -31,11 +33,19 @@ class LedgerReader(Application[str]):
         return EntryMapper()
 
 
-def open_view(settings: Settings) -> Any:
-    """The scores view in the ledger's database (tables made if missing)."""
+def open_view(settings: Settings, lock: WriterLock | None = None) -> Any:
+    """The scores view in the ledger's database (tables made if missing, under
+    the ledger's tables ``lock``, or under a lock of its own name taken here:
+    two PostgreSQL sessions creating them at once can fail)."""
     env = Environment(NAME, persistence_env(settings))
     view_class = PostgresScoresView if settings.database_url else SQLiteScoresView
-    return InfrastructureFactory.construct(env).tracking_recorder(view_class)
+    factory: Any = InfrastructureFactory.construct(env)
+    if lock is None and settings.database_url:
+        lock = WriterLock(factory.datastore, None, "tables")  # the ledger's key
+    if lock is None:
+        return factory.tracking_recorder(view_class)
+    with lock.hold():
+        return factory.tracking_recorder(view_class)
 
 
 class LiveScores:
@@ -45,8 +55,7 @@ class LiveScores:
         self.ledger = ledger
         # One opening at a time makes the view's tables, as the ledger's own
         # (two PostgreSQL sessions creating them at once can fail).
-        with ledger.tables_lock.hold():
-            self.view = open_view(ledger.settings)
+        self.view = open_view(ledger.settings, ledger.tables_lock)
         self.projection = ScoresProjection(self.view)
 
     def catch_up(self, batch: int = 2000) -> int:
@@ -69,8 +78,9 @@ class LiveScores:
         return self.catch_up()
 
     def table(self, stream: str, year: int) -> ScoreTable:
-        """The view's rows for one assessment and year, as a score table."""
-        rows = self.view.rows(stream, year)
+        """The view's rows for one assessment and year, as a score table, each
+        disclosed at its inputs' levels now (decision 26)."""
+        rows = self.view.rows(stream, year, disclosure_now(self.ledger, stream).levels)
         member, cycle = stream.split("/")[1:]
         return ScoreTable(stream, member, cycle, year, tuple(rows))
 
@@ -81,6 +91,7 @@ class LiveScores:
 def run_projection(settings: Settings) -> ProjectionRunner[Any, Any]:
     """Start the notification-driven runner (PostgreSQL): a thread that keeps the
     view current as entries are recorded; stop it with ``runner.stop()``."""
+    open_view(settings).datastore.close()  # its tables, under the tables lock
     return ProjectionRunner(
         application_class=LedgerReader,
         projection_class=ScoresProjection,

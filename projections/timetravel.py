@@ -22,11 +22,33 @@ from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.errors import NotFoundError
 from ledger.log_store import LogStore
 from ledger.scores import replay_board, stream_entries
-from projections.disclosure import disclosure_now
+from projections.disclosure import disclosure_at_versions, disclosure_now
 from projections.errors import NoSuchAssessmentError, QueryError
+from projections.every_score import all_scores, replayed_scores
+from projections.score_reads import (
+    indexed_publications,
+    indexed_size,
+    indexed_snapshot,
+    indexed_table,
+    snapshot_table,
+)
 from verify.schema import MEMBER_RE
 from verify.scoreboard import Scoreboard, ScoreTable
 from verify.statement import parse_entry, parse_timestamp
+
+__all__ = [
+    "Position",
+    "Scores",
+    "all_scores",
+    "find_assessment",
+    "parse_moment",
+    "pick_assessment",
+    "position",
+    "replayed_scores",
+    "replayed_table",
+    "scores",
+    "size_at",
+]
 
 
 @dataclass(frozen=True)
@@ -47,10 +69,21 @@ class Scores:
 
 def find_assessment(store: LogStore, member: str, year: int, cycle: str | None) -> str:
     """The stream of ``member``'s assessment for reference ``year`` (or of ``cycle``)."""
+    _check_member(member)
+    return pick_assessment(store.opened(f"assessment/{member}/"), member, year, cycle)
+
+
+def _check_member(member: str) -> None:
     if MEMBER_RE.fullmatch(member) is None:
         raise QueryError(f"{member!r} is not a Member code (ISO 3166-1 alpha-3, e.g. KEN)")
+
+
+def pick_assessment(
+    opened: list[tuple[str, bytes]], member: str, year: int, cycle: str | None
+) -> str:
+    """``find_assessment`` among ``member``'s opened streams (stream, first entry)."""
     found = []
-    for stream, raw in store.opened(f"assessment/{member}/"):
+    for stream, raw in opened:
         body = parse_entry(raw).signed.body
         if cycle is not None:
             if body["cycle"] == cycle:
@@ -136,9 +169,36 @@ def scores(
                 "--published names its own record time; drop --as-of/--at-size"
             )
         return _published(ledger, member, year, published)
+    if as_of is None:
+        _check_member(member)
+        fast = _snapshot(ledger, member, year, cycle, at_size)
+        if fast is not None:
+            return fast
     stream = find_assessment(store, member, year, cycle)
     where = position(ledger, as_of=as_of, at_size=at_size)
     return Scores(_table(ledger, stream, year, where), where)
+
+
+def _snapshot(
+    ledger: Ledger, member: str, year: int, cycle: str | None, at_size: int | None
+) -> Scores | None:
+    """Now or at a size, from the index in one connection checkout (the read
+    path of the HTTP API), or None: then the general path answers."""
+    found = indexed_snapshot(
+        ledger.sequencer.store,
+        member,
+        year,
+        lambda opened: pick_assessment(opened, member, year, cycle),
+        at_size,
+    )
+    if found is None:
+        return None
+    levels = disclosure_at_versions(ledger, found.stream, found.versions).levels
+    label = "now" if at_size is None else f"at log size {at_size}"
+    recorded_at = parse_entry(found.last).recorded_at if found.last is not None else None
+    where = Position(found.size, label, recorded_at)
+    table = snapshot_table(ledger.sequencer.store, found, year, levels)
+    return Scores(table, where)
 
 
 class _Tables:
@@ -176,6 +236,19 @@ _TABLES: weakref.WeakKeyDictionary[LogStore, _Tables] = weakref.WeakKeyDictionar
 
 
 def _table(ledger: Ledger, stream: str, year: int, where: Position) -> ScoreTable:
+    """From the score index when it has reached ``where`` (one query), else
+    (the view behind, or a year it does not keep) replayed from the log."""
+    store = ledger.sequencer.store
+    if where.size <= indexed_size(store):
+        levels = disclosure_now(ledger, stream).levels
+        found = indexed_table(store, stream, year, where.size, levels)
+        if found is not None:
+            return found
+    return replayed_table(ledger, stream, year, where)
+
+
+def replayed_table(ledger: Ledger, stream: str, year: int, where: Position) -> ScoreTable:
+    """The naive reference: ``stream``'s entries and the framework's replayed."""
     store = ledger.sequencer.store
     tables = _TABLES.get(store)
     if tables is None:
@@ -199,10 +272,7 @@ def _published(ledger: Ledger, member: str, year: int, cycle: str) -> Scores:
     store = ledger.sequencer.store
     name, _, nth = cycle.partition("@")
     stream = find_assessment(store, member, year, name)
-    entries = stream_entries(store, [stream], ledger.log_size())  # read once
-    board = Scoreboard()
-    board.apply_all(entries)
-    publications = board.assessments[stream].publications
+    publications = _publications(ledger, stream)
     if not publications:
         raise NotFoundError(f"{stream} has not been published")
     if nth and (not nth.isdigit() or not 1 <= int(nth) <= len(publications)):
@@ -210,10 +280,20 @@ def _published(ledger: Ledger, member: str, year: int, cycle: str) -> Scores:
             f"{stream} has {len(publications)} publication(s); "
             f"--published {name}@N takes N from 1 to {len(publications)}"
         )
-    index, cut_at, signed = publications[int(nth) - 1 if nth else -1]
+    index, cut_at = publications[int(nth) - 1 if nth else -1]
     label = f"as published in cycle {name} (log index {index}, cut at {cut_at})"
-    then = Scoreboard()
-    then.apply_all(e for e in entries if e[0] < cut_at)
-    levels = disclosure_now(ledger, stream).levels  # as they stand now, not then
-    table = then.table(stream, year, levels)
-    return Scores(table, _labelled(store, cut_at, label), dict(signed))
+    where = _labelled(store, cut_at, label)
+    signed = parse_entry(store.entry(index)).signed.body.get("scores", {})
+    # Disclosed as the levels stand now, not then (decision 26).
+    return Scores(_table(ledger, stream, year, where), where, dict(signed))
+
+
+def _publications(ledger: Ledger, stream: str) -> list[tuple[int, int]]:
+    """(log index, cut_at) of every publication of ``stream`` so far: from the
+    score index when it has reached the whole log, else from a replay."""
+    store = ledger.sequencer.store
+    if indexed_size(store) >= ledger.log_size():
+        return indexed_publications(store, stream)
+    board = Scoreboard()
+    board.apply_all(stream_entries(store, [stream], ledger.log_size()))
+    return [(i, cut_at) for i, cut_at, _ in board.assessments[stream].publications]

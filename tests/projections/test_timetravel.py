@@ -14,6 +14,7 @@ import pytest
 from ledger.errors import DomainRuleError
 from ledger.scores import replay_table
 from projections.changes import diff
+from projections.disclosure import disclosure_now
 from projections.errors import NoSuchAssessmentError, QueryError
 from projections.exports import changes_frame, history_frame, scores_frame, write
 from projections.runner import LiveScores, run_projection
@@ -195,7 +196,8 @@ def test_notification_driven_runner_on_postgresql(world: World) -> None:
         last = world.ledger.recorder.max_notification_id()
         runner.wait(last, timeout=20)
         assert runner.view.position() == world.ledger.log_size()
-        rows = runner.view.rows(world.KEN, T)
+        levels = disclosure_now(world.ledger, world.KEN).levels
+        rows = runner.view.rows(world.KEN, T, levels)
     replayed = replay_table(
         world.ledger.sequencer.store, world.KEN, world.ledger.log_size()
     )
