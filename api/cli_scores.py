@@ -20,6 +20,7 @@ from rich.table import Table
 
 from api.cli_common import Home, Json, err, fail, open_home, out
 from api.cli_readers import As, Audience, audience_of, log_cli_read, reader_for
+from api.cli_view_check import verify_view as _verify_view
 from ledger.errors import LedgerError
 from projections.changes import diff as diff_query
 from projections.errors import NoSuchAssessmentError, ProjectionError
@@ -268,6 +269,11 @@ def add_score_commands(app: typer.Typer) -> None:
     def rebuild(home: Home = None, as_json: Json = False) -> None:
         """Drop the projection and rebuild it from the whole log."""
         _projection(home, as_json, rebuild=True)
+
+    @projections.command("verify")
+    def verify_view(home: Home = None, as_json: Json = False) -> None:
+        """Check every stored score version against a replay of the log."""
+        _verify_view(home, as_json)
 
 
 def _projection(home: Path | None, as_json: bool, rebuild: bool) -> None:
