@@ -108,6 +108,16 @@ def indexed_levels(store: LogStore) -> tuple[int, dict[str, dict[int, str]]]:
         return (int(row[0]) if row else 0), all_levels(cur)
 
 
+def indexed_stream_levels(store: LogStore, stream: str) -> tuple[int, dict[int, str]]:
+    """The watermark, and each of ``stream``'s values' level there, in one snapshot."""
+    with store.transaction(commit=False) as cur:
+        row = cur.execute("SELECT log_size FROM {p}pmm_scores_position WHERE id = 1").one()
+        lines = cur.execute(
+            "SELECT entry, level FROM {p}pmm_score_levels WHERE stream = %s", (stream,)
+        ).all()
+    return (int(row[0]) if row else 0), {int(entry): level for entry, level in lines}
+
+
 def indexed_publications(store: LogStore, stream: str) -> list[tuple[int, int]]:
     """(log index, cut_at) of ``stream``'s publications below ``indexed_size``."""
     with store.read() as cur:

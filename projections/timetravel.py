@@ -25,10 +25,12 @@ from ledger.scores import replay_board, stream_entries
 from projections.disclosure import disclosure_at_versions, disclosure_now
 from projections.errors import NoSuchAssessmentError, QueryError
 from projections.every_score import all_scores, replayed_scores
+from projections.record_times import recorded_at, size_at
 from projections.score_reads import (
     indexed_publications,
     indexed_size,
     indexed_snapshot,
+    indexed_stream_levels,
     indexed_table,
     snapshot_table,
 )
@@ -101,19 +103,6 @@ def pick_assessment(
     raise NoSuchAssessmentError(f"{member} has no assessment for {what}")
 
 
-def size_at(store: LogStore, moment: datetime) -> int:
-    """How many entries the log held at ``moment`` (recorded at or before it)."""
-    low, high = 0, store.size()
-    while low < high:  # the first entry recorded after moment
-        middle = (low + high) // 2
-        raw = store.entry(middle)
-        if parse_timestamp(parse_entry(raw).recorded_at) <= moment:
-            low = middle + 1
-        else:
-            high = middle
-    return low
-
-
 def parse_moment(text: str) -> datetime:
     """An RFC 3339 time or a date (``2026-11-22`` means the end of that day, UTC)."""
     candidate = f"{text}T23:59:59.999999Z" if len(text) == 10 else text
@@ -148,7 +137,7 @@ def position(
 def _labelled(store: LogStore, size: int, label: str) -> Position:
     if size == 0:
         return Position(0, label)
-    return Position(size, label, parse_entry(store.entry(size - 1)).recorded_at)
+    return Position(size, label, recorded_at(store, size - 1))
 
 
 def scores(
@@ -240,7 +229,11 @@ def _table(ledger: Ledger, stream: str, year: int, where: Position) -> ScoreTabl
     (the view behind, or a year it does not keep) replayed from the log."""
     store = ledger.sequencer.store
     if where.size <= indexed_size(store):
-        levels = disclosure_now(ledger, stream).levels
+        # The levels now: the view's own when it has reached the whole log (one
+        # query), else the assessment's from the ledger (decision 26).
+        watermark, levels = indexed_stream_levels(store, stream)
+        if watermark < ledger.log_size():
+            levels = disclosure_now(ledger, stream).levels
         found = indexed_table(store, stream, year, where.size, levels)
         if found is not None:
             return found
