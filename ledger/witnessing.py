@@ -90,9 +90,10 @@ class WitnessClient:
         # not their sum; each answer is still verified, in the policy's order.
         answers = self._ask_all(to_ask, parsed.text, note, size)
         for witness, answer in zip(to_ask, answers, strict=True):
+            if isinstance(answer, Exception):
+                refusals.append(f"{witness.name}: {answer}")
+                continue
             try:
-                if isinstance(answer, Exception):
-                    raise answer
                 cosignature = parse_signature_lines(answer)[0]
                 if not _cosigns(witness, parsed.text, [cosignature]):
                     raise VerifyError("its cosignature does not verify under its key")

@@ -30,9 +30,7 @@ audience for the Member; every read path — CLI, HTTP, pages, exports,
 from __future__ import annotations
 
 import functools
-import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +38,7 @@ from typing import Any
 from ledger.application import Ledger
 from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.domain.integrity import INTEGRITY_STREAM
+from projections.kept import Kept, kept_for
 from verify.scoring import method_inputs
 from verify.statement import Entry
 
@@ -161,18 +160,11 @@ def _read(ledger: Ledger, stream: str) -> Disclosure:
     return found
 
 
-class _Known:
-    """Disclosures by (stream, stream version, framework version): a stream's
-    levels change only with a new entry in it (or in the framework)."""
-
-    SIZE = 256
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.found: OrderedDict[tuple[str, int, int], Disclosure] = OrderedDict()
-
-
-_KNOWN: weakref.WeakKeyDictionary[Ledger, _Known] = weakref.WeakKeyDictionary()
+# Disclosures by (stream, stream version, framework version): a stream's levels
+# change only with a new entry in it (or in the framework).
+_KNOWN: weakref.WeakKeyDictionary[Ledger, Kept[tuple[str, int, int], Disclosure]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def disclosure_now(ledger: Ledger, stream: str) -> Disclosure:
@@ -186,13 +178,13 @@ def disclosure_at_versions(
 ) -> Disclosure:
     """``disclosure_now`` for a caller that has read the versions of ``stream``
     and of the framework now itself (in the same round trip as its other reads)."""
-    known = _KNOWN.get(ledger) or _KNOWN.setdefault(ledger, _Known())
+    known = kept_for(_KNOWN, ledger, 256)
     key = (stream, *versions)
-    with known.lock:
-        found = known.found.get(key)
-        if found is not None:
-            known.found.move_to_end(key)
-            return found
+    found = known.get(key)
+    if found is None:
+        found = _read(ledger, stream)
+        known.put(key, found)
+    return found
     found = _read(ledger, stream)
     with known.lock:
         known.found[key] = found

@@ -53,9 +53,8 @@ class Stored:
 
 def read_stored(view: Any) -> Stored:
     """The view's rows and watermark, read in one snapshot."""
-    prefix = f'"{view.datastore.schema}".' if view.postgres else ""
     with view.datastore.transaction(commit=False) as raw:
-        cur = Cursor(raw, not view.postgres, prefix)
+        cur = Cursor(raw, not view.postgres, view._prefix())
         if view.postgres:
             cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         row = cur.execute("SELECT log_size FROM {p}pmm_scores_position WHERE id = 1").one()
@@ -68,9 +67,9 @@ def read_stored(view: Any) -> Stored:
         levels = cur.execute("SELECT stream, entry, level FROM {p}pmm_score_levels").all()
     return Stored(
         int(row[0]) if row else 0,
-        {_plain(v) for v in versions},
-        {_plain(p) for p in publications},
-        {_plain(v) for v in levels},
+        {tuple(v) for v in versions},
+        {tuple(p) for p in publications},
+        {tuple(v) for v in levels},
     )
 
 
@@ -90,8 +89,8 @@ def check_view(store: Any, view: Any) -> ViewCheck:
     """Compare the stored view with one recomputed from the log."""
     stored = read_stored(view)
     changes = expected(store, stored.watermark)
-    versions = {_plain(line) for line in changes.opened}
-    publications = {_plain(p) for p in changes.published}
+    versions = {tuple(line) for line in changes.opened}
+    publications = set(changes.published)
     levels = {(s, e, level) for (s, e), level in changes.levels.items()}
     found: list[str] = []
     found += _diff("score version", stored.versions, versions, INDEX_COLUMNS)
@@ -123,7 +122,3 @@ def _diff(
     return [f"{what} the log gives, not stored: {show(r)}" for r in missing] + [
         f"{what} stored, not given by the log: {show(r)}" for r in extra
     ]
-
-
-def _plain(row: Iterable[Any]) -> Version:
-    return tuple(row)

@@ -8,16 +8,15 @@ view's watermark; ``indexed_size`` tells how far that is, and the callers in
 
 from __future__ import annotations
 
-import threading
 import time
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.log_store import Cursor, LogStore
+from projections.kept import Kept, kept_for
 from projections.score_index import all_levels, all_rows_as_of, publications, rows_as_of
 from projections.score_rows import RowReader, in_table_order
 from verify.scoreboard import ScoreRow, ScoreTable
@@ -215,26 +214,18 @@ def snapshot_table(
     ``snapshot.versions``). In one ledger, the same stored rows at the same
     versions give the same table, so it is kept per store: a repeated read
     decodes nothing."""
-    kept = _KEPT.get(store)
-    if kept is None:
-        kept = _KEPT.setdefault(store, OrderedDict())
+    kept = kept_for(_KEPT, store, 256)
     key = (snapshot.stream, year, snapshot.versions, tuple(snapshot.rows))
-    with _KEPT_LOCK:
-        found = kept.get(key)
-        if found is not None:
-            kept.move_to_end(key)
-            return found
+    found = kept.get(key)
+    if found is not None:
+        return found
     reader = RowReader(levels)
     rows = [reader.row(r[0], r[1], r[2]) for r in snapshot.rows]
     table = _table(snapshot.stream, year, rows)
-    with _KEPT_LOCK:
-        kept[key] = table
-        while len(kept) > 256:
-            kept.popitem(last=False)
+    kept.put(key, table)
     return table
 
 
-_KEPT: weakref.WeakKeyDictionary[LogStore, OrderedDict[tuple[Any, ...], ScoreTable]] = (
+_KEPT: weakref.WeakKeyDictionary[LogStore, Kept[tuple[Any, ...], ScoreTable]] = (
     weakref.WeakKeyDictionary()
 )
-_KEPT_LOCK = threading.Lock()

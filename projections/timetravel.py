@@ -10,9 +10,7 @@ are read, so one Member's query costs its own entries, not the whole log.
 
 from __future__ import annotations
 
-import threading
 import weakref
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,6 +23,7 @@ from ledger.scores import replay_board, stream_entries
 from projections.disclosure import disclosure_at_versions, disclosure_now
 from projections.errors import NoSuchAssessmentError, QueryError
 from projections.every_score import all_scores, replayed_scores
+from projections.kept import Kept, kept_for
 from projections.record_times import recorded_at, size_at
 from projections.score_reads import (
     indexed_publications,
@@ -190,38 +189,18 @@ def _snapshot(
     return Scores(table, where)
 
 
-class _Tables:
-    """Replayed score tables, most recently used first, per log store.
-
-    A table's scores depend only on the framework's and its assessment's
-    entries below the log size asked for, and entries below an index never
-    change (the log is append-only); its rows' disclosure depends on the
-    stream's values as they stand now (decision 26). So ``(stream, year, last
-    such index, the stream's version now)`` names a table exactly, and a read
-    that nothing relevant has changed since is answered without replaying.
-    """
-
-    SIZE = 256
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.found: OrderedDict[tuple[str, int, int, int], ScoreTable] = OrderedDict()
-
-    def get(self, key: tuple[str, int, int, int]) -> ScoreTable | None:
-        with self.lock:
-            table = self.found.get(key)
-            if table is not None:
-                self.found.move_to_end(key)
-            return table
-
-    def put(self, key: tuple[str, int, int, int], table: ScoreTable) -> None:
-        with self.lock:
-            self.found[key] = table
-            while len(self.found) > self.SIZE:
-                self.found.popitem(last=False)
-
-
-_TABLES: weakref.WeakKeyDictionary[LogStore, _Tables] = weakref.WeakKeyDictionary()
+# Replayed score tables, most recently used first, per log store.
+#
+# A table's scores depend only on the framework's and its assessment's
+# entries below the log size asked for, and entries below an index never
+# change (the log is append-only); its rows' disclosure depends on the
+# stream's values as they stand now (decision 26). So ``(stream, year, last
+# such index, the stream's version now)`` names a table exactly, and a read
+# that nothing relevant has changed since is answered without replaying.
+TableKey = tuple[str, int, int, int]
+_TABLES: weakref.WeakKeyDictionary[LogStore, Kept[TableKey, ScoreTable]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _table(ledger: Ledger, stream: str, year: int, where: Position) -> ScoreTable:
@@ -243,9 +222,7 @@ def _table(ledger: Ledger, stream: str, year: int, where: Position) -> ScoreTabl
 def replayed_table(ledger: Ledger, stream: str, year: int, where: Position) -> ScoreTable:
     """The naive reference: ``stream``'s entries and the framework's replayed."""
     store = ledger.sequencer.store
-    tables = _TABLES.get(store)
-    if tables is None:
-        tables = _TABLES.setdefault(store, _Tables())
+    tables = kept_for(_TABLES, store, 256)
     last = store.last_index([FRAMEWORK_STREAM, stream], where.size)
     key = (stream, year, last, ledger.stream_version(stream))
     table = tables.get(key)

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import base64
 import re
-import threading
 import weakref
-from collections import OrderedDict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
@@ -28,6 +26,7 @@ from ledger.export import TILE_HEIGHT, TILE_WIDTH, tile_path
 from ledger.log_store import LogStore
 from projections.access import FULL_READERS
 from projections.audit import restricted_by_member
+from projections.kept import Kept, kept_for
 from verify.checkpoint import parse_checkpoint
 from verify.note import parse_note
 
@@ -72,43 +71,19 @@ def get_checkpoint(ledger: LedgerDep) -> PlainTextResponse:
     return PlainTextResponse(note, media_type=TEXT, headers={"Cache-Control": "no-cache"})
 
 
-class FullTiles:
-    """Full hash tiles already served, most recently used first.
-
-    A full hash tile's bytes are fixed once the log reaches it (the tree only
-    grows; a restore needs `pmm serve` stopped, docs/backup.md), so a second
-    request is answered without the two queries (checkpoint, subtree hashes)
-    a tile costs. Entry bundles are never kept: each read of one is checked
-    against the reader and written to the access log.
-    """
-
-    SIZE = 1024  # 8 KiB a tile: at most 8 MiB a process
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.found: OrderedDict[str, bytes] = OrderedDict()
-
-    def get(self, path: str) -> bytes | None:
-        with self.lock:
-            data = self.found.get(path)
-            if data is not None:
-                self.found.move_to_end(path)
-            return data
-
-    def put(self, path: str, data: bytes) -> None:
-        with self.lock:
-            self.found[path] = data
-            while len(self.found) > self.SIZE:
-                self.found.popitem(last=False)
+# Full hash tiles already served, by path. A full tile's bytes are fixed once
+# the log reaches it (the tree only grows; a restore needs `pmm serve` stopped,
+# docs/backup.md), so a second request makes none of the two queries (checkpoint,
+# subtree hashes) a tile costs. Entry bundles are never kept: each read of one
+# is checked against the reader and written to the access log.
+FULL_TILES = 1024  # 8 KiB a tile: at most 8 MiB a process
+_FULL_TILES: weakref.WeakKeyDictionary[LogStore, Kept[str, bytes]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
-_FULL_TILES: weakref.WeakKeyDictionary[LogStore, FullTiles] = weakref.WeakKeyDictionary()
-
-
-def _full_tiles(ledger: Ledger) -> FullTiles:
-    store = ledger.sequencer.store
-    tiles = _FULL_TILES.get(store)
-    return tiles if tiles is not None else _FULL_TILES.setdefault(store, FullTiles())
+def _full_tiles(ledger: Ledger) -> Kept[str, bytes]:
+    return kept_for(_FULL_TILES, ledger.sequencer.store, FULL_TILES)
 
 
 def tile_bytes(ledger: Ledger, path: str) -> tuple[bytes, bool, list[tuple[int, bytes]]]:
