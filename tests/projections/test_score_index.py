@@ -27,6 +27,7 @@ from projections.timetravel import (
     scores,
 )
 from verify.scoreboard import ScoreTable
+from verify.statement import parse_entry
 
 if TYPE_CHECKING:
     from tests.conftest import World
@@ -283,6 +284,34 @@ def test_a_narrowed_value_is_withheld_at_every_past_size(world: World) -> None:
         shown = {r["code"] for r in score_rows(after, Position(0, "x"), audience)}
         assert shown and not shown & moved
     assert len(score_rows(after, Position(0, "x"), "restricted")) == len(after.rows)
+
+
+@pytest.mark.parametrize("caught_up", [True, False])
+def test_as_of_reads_take_levels_as_they_stand_now(world: World, caught_up: bool) -> None:
+    """An as-of read takes a Member's levels from the view only when the view
+    has reached the whole log; a narrowing the view has not seen yet is still
+    applied, from the ledger (decision 26)."""
+    hours = world.hours(world.ncp_ken, world.KEN, "12")
+    live = LiveScores(world.ledger)
+    try:
+        live.catch_up()
+        moment = world.ledger.sequencer.store.entry(hours.log_index)
+        as_of = parse_entry(moment).recorded_at
+        shown = scores(world.ledger, "KEN", T, as_of=as_of).table
+        assert {r.disclosure for r in shown.rows} == {"public"}
+        body = {"disclosure": "restricted", "entry": hours.stream_version}
+        world.record(world.ncp_ken, world.KEN, "disclosure.set", body)
+        if caught_up:
+            live.catch_up()
+    finally:
+        live.close()
+    after = scores(world.ledger, "KEN", T, as_of=as_of).table
+    moved = {r.code for r in after.rows if r.disclosure == "restricted"}
+    assert moved == {world.KPI_HOURS, "EO.1", "TF", "overall"}
+    where = Position(0, "x")
+    for audience in ("public", "wco"):
+        codes = {r["code"] for r in score_rows(after, where, audience)}
+        assert codes and not codes & moved
 
 
 def test_reads_beyond_the_watermark_replay(world: World) -> None:
