@@ -1,4 +1,4 @@
-"""The ``pmm`` command line (DESIGN.md §8).
+"""The ``pmm`` command line (docs/design.md §8).
 
 Exit codes: 0 success, 1 the ledger refused the statement, 2 usage or input
 error (missing home, unreadable file, bad key file), 3 a storage fault (the
@@ -58,7 +58,7 @@ from ledger.home import CONFIG_FILE, admin_names, init_ledger, new_origin
 from ledger.keys import KeyPair
 from ledger.storage_faults import REQUEST, storage_error
 from verify.errors import VerifyError
-from verify.statement import parse_signed_statement
+from verify.formats.statement import parse_signed_statement
 
 app = typer.Typer(
     help="PMM assessment ledger: signed, verifiable PMM data.",
@@ -221,7 +221,7 @@ def demo(home: Home = None, as_json: Json = False) -> None:
         if settings.database_url:
             fail("a demo already ran here; use an empty PostgreSQL schema", 2)
         shutil.rmtree(settings.home)
-    # A progress bar on a terminal, quiet in pipes (DESIGN.md §8).
+    # A progress bar on a terminal, quiet in pipes (docs/design.md §8).
     with Progress(console=err, disable=not err.is_terminal, transient=True) as bar:
         task = bar.add_task("demo", total=len(STEPS))
 

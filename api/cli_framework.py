@@ -24,7 +24,7 @@ from ledger.scores import replay_board
 from projections.errors import FrameworkFileError
 from projections.framework_file import FrameworkFile, load_framework, plan
 from verify.errors import VerifyError
-from verify.scoreboard import Scoreboard
+from verify.scoring.scoreboard import Scoreboard
 
 framework_app = typer.Typer(help="The KPI framework, as a file.", no_args_is_help=True)
 

@@ -29,7 +29,7 @@ from projections.databank import DataBankImport, ImportReport
 from projections.databank_file import read_databank
 from projections.errors import ProjectionError
 from verify.errors import VerifyError
-from verify.schema import ASSESSMENT_STREAM_RE, MEMBER_RE, assessment_stream
+from verify.formats.schema import ASSESSMENT_STREAM_RE, MEMBER_RE, assessment_stream
 
 import_app = typer.Typer(help="Values from external sources.", no_args_is_help=True)
 SHOWN = 20  # refused rows listed in the human report (--json lists all)
@@ -158,7 +158,7 @@ def databank(
     try:
         key = key_for(home, as_key)
         job = DataBankImport(ledger, key, data, cycle, year, selected, batch_size)
-        # A progress bar on a terminal, quiet in pipes (DESIGN.md §8).
+        # A progress bar on a terminal, quiet in pipes (docs/design.md §8).
         with Progress(console=err, disable=not err.is_terminal, transient=True) as bar:
             task = bar.add_task(f"importing {csv_file.name}", total=None)
             report = job.run(

@@ -1,5 +1,5 @@
 """``pmm checkpoint`` and ``pmm prove``: the integrity log from the command line
-(DESIGN.md §8, issue 3 item 6). Output is exact: a checkpoint note or a
+(docs/design.md §8). Output is exact: a checkpoint note or a
 ``c2sp.org/tlog-proof@v1`` receipt verbatim, proof hashes one per line."""
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from ledger.export import TRUST_FILE, export
 from ledger.home import current_policy
 from ledger.verify_status import status_of, write_status
 from verify.__main__ import run as verify_run
+from verify.check.verifier import VerifyResult
 from verify.errors import VerifyError
-from verify.statement import format_timestamp
-from verify.verifier import VerifyResult
+from verify.formats.statement import format_timestamp
 
 LIVE_LABEL = "the ledger's stored entries"
 
@@ -61,7 +61,7 @@ def add_log_commands(app: typer.Typer) -> None:
             try:
                 policy.verify_checkpoint(note)
             except VerifyError as exc:
-                # Reported, never hidden (issue 3 item 4).
+                # Reported, never hidden.
                 err.print(
                     f"warning: checkpoint below the witness quorum: {exc}", highlight=False
                 )

@@ -1,5 +1,5 @@
 """``pmm scores``, ``pmm diff`` and ``pmm history``: the three questions of
-DESIGN.md §2 — as published then, as corrected now, what changed in between.
+docs/design.md §2 — as published then, as corrected now, what changed in between.
 
 Every command reads as a principal (``--as KEY``) or anonymously, and shows
 what that reader may see (``api/cli_readers.py``, decision 26): ``--audience``

@@ -22,10 +22,10 @@ from api.cli_common import err, fail, fail_storage, key_for, out
 from ledger.application import Ledger, Recorded
 from ledger.errors import LedgerError, StorageError
 from ledger.keys import KeyPair, with_approvals
-from verify.canonical import parse_json
 from verify.errors import VerifyError
+from verify.formats.canonical import parse_json
+from verify.formats.statement import SignedStatement
 from verify.rules.registry import THRESHOLD_TYPES
-from verify.statement import SignedStatement
 
 Approve = Annotated[
     list[str] | None,

@@ -1,5 +1,5 @@
 """``pmm witness``: run a C2SP tlog-witness as its own process, with its own
-key and state file (issue 3 item 4)."""
+key and state file."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from api.witness_server import make_server
 from ledger.errors import ConfigurationError
 from ledger.keys import KeyPair
 from ledger.witness import Witness
-from verify.cosignature import CosignatureSigner
 from verify.errors import VerifyError
+from verify.formats.cosignature import CosignatureSigner
 
 witness_app = typer.Typer(
     help="A witness that cosigns consistent checkpoints.", no_args_is_help=True

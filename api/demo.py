@@ -2,7 +2,7 @@
 
 Everything goes through the same use cases a real deployment uses: every
 principal signs with its own key, and every refusal shown is a real one. The
-scenario (issue 2): the 4 dimensions, 23 expected outcomes and 51 KPIs of
+scenario: the 4 dimensions, 23 expected outcomes and 51 KPIs of
 ``api.demo_data``; the Secretariat, 20 Members' NCPs, a peer reviewer and an
 integrity officer; values for reference years T-1 and T, KPIs declared not
 used, corrections with reasons, validations, a query answered by a
@@ -35,7 +35,7 @@ from api.demo_trust import officer_reads, recover_a_key
 from ledger.application import Ledger
 from ledger.home import init_ledger, resolve_key
 from ledger.persistence import Settings
-from verify.statement import parse_entry
+from verify.formats.statement import parse_entry
 
 STEPS = (
     "principals",

@@ -19,7 +19,7 @@ from api.flag_defaults import PACKAGED_FILE, packaged
 from ledger.domain.integrity import INTEGRITY_STREAM
 from projections.flag_thresholds import load_thresholds
 from projections.flags import compute_flags
-from verify.schema import assessment_stream
+from verify.formats.schema import assessment_stream
 
 PLANTED_MEMBER = "CHL"
 

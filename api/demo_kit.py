@@ -14,8 +14,8 @@ from api import demo_data
 from ledger.application import Ledger, Recorded
 from ledger.errors import LedgerError
 from ledger.keys import KeyPair, with_approvals
+from verify.formats.statement import SignedStatement
 from verify.rules.registry import THRESHOLD_TYPES
-from verify.statement import SignedStatement
 
 ORIGIN = "pmm.wcoomd.example/ledger"
 CYCLE = "1"

@@ -27,7 +27,7 @@ from ledger.keys import KeyPair
 from ledger.persistence import Settings
 from ledger.scores import replay_table
 from projections.framework_file import load_framework
-from verify.schema import assessment_stream
+from verify.formats.schema import assessment_stream
 
 
 def principals(demo: Demo, settings: Settings) -> None:

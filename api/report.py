@@ -28,12 +28,12 @@ from ledger.files import write_private
 from ledger.home import current_policy
 from ledger.keys import KeyPair
 from projections.report import AuditReport
-from verify.bundle import load_trust
 from verify.errors import VerifyError
-from verify.merkle import leaf_hash
-from verify.policy_text import TrustPolicy, parse_policy
-from verify.receipt import verify_receipt
-from verify.statement import parse_entry
+from verify.formats.bundle import load_trust
+from verify.formats.policy_text import TrustPolicy, parse_policy
+from verify.formats.receipt import verify_receipt
+from verify.formats.statement import parse_entry
+from verify.merkle.tree import leaf_hash
 
 HERE = Path(__file__).parent / "report_templates"
 CHARTS_CSS = Path(__file__).parent / "web" / "static" / "charts.css"

@@ -1,6 +1,6 @@
 """``pmm witness serve``: a C2SP tlog-witness over HTTP, in its own process.
 
-``POST /add-checkpoint`` only (FORMATS.md §2.4); the logic, state and key live
+``POST /add-checkpoint`` only (docs/formats.md §2.4); the logic, state and key live
 in ``ledger.witness.Witness``, whose answers (status, body, content type) are
 sent exactly as it gives them. A witness is reachable by anyone, so it is
 served by uvicorn, as ``pmm serve`` serves the API, with limits

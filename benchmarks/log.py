@@ -8,7 +8,7 @@ whatever bytes are stored.
 * **integrate**: one ``Sequencer.integrate()`` over the N - 1 new entries, under
   the writer lock, in entries per second, against raw SHA-256 leaf hashes
   (``hashlib.sha256(0x00 || entry)`` in a loop) of the same entries; the whole
-  tree in memory (``verify.merkle.memory_perfect``) is the figure beside it. The
+  tree in memory (``verify.merkle.tree.memory_perfect``) is the figure beside it. The
   ledger's root must equal the in-memory tree's.
 * **proofs** against pymerkle and **reads per proof**: ``benchmarks.log_proofs``.
 """
@@ -50,7 +50,7 @@ from benchmarks.log_proofs import (
     warm_cache,
 )
 from ledger.home import init_ledger
-from verify.merkle import memory_perfect, tree_root
+from verify.merkle.tree import memory_perfect, tree_root
 
 NAME = "log"
 DEFAULT_SIZE, QUICK_SIZE = 1_000_000, 20_000

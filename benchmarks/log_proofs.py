@@ -6,7 +6,7 @@ points, against pymerkle building the same proofs from the same entries: its
 warm (a second tree object on the same file, its cache filled with every
 subtree root pymerkle caches), and its ``InmemoryTree``. The sides are timed in
 rotating order; every proof is checked untimed: ours equals the RFC 9162 proof
-of the in-memory tree and verifies with ``verify.merkle``; pymerkle's verifies
+of the in-memory tree and verifies with ``verify.merkle.tree``; pymerkle's verifies
 with its own functions against the same leaf hash and roots. Reads per proof:
 ours counted in a separate pass through a counting ``LogStore``, pymerkle's
 storage reads during the timed pass (they depend on its cache).
@@ -22,7 +22,7 @@ from typing import Any
 
 from benchmarks.common import timed
 from ledger.log_store import Cursor, LogStore
-from verify.merkle import (
+from verify.merkle.tree import (
     HASH_SIZE,
     Perfect,
     consistency_proof,

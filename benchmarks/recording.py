@@ -39,7 +39,7 @@ from ledger.application import Ledger
 from ledger.home import init_ledger, resolve_key
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
-from verify.statement import signing_input
+from verify.formats.statement import signing_input
 
 NAME = "recording"
 DEFAULT_SIZE, QUICK_SIZE = 2000, 300

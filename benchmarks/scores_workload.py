@@ -29,7 +29,7 @@ from ledger.home import init_ledger, resolve_key
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
 from projections.framework_file import load_framework
-from verify.statement import SignedStatement
+from verify.formats.statement import SignedStatement
 
 ORIGIN = "bench.pmm.example/ledger"
 RECORD_BATCH = 1000  # statements per Ledger.record_batch while building

@@ -40,7 +40,7 @@ from benchmarks.tiles_layout import HASH, ProofCost, proof_cost, sample_indexes
 from benchmarks.tiles_serve import measure_serving
 from ledger.export import export
 from ledger.log_store import LogStore
-from verify.merkle import Perfect, inclusion_proof, leaf_hash, memory_perfect
+from verify.merkle.tree import Perfect, inclusion_proof, leaf_hash, memory_perfect
 
 NAME = "tiles"
 DEFAULT_SIZE, QUICK_SIZE = 100_000, 5_000

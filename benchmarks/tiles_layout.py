@@ -1,6 +1,6 @@
 """What a tlog-tiles client fetches to check one inclusion proof, from the tile
 layout (C2SP tlog-tiles; ``ledger.export``): the RFC 6962 audit path is built
-by ``verify.merkle.inclusion_proof`` through a getter that takes each perfect
+by ``verify.merkle.tree.inclusion_proof`` through a getter that takes each perfect
 subtree of height h at index k from hash tile level ``h // 8``, folding the
 ``2 ** (h % 8)`` hashes it holds there, and notes which tiles it opened.
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.export import TILE_HEIGHT, TILE_WIDTH, tile_path
-from verify.merkle import inclusion_proof, node_hash
+from verify.merkle.tree import inclusion_proof, node_hash
 
 HASH = 32
 Tile = tuple[int, int, int]  # level, index, width

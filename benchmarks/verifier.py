@@ -34,7 +34,7 @@ from benchmarks.common import (
     verify_each,
 )
 from benchmarks.verify_bundle import cached_bundle, preamble, public_key, raw_entry
-from verify.statement import parse_entry, signing_input
+from verify.formats.statement import parse_entry, signing_input
 
 NAME = "verify"
 DEFAULT_SIZE, QUICK_SIZE = 1_000_000, 20_000

@@ -6,7 +6,7 @@ registered in ``registry``; a framework of 50 KPIs; then assessment streams of
 1,000 entries: ``assessment.opened`` by the Secretariat, the Member's NCP's values
 for T-1 and T, then corrections of them (generator ``v2``: a log the ledger would
 record, on which the verifier replays every rule, docs/decisions.md 14). Signed
-with ``verify.statement.sign``, stored as ``entry_bytes``, one millisecond of
+with ``verify.formats.statement.sign``, stored as ``entry_bytes``, one millisecond of
 record time per entry, in the tlog-tiles layout of ``pmm export`` with a signed
 checkpoint and a ``trust.json`` (the log alone as policy). Keys come from fixed
 seeds, so the bundle is the same on every machine; it is cached, keyed by N.
@@ -30,12 +30,16 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from benchmarks.common import progress
-from verify.bundle import TILE_WIDTH, TRUST_FORMAT, split_bundle, tile_path, tiles_of
-from verify.checkpoint import Checkpoint, sign_checkpoint
-from verify.frontier import Frontier
-from verify.merkle import leaf_hash
-from verify.note import Ed25519Signer
-from verify.statement import (
+from verify.formats.bundle import (
+    TILE_WIDTH,
+    TRUST_FORMAT,
+    split_bundle,
+    tile_path,
+    tiles_of,
+)
+from verify.formats.checkpoint import Checkpoint, sign_checkpoint
+from verify.formats.note import Ed25519Signer
+from verify.formats.statement import (
     STATEMENT_FORMAT,
     SignedStatement,
     entry_bytes,
@@ -43,6 +47,8 @@ from verify.statement import (
     key_id,
     sign,
 )
+from verify.merkle.frontier import Frontier
+from verify.merkle.tree import leaf_hash
 
 ORIGIN = "bench.pmm.example/verify"
 GENERATOR = "v2"  # bump when the generated bundle changes: the cache is keyed by it

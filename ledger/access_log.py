@@ -1,6 +1,6 @@
 """The access log: an append-only, hash-chained table of restricted reads.
 
-DESIGN.md §1 gives integrity officers "the access log" to read: every read that
+docs/design.md §1 gives integrity officers "the access log" to read: every read that
 shows a ``restricted`` value records who read what, when, through which
 request and with which token. The table ``pmm_access_log`` lives beside the
 integrity log in the ledger's database (both backends) and is append-only
@@ -10,7 +10,7 @@ three times over (decision 13):
 * the database refuses UPDATE and DELETE on the table (triggers on SQLite
   and on PostgreSQL; also REPLACE on SQLite and TRUNCATE on PostgreSQL, which
   bypass delete triggers), so a mistaken script fails loudly;
-* each record carries the hash of the one before (``verify/access_chain.py``),
+* each record carries the hash of the one before (``verify/formats/access_chain.py``),
   so an operator who drops the trigger and edits a row is caught by
   ``check()``, and a head noted once by an officer pins everything before it;
 * the ledger seals the head into the integrity log at every write that
@@ -33,9 +33,15 @@ from typing import Any
 
 from ledger.domain.seals import SEALS_STREAM
 from ledger.log_store import LogStore
-from verify.access_chain import GENESIS, ChainResult, SealMark, check_chain, record_hash
-from verify.canonical import canonical_bytes
-from verify.statement import format_timestamp, parse_entry
+from verify.formats.access_chain import (
+    GENESIS,
+    ChainResult,
+    SealMark,
+    check_chain,
+    record_hash,
+)
+from verify.formats.canonical import canonical_bytes
+from verify.formats.statement import format_timestamp, parse_entry
 
 PAGE_LIMIT = 1000
 

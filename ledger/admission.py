@@ -1,6 +1,6 @@
 """Admission: may this signed statement be recorded at all?
 
-The checks every write passes before any domain rule runs (issue 2, DESIGN.md
+The checks every write passes before any domain rule runs (docs/design.md
 §3): size and canonical form, known type and schema, this ledger's origin, a
 registered principal whose current key signed it and which is not revoked, a
 valid signature, the approvals of other admins where the registry's threshold
@@ -29,17 +29,17 @@ from ledger.errors import (
     WrongOriginError,
 )
 from verify.errors import BadSignatureError, quote
-from verify.policy import refusal
-from verify.rules import Refusal
-from verify.rules.signer import approvers_of, signer_of
-from verify.schema import StatementType, statement_type
-from verify.statement import (
+from verify.formats.schema import StatementType, statement_type
+from verify.formats.statement import (
     MAX_STATEMENT_AGE,
     SignedStatement,
     parse_signed_statement,
     parse_timestamp,
     verify_signature,
 )
+from verify.rules import Refusal
+from verify.rules.policy import refusal
+from verify.rules.signer import approvers_of, signer_of
 
 CLOCK_SKEW = timedelta(minutes=5)
 

@@ -1,4 +1,4 @@
-"""The ledger application: one method per use case (issue 2, DESIGN.md §3).
+"""The ledger application: one method per use case (docs/design.md §3).
 
 Every use case takes a signed statement and records it in one transaction or
 refuses it with a specific ``LedgerError`` (or ``verify`` format error),
@@ -29,9 +29,9 @@ from ledger.sequencer import Sequencer
 from ledger.witnessing import WitnessClient, Witnessed, Witnessing
 from ledger.work import UnitOfWork
 from ledger.writer_lock import WriterLock
-from verify.handover import LOG_KEY_ROTATED
-from verify.policy_text import TrustPolicy
-from verify.statement import SignedStatement
+from verify.formats.handover import LOG_KEY_ROTATED
+from verify.formats.policy_text import TrustPolicy
+from verify.formats.statement import SignedStatement
 
 __all__ = ["Ledger", "Recorded", "Statement", "UnitOfWork"]
 

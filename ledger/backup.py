@@ -33,10 +33,10 @@ from ledger.files import create_private
 from ledger.home import open_ledger, read_config
 from ledger.persistence import SQLITE_FILE, Settings
 from ledger.writer_lock import WriterLock
-from verify.checkpoint import parse_checkpoint
-from verify.merkle import tree_root
-from verify.note import parse_note
-from verify.statement import format_timestamp
+from verify.formats.checkpoint import parse_checkpoint
+from verify.formats.note import parse_note
+from verify.formats.statement import format_timestamp
+from verify.merkle.tree import tree_root
 
 # The eventsourcing recorders' events table on each backend (PostgreSQL names
 # it after the application, ledger/application.py).

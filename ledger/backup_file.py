@@ -30,9 +30,9 @@ from typing import IO, Any
 
 from ledger.errors import BackupError
 from ledger.files import open_private
-from verify.checkpoint import Checkpoint, open_checkpoint
 from verify.errors import VerifyError
-from verify.note_keys import Ed25519Verifier
+from verify.formats.checkpoint import Checkpoint, open_checkpoint
+from verify.formats.note_keys import Ed25519Verifier
 
 FORMAT = "pmm-backup/v1"
 MANIFEST = "manifest.json"

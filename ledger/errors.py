@@ -2,7 +2,7 @@
 
 Standard library only, so the pure domain can raise them. Every refusal leaves
 nothing recorded. ``status`` is the HTTP status the API answers with; the one
-place that translates errors to HTTP reads it (DESIGN.md §6, api/).
+place that translates errors to HTTP reads it (docs/design.md §6, api/).
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class ClockError(LedgerError):
 
 class ExpiredStatementError(LedgerError):
     """The statement was issued longer ago than a statement may wait to be
-    recorded (``verify.statement.MAX_STATEMENT_AGE``); sign it again."""
+    recorded (``verify.formats.statement.MAX_STATEMENT_AGE``); sign it again."""
 
     status = 422
 

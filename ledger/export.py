@@ -1,4 +1,4 @@
-"""``pmm export``: the log as static C2SP tlog-tiles files (FORMATS.md §2.5).
+"""``pmm export``: the log as static C2SP tlog-tiles files (docs/formats.md §2.5).
 
 Layout under the output folder, exactly as a tlog-tiles server serves it:
 
@@ -8,7 +8,7 @@ Layout under the output folder, exactly as a tlog-tiles server serves it:
   each, W = 256 for a full tile);
 * ``tile/entries/<N>[.p/<W>]``: entry bundles, each entry as a big-endian
   uint16 length then its exact bytes;
-* ``trust.json``: the roots a verifier pins (DESIGN.md §5): origin, log
+* ``trust.json``: the roots a verifier pins (docs/design.md §5): origin, log
   verifier key, the genesis entry's SHA-256, and the tlog-policy text;
 * ``access-log.jsonl``: the access log's records, one JSON object a line, as
   stored, so the verifier holds them to the seals in the log (decision 16).
@@ -33,8 +33,8 @@ from ledger.errors import ConfigurationError
 from ledger.files import private_folder, write_private
 from ledger.home import POLICY_FILE
 from ledger.log_keys import log_key_changes
-from verify.checkpoint import parse_checkpoint
-from verify.note import parse_note
+from verify.formats.checkpoint import parse_checkpoint
+from verify.formats.note import parse_note
 
 TILE_WIDTH = 256
 TILE_HEIGHT = 8

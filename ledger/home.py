@@ -1,6 +1,6 @@
 """The home folder: configuration, keys and (by default) the SQLite file.
 
-Layout (DESIGN.md §8)::
+Layout (docs/design.md §8)::
 
     HOME/ledger.json      origin, genesis principal and public key
     HOME/keys/NAME.key    key files made by init and demo (mode 0600)
@@ -27,8 +27,8 @@ from ledger.log_keys import LOG_KEY, load_log_keys
 from ledger.persistence import Settings
 from ledger.storage_faults import guarded_open
 from verify.errors import VerifyError
-from verify.note_keys import Ed25519Verifier
-from verify.policy_text import TrustPolicy, parse_policy
+from verify.formats.note_keys import Ed25519Verifier
+from verify.formats.policy_text import TrustPolicy, parse_policy
 
 CONFIG_FILE = "ledger.json"
 # A new ledger's default origin: unique, and in the reserved .invalid domain

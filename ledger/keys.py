@@ -2,7 +2,7 @@
 
 A key file is JSON readable by its owner only (mode 0600) holding the
 principal id and the Ed25519 seed. Statements are built here with a fresh
-nonce and issue time, then signed with ``verify.statement.sign`` (the bytes
+nonce and issue time, then signed with ``verify.formats.statement.sign`` (the bytes
 are defined there, not here).
 """
 
@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ledger.errors import ConfigurationError
 from ledger.files import private_folder
-from verify.statement import (
+from verify.formats.statement import (
     STATEMENT_FORMAT,
     SignedStatement,
     approval_input,

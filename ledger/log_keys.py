@@ -6,7 +6,7 @@ HOME/keys/log-N.key (N = 2, 3...). Which of them signs is not a setting: it
 is the key the registry's last ``log.key_rotated`` entry hands over to, or
 the first key while there is none; so a ledger reopened after a crash signs
 with the key its own log names. The hand-over's bytes and checks are
-``verify.handover``'s, shared with the offline verifier.
+``verify.formats.handover``'s, shared with the offline verifier.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from ledger.domain.events import LedgerEvent
 from ledger.domain.registry import REGISTRY_STREAM
 from ledger.errors import ConfigurationError, HandOverError
 from ledger.keys import KeyPair
-from verify.handover import LOG_KEY_ROTATED, HandOver, handover_problem
-from verify.note_keys import Ed25519Signer
+from verify.formats.handover import LOG_KEY_ROTATED, HandOver, handover_problem
+from verify.formats.note_keys import Ed25519Signer
 from verify.rules.registry import LogKeyChange
 
 if TYPE_CHECKING:

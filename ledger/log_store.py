@@ -1,4 +1,4 @@
-"""The integrity log's tables, in the ledger's own database (DESIGN.md §4).
+"""The integrity log's tables, in the ledger's own database (docs/design.md §4).
 
 Beside the ``eventsourcing`` events table, in the same database and schema:
 

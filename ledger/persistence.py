@@ -1,4 +1,4 @@
-"""Where the ledger keeps its entries: configuration, not code (DESIGN.md §7).
+"""Where the ledger keeps its entries: configuration, not code (docs/design.md §7).
 
 The ``eventsourcing`` library's own SQLite persistence is the default (one file
 in the home folder); its PostgreSQL persistence (psycopg 3) is chosen when
@@ -7,7 +7,7 @@ in the home folder); its PostgreSQL persistence (psycopg 3) is chosen when
 
 ``EntryMapper`` stores each event's log entry bytes verbatim as the stored
 event's state, and rebuilds the event from those bytes: what the database holds
-is exactly what is hashed into the log (DESIGN.md §3).
+is exactly what is hashed into the log (docs/design.md §3).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from eventsourcing.utils import resolve_topic
 from ledger.domain.events import LedgerEvent
 from ledger.errors import ConfigurationError
 from verify.errors import VerifyError
-from verify.statement import parse_entry, parse_timestamp
+from verify.formats.statement import parse_entry, parse_timestamp
 
 DATABASE_URL_VAR = "PMM_DATABASE_URL"
 HOME_VAR = "PMM_HOME"

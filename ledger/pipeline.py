@@ -37,13 +37,13 @@ from ledger.sequencer import Integrated
 from ledger.storage_faults import BEFORE, guarded_write
 from ledger.work import Head, UnitOfWork, WriterCopies
 from verify.errors import VerifyError
-from verify.rules.seals import SealState
-from verify.statement import (
+from verify.formats.statement import (
     SignedStatement,
     entry_bytes,
     parse_entry,
     parse_timestamp,
 )
+from verify.rules.seals import SealState
 
 if TYPE_CHECKING:
     from ledger.application import Ledger, Statement
@@ -155,7 +155,7 @@ class Pipeline:
             tail, size = kept.recorded_at, kept.size
         # One record time for the whole batch: the events are stored grouped
         # by stream, not in statement order, so per-statement times could
-        # decrease along the log (DESIGN.md §2: recorded_at never decreases).
+        # decrease along the log (docs/design.md §2: recorded_at never decreases).
         self.recorded_at = max(ledger.clock(), tail)
         return UnitOfWork(ledger, self.copies, size), access_head
 

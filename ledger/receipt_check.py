@@ -21,13 +21,12 @@ from typing import Protocol
 
 from ledger.application import Ledger
 from ledger.errors import LedgerError
-from verify.checkpoint import Checkpoint, open_checkpoint
-from verify.errors import VerifyError
-from verify.log_errors import ProofError
-from verify.merkle import leaf_hash, verify_consistency, verify_inclusion
-from verify.note_keys import Ed25519Verifier
-from verify.policy_text import TrustPolicy
-from verify.receipt import parse_receipt
+from verify.errors import ProofError, VerifyError
+from verify.formats.checkpoint import Checkpoint, open_checkpoint
+from verify.formats.note_keys import Ed25519Verifier
+from verify.formats.policy_text import TrustPolicy
+from verify.formats.receipt import parse_receipt
+from verify.merkle.tree import leaf_hash, verify_consistency, verify_inclusion
 
 TIMEOUT = 10.0
 MAX_ANSWER = 1 << 20

@@ -14,8 +14,8 @@ from eventsourcing.persistence import Recording
 from ledger.domain.events import Signed
 from ledger.sequencer import Integrated
 from ledger.witnessing import Witnessed
-from verify.receipt import Receipt
-from verify.statement import format_timestamp
+from verify.formats.receipt import Receipt
+from verify.formats.statement import format_timestamp
 
 if TYPE_CHECKING:
     from ledger.application import Ledger, Statement

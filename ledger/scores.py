@@ -1,8 +1,8 @@
-"""Score tables replayed from the log, as of any log size (issue 5, DESIGN.md §2).
+"""Score tables replayed from the log, as of any log size (docs/design.md §2).
 
 Reads only the entries that can change one assessment's table — the
 ``framework`` stream and that assessment's stream — below a log size, and
-replays them with ``verify.scoreboard``: the same code the offline verifier
+replays them with ``verify.scoring.scoreboard``: the same code the offline verifier
 uses to check published tables.
 """
 
@@ -11,8 +11,8 @@ from __future__ import annotations
 from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.errors import NotFoundError
 from ledger.log_store import LogStore
-from verify.scoreboard import Scoreboard, ScoreTable, table_difference
-from verify.statement import Entry, parse_entry
+from verify.formats.statement import Entry, parse_entry
+from verify.scoring.scoreboard import Scoreboard, ScoreTable, table_difference
 
 __all__ = ["replay_board", "replay_table", "stream_entries", "table_difference"]
 

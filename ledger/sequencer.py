@@ -1,5 +1,5 @@
 """The sequencer: gives every recorded entry its log index, hashes it into the
-RFC 6962 tree and signs a checkpoint over it (DESIGN.md §4, issue 3 item 2).
+RFC 6962 tree and signs a checkpoint over it (docs/design.md §4).
 
 Entries are integrated in commit order: the ``eventsourcing`` recorders commit
 notifications in id order (SQLite has one writer; PostgreSQL inserts take an
@@ -23,8 +23,10 @@ from eventsourcing.persistence import ApplicationRecorder
 
 from ledger.errors import LogRangeError
 from ledger.log_store import Cursor, LogStore
-from verify.checkpoint import Checkpoint, sign_checkpoint
-from verify.merkle import (
+from verify.formats.checkpoint import Checkpoint, sign_checkpoint
+from verify.formats.note_keys import Ed25519Signer
+from verify.formats.receipt import Receipt
+from verify.merkle.tree import (
     EMPTY_ROOT,
     Perfect,
     consistency_proof,
@@ -33,8 +35,6 @@ from verify.merkle import (
     node_hash,
     tree_root,
 )
-from verify.note_keys import Ed25519Signer
-from verify.receipt import Receipt
 
 BATCH = 1000
 T = TypeVar("T")

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger.domain.registry import Principal, PrincipalRegistry
 from ledger.errors import SessionEndedError, SignInError, TooManyChallengesError
 from ledger.log_store import LogStore
-from verify.statement import format_timestamp, key_id
+from verify.formats.statement import format_timestamp, key_id
 
 # The bytes a sign-in signature covers are defined here and nowhere else
 # (docs/http.md): the context keeps them from ever being a statement's

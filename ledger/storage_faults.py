@@ -1,5 +1,5 @@
 """Storage faults as ledger errors: the database down, restarted, locked, full
-or read-only (issue 13, docs/decisions.md 34).
+or read-only (docs/decisions.md 34).
 
 A driver's exception says what failed, not what it means for the statement.
 ``guarded_write`` wraps one write and turns a storage fault into a

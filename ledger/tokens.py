@@ -1,6 +1,6 @@
 """Bearer tokens bound to a principal's Ed25519 key (RFC 7519 JWT, ``EdDSA``).
 
-A reader proves who it is the way a writer does: with its own key (DESIGN.md
+A reader proves who it is the way a writer does: with its own key (docs/design.md
 §3). ``pmm token --as KEY`` signs a short-lived JWT; the server checks it
 against the principal registry *now*, so a rotated key or a revoked
 principal stops every token at once, and the server keeps no secret and no
@@ -11,7 +11,7 @@ session (decision 13). Claims, all required:
                on another; a list of audiences is refused)
     iat, exp   issued and expiry times; at most ``MAX_LIFETIME`` apart
     jti        a random id, written to the access log with every restricted read
-    header kid the key id statements carry (``verify/statement.py key_id``)
+    header kid the key id statements carry (``verify/formats/statement.py key_id``)
 
 PyJWT does the encoding and the signature; this module only says which claims
 and which key.
@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from ledger.domain.registry import Principal, PrincipalRegistry
 from ledger.errors import InvalidTokenError
 from ledger.keys import KeyPair
-from verify.statement import key_id
+from verify.formats.statement import key_id
 
 ALGORITHM = "EdDSA"
 DEFAULT_LIFETIME = timedelta(hours=1)

@@ -5,7 +5,7 @@ method (docs/design.md); this module only picks the aggregate, hands it the
 cross-stream facts the rules need (``verify.rules.workflow.Context``: the
 framework, principals' roles, the log size) and, for a publication, checks
 the signed score table against the replay at its cut — which the offline
-verifier also does (``verify/publications.py``).
+verifier also does (``verify/scoring/publications.py``).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from ledger.domain.seals import SEALS_STREAM, AccessLogSeals
 from ledger.errors import DomainRuleError
 from ledger.log_keys import check_handover
 from ledger.scores import replay_table, table_difference
-from verify.handover import LOG_KEY_ROTATED
+from verify.formats.handover import LOG_KEY_ROTATED
+from verify.formats.schema import statement_type, stream_member
+from verify.formats.statement import parse_entry
 from verify.rules.workflow import Context
-from verify.schema import statement_type, stream_member
-from verify.statement import parse_entry
 
 if TYPE_CHECKING:
     from ledger.application import Ledger

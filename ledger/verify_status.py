@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ledger.errors import ConfigurationError
 from ledger.files import replace_private
-from verify.verifier import VerifyResult
+from verify.check.verifier import VerifyResult
 
 STATUS_FILE = "verify-status.json"
 FORMAT = "pmm-verify-status/v1"

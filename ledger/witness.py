@@ -1,5 +1,5 @@
 """A C2SP tlog-witness: cosigns a log's checkpoints only when they extend,
-consistently, the last checkpoint it cosigned (FORMATS.md §2.4, DESIGN.md §4).
+consistently, the last checkpoint it cosigned (docs/formats.md §2.4, docs/design.md §4).
 
 The witness is its own party: its own key file, its own state file, no access
 to the ledger's database. ``Witness.add_checkpoint`` implements the
@@ -29,13 +29,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.files import open_private, private_folder
-from verify.checkpoint import Checkpoint, check_own_checkpoint, parse_checkpoint
-from verify.cosignature import CosignatureSigner
-from verify.errors import VerifyError, quote
-from verify.log_errors import NoteSignatureError, ProofError, UnverifiedNoteError
-from verify.merkle import EMPTY_ROOT, verify_witness_consistency
-from verify.note import Signature, open_note, parse_note
-from verify.note_keys import Ed25519Verifier
+from verify.errors import (
+    NoteSignatureError,
+    ProofError,
+    UnverifiedNoteError,
+    VerifyError,
+    quote,
+)
+from verify.formats.checkpoint import Checkpoint, check_own_checkpoint, parse_checkpoint
+from verify.formats.cosignature import CosignatureSigner
+from verify.formats.note import Signature, open_note, parse_note
+from verify.formats.note_keys import Ed25519Verifier
+from verify.merkle.tree import EMPTY_ROOT, verify_witness_consistency
 
 SIZE_TYPE = "text/x.tlog.size"
 MAX_PROOF_LINES = 63

@@ -1,6 +1,6 @@
 """The ledger's side of witnessing: send the newest checkpoint to the witnesses
 of the tlog-policy, attach the cosignatures they return, and say whether the
-quorum is met (DESIGN.md §4; FORMATS.md §2.4, §2.6; docs/decisions.md 31).
+quorum is met (docs/design.md §4; docs/formats.md §2.4, §2.6; docs/decisions.md 31).
 
 Witnessing runs after a write, outside the writer lock: a slow or hung witness
 never holds back another writer's stamp, save and integration. Rounds take a
@@ -36,8 +36,8 @@ from dataclasses import dataclass
 from ledger.log_store import LogStore
 from ledger.writer_lock import WriterLock
 from verify.errors import VerifyError
-from verify.note import Note, Signature, parse_note, parse_signature_lines
-from verify.policy_text import PolicyWitness, TrustPolicy
+from verify.formats.note import Note, Signature, parse_note, parse_signature_lines
+from verify.formats.policy_text import PolicyWitness, TrustPolicy
 
 TIMEOUT_SECONDS = 5.0  # one request to one witness
 # How long a writer waits for another writer's round: a round with witnesses

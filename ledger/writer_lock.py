@@ -2,7 +2,7 @@
 order; and one witnessing round at a time, so witnesses see checkpoints in
 order (docs/decisions.md 7 and 31).
 
-``recorded_at`` must never decrease along the log (DESIGN.md §2, §5 item 4),
+``recorded_at`` must never decrease along the log (docs/design.md §2, §5 item 4),
 and the log is in commit order. A writer therefore stamps, checks versions,
 saves and integrates while holding the ``writer`` lock. Witnessing runs after,
 under a lock of its own (``witness``) that a writer waits for only a bounded

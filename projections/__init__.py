@@ -1,1 +1,1 @@
-"""Read models kept up to date from the log (issue 5 builds them)."""
+"""Read models kept up to date from the log."""

@@ -1,6 +1,6 @@
 """Who may read what: the reader, its audience per Member, the access log.
 
-DESIGN.md §1: each value carries a disclosure level — ``public``; ``wco``
+docs/design.md §1: each value carries a disclosure level — ``public``; ``wco``
 (all NCPs and peer reviewers); ``restricted`` (the Member, the Secretariat and
 integrity officers) — and every read path honours it. A reader's *audience*
 for a Member is the widest level it may see there (decision 13):

@@ -1,10 +1,10 @@
-"""Audit queries: the log's entries, filtered, a page at a time (issue 6).
+"""Audit queries: the log's entries, filtered, a page at a time.
 
 Integrity officers ask "who changed what, when, why, on what evidence"
-(DESIGN.md §2). An audit page lists log entries in log order that match every
+(docs/design.md §2). An audit page lists log entries in log order that match every
 filter given — Member, KPI, principal, statement type, reference year and a
 record-time range — with the statement as signed, minus what the reader may
-not see (DESIGN.md §1, disclosure; ``projections/access.py``).
+not see (docs/design.md §1, disclosure; ``projections/access.py``).
 
 **The cursor is a log index.** The log is append-only, so a page read again
 later holds the same entries, and entries appended meanwhile only ever come
@@ -35,7 +35,7 @@ from projections.disclosure import Disclosure, disclosure_now, entry_level, with
 from projections.errors import QueryError
 from projections.timetravel import parse_moment, size_at
 from verify.errors import VerifyError
-from verify.statement import Entry, parse_entry
+from verify.formats.statement import Entry, parse_entry
 
 SCAN_LIMIT = 5000
 PAGE_LIMIT = 500
@@ -146,7 +146,7 @@ def _shown(ctx: _Context, index: int, entry: Entry, reader: Reader) -> dict[str,
 
 def _bounds(store: LogStore, flt: EventFilter, cursor: int, size: int) -> tuple[int, int]:
     """Log indexes [start, stop) to scan: record time never decreases along the
-    log (DESIGN.md §2), so a time range is an index range, found by bisection."""
+    log (docs/design.md §2), so a time range is an index range, found by bisection."""
     start, stop = cursor, size
     if flt.since is not None:  # a date means from the start of that day
         since = f"{flt.since}T00:00:00Z" if len(flt.since) == 10 else flt.since

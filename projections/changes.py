@@ -1,6 +1,6 @@
 """What changed between two record times, by whom, why, on what evidence.
 
-DESIGN.md §2's third question. ``diff`` lists every entry of the Member's
+docs/design.md §2's third question. ``diff`` lists every entry of the Member's
 assessment (and every framework definition) recorded in between that can move
 a score — values, corrections, not-used declarations, disclosure changes,
 score revisions, KPI revisions — each with the value before and after, the
@@ -19,8 +19,8 @@ from ledger.scores import stream_entries
 from projections.disclosure import VALUE_TYPES, Disclosure, disclosure_now, narrowest
 from projections.errors import QueryError
 from projections.timetravel import Position, find_assessment, position
-from verify.scoreboard import Scoreboard, ScoreRow
-from verify.statement import Entry
+from verify.formats.statement import Entry
+from verify.scoring.scoreboard import Scoreboard, ScoreRow
 
 _MOVES = {
     "value.submitted",

@@ -39,7 +39,7 @@ from ledger.keys import KeyPair
 from projections.databank_file import DataBankFile, Row, decimal_text
 from projections.errors import ProjectionError
 from verify.errors import VerifyError, quote
-from verify.schema import assessment_stream
+from verify.formats.schema import assessment_stream
 
 _SERIES_TAG = re.compile(r"\[series ([A-Za-z0-9._-]+)\]$")
 

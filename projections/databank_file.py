@@ -1,4 +1,4 @@
-"""Reading a World Bank DataBank "long" CSV export (issue 5 item 6).
+"""Reading a World Bank DataBank "long" CSV export.
 
 ``read_databank`` reads an export (header ``Country Name, Country Code, Series
 Name, Series Code, 2019 [YR2019], ...``, UTF-8 with or without a byte-order
@@ -19,7 +19,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from projections.errors import ImportFileError
-from verify.scoring import DECIMAL_RE, MAX_DECIMAL_DIGITS
+from verify.scoring.methods import DECIMAL_RE, MAX_DECIMAL_DIGITS
 
 HEADER = ("Country Name", "Country Code", "Series Name", "Series Code")
 _YEAR_COLUMN = re.compile(r"(\d{4}) \[YR(\d{4})\]")

@@ -1,6 +1,6 @@
 """What each entry, value and score discloses: the one definition (decision 26).
 
-DESIGN.md §1: every value carries a disclosure level — ``public`` < ``wco`` <
+docs/design.md §1: every value carries a disclosure level — ``public`` < ``wco`` <
 ``restricted`` — chosen by its Member, and every read path honours it at every
 record time. The rules, all here:
 
@@ -39,8 +39,8 @@ from ledger.application import Ledger
 from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.domain.integrity import INTEGRITY_STREAM
 from projections.kept import Kept, kept_for
-from verify.scoring import method_inputs
-from verify.statement import Entry
+from verify.formats.statement import Entry
+from verify.scoring.methods import method_inputs
 
 AUDIENCES = ("public", "wco", "restricted")
 VALUE_TYPES = ("value.submitted", "value.corrected")

@@ -50,7 +50,7 @@ class SignInRequiredError(ProjectionError):
 
 
 class ReadNotPermittedError(ProjectionError):
-    """The reader's role does not allow this read (DESIGN.md §1, roles)."""
+    """The reader's role does not allow this read (docs/design.md §1, roles)."""
 
     status = 403
 

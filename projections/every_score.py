@@ -9,8 +9,8 @@ from ledger.application import Ledger
 from projections.disclosure import disclosure_now
 from projections.errors import QueryError
 from projections.score_reads import indexed_levels, indexed_size, indexed_tables
-from verify.scoreboard import Scoreboard, ScoreTable
-from verify.statement import parse_entry
+from verify.formats.statement import parse_entry
+from verify.scoring.scoreboard import Scoreboard, ScoreTable
 
 
 def all_scores(ledger: Ledger, size: int) -> list[ScoreTable]:

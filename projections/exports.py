@@ -1,6 +1,6 @@
 """Scores, value history and changes as pandas tables, honouring disclosure.
 
-DESIGN.md §1: every read path and export honours the disclosure level the
+docs/design.md §1: every read path and export honours the disclosure level the
 Member chose. An audience sees what is disclosed at its level or below
 (``public`` < ``wco`` < ``restricted``); a score is disclosed at the most
 restrictive level of the values it was computed from (docs/scoring.md), so a
@@ -26,7 +26,7 @@ from projections.changes import Diff
 from projections.disclosure import AUDIENCES, VALUE_TYPES, disclosure_now, visible
 from projections.errors import QueryError
 from projections.timetravel import Position, find_assessment
-from verify.scoreboard import ScoreTable
+from verify.scoring.scoreboard import ScoreTable
 
 WRITERS = {".csv", ".parquet", ".xlsx"}
 

@@ -1,6 +1,6 @@
 """What the red-flag rules read: the verified log's entries up to a record time.
 
-The flags are computed from the log itself (DESIGN.md §6, "integrity red
+The flags are computed from the log itself (docs/design.md §6, "integrity red
 flags"), not from a view: ``read_facts`` parses the first ``size`` entries once
 and keeps, per statement type, what each rule needs — who signed, when, in
 which stream, with what body — and the role and Member of every principal the
@@ -17,7 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from ledger.log_store import LogStore
-from verify.statement import Entry, parse_entry, parse_timestamp
+from verify.formats.statement import Entry, parse_entry, parse_timestamp
 
 VALUE_TYPES = ("value.submitted", "value.corrected")
 SECRETARIAT = "secretariat"

@@ -2,7 +2,7 @@
 
 A thresholds file is TOML: ``version`` (a whole number, at least 1), an
 optional ``reason``, and one table per rule holding its parameters as decimal
-strings (numbers travel as decimal strings, never binary floats: DESIGN.md §1).
+strings (numbers travel as decimal strings, never binary floats: docs/design.md §1).
 ``pmm flags thresholds apply FILE --as KEY`` records the file as an
 ``integrity.thresholds_set`` statement; the flags read at a record time use the
 latest thresholds recorded at or before it, and the packaged file when none
@@ -19,7 +19,7 @@ from typing import Any
 
 from projections.errors import ThresholdsFileError
 from projections.toml_text import TomlTextError, read_toml
-from verify.scoring import decimal_of, decimal_problem
+from verify.scoring.methods import decimal_of, decimal_problem
 
 # Every rule and the parameters it reads; a file must give exactly these.
 PARAMETERS: dict[str, tuple[str, ...]] = {

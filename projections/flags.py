@@ -11,7 +11,7 @@ on every backend, and an ``integrity.flag_handled`` statement can name it.
 Its handling (open, acknowledged, escalated: by whom, why, in which entry) is
 the latest such statement recorded before N.
 
-Flags are for integrity officers and the Secretariat (DESIGN.md §1); every
+Flags are for integrity officers and the Secretariat (docs/design.md §1); every
 flag is restricted, like ``integrity.flag_raised`` (decision 26), so every read
 that shows one is written to the access log per Member. The log below N never
 changes, so the flags of one log size are computed once (``_Known``) for the
@@ -35,7 +35,7 @@ from projections.flag_outliers import STATISTICAL
 from projections.flag_rules import RULES
 from projections.flag_thresholds import PARAMETERS, Thresholds, from_body
 from projections.flag_timing import TIMING
-from verify.fields import FLAG_ACTIONS, FLAG_ID_RE
+from verify.formats.fields import FLAG_ACTIONS, FLAG_ID_RE
 
 SEVERITIES = ("low", "medium", "high")
 STATUSES = ("open", "acknowledged", "escalated")

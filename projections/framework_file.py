@@ -20,9 +20,9 @@ from typing import Any
 from projections.errors import FrameworkFileError
 from projections.toml_text import TomlTextError, decimal_strings, read_toml
 from verify.errors import VerifyError
-from verify.schema import check_body, statement_type
-from verify.scoreboard import Scoreboard
-from verify.scoring import method_inputs
+from verify.formats.schema import check_body, statement_type
+from verify.scoring.methods import method_inputs
+from verify.scoring.scoreboard import Scoreboard
 
 _SECTIONS = {"framework", "dimensions", "outcomes", "kpis"}
 _FRAMEWORK_KEYS = {"title", "aggregation", "applies_from", "reason"}

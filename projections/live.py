@@ -1,4 +1,4 @@
-"""Current scores, kept up to date from the log (issue 5 item 3).
+"""Current scores, kept up to date from the log.
 
 A materialised view in the ledger's own database: the bitemporal score index
 (``projections.score_index``, decision 37) holds every version of every score
@@ -34,8 +34,8 @@ from projections.errors import ProjectionError
 from projections.score_board import TracingBoard
 from projections.score_index import Changes, Indexer, create_statements, current_rows
 from projections.score_rows import RowReader, in_table_order
-from verify.scoreboard import ScoreRow
-from verify.statement import Entry, parse_entry
+from verify.formats.statement import Entry, parse_entry
+from verify.scoring.scoreboard import ScoreRow
 
 NAME = "pmm_scores"
 VIEW_TABLES = (

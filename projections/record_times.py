@@ -15,7 +15,7 @@ import weakref
 from datetime import datetime
 
 from ledger.log_store import LogStore
-from verify.statement import parse_entry, parse_timestamp
+from verify.formats.statement import parse_entry, parse_timestamp
 
 KEPT = 8192  # record times kept per log store (a few hundred KiB)
 

@@ -29,8 +29,8 @@ from projections.access import FULL_READERS, Reader, log_restricted_read
 from projections.flag_thresholds import Thresholds
 from projections.flags import FlagFilter, read_flags, report_rows
 from projections.timetravel import Scores, scores
-from verify.statement import Entry, format_timestamp, parse_entry
-from verify.verifier import VerifyResult, verify_export
+from verify.check.verifier import VerifyResult, verify_export
+from verify.formats.statement import Entry, format_timestamp, parse_entry
 
 ACCESS_LOG_READER = "integrity_officer"
 # Entry fields an auditor reads as "why": the reason a statement gives.

@@ -21,7 +21,7 @@ from projections.live import (
     ScoresProjection,
     SQLiteScoresView,
 )
-from verify.scoreboard import ScoreTable
+from verify.scoring.scoreboard import ScoreTable
 
 
 class LedgerReader(Application[str]):

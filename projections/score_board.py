@@ -1,6 +1,6 @@
 """The scoreboard the scores projection keeps, traced and rescored row by row.
 
-``TracingBoard`` is ``verify.scoreboard.Scoreboard`` — the one definition of
+``TracingBoard`` is ``verify.scoring.scoreboard.Scoreboard`` — the one definition of
 the scores — with two additions, both made of its own methods:
 
 * **tracing** (decision 37): where the scoreboard looks a value's level up, it
@@ -23,7 +23,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from verify.scoreboard import (
+from verify.formats.statement import Entry
+from verify.scoring.methods import method_inputs
+from verify.scoring.scoreboard import (
     AssessmentState,
     Scoreboard,
     ScoreRow,
@@ -31,8 +33,6 @@ from verify.scoreboard import (
     Version,
     _latest,
 )
-from verify.scoring import method_inputs
-from verify.statement import Entry
 
 RowKey = tuple[str, str]  # level, code
 Before = tuple[ScoreRow | None, frozenset[int] | None]  # a row and its deps, if any

@@ -1,6 +1,6 @@
 """Bitemporal queries: scores for reference year T as recorded at any moment.
 
-DESIGN.md §2: every query answers "for reference year T, as recorded at R".
+docs/design.md §2: every query answers "for reference year T, as recorded at R".
 Record time is a log size (the first N entries); a time is turned into the
 size of the log at that time (``recorded_at`` never decreases along the log,
 so a binary search finds it), and a publication names its own size
@@ -33,9 +33,9 @@ from projections.score_reads import (
     indexed_table,
     snapshot_table,
 )
-from verify.schema import MEMBER_RE
-from verify.scoreboard import Scoreboard, ScoreTable
-from verify.statement import parse_entry, parse_timestamp
+from verify.formats.schema import MEMBER_RE
+from verify.formats.statement import parse_entry, parse_timestamp
+from verify.scoring.scoreboard import Scoreboard, ScoreTable
 
 __all__ = [
     "Position",

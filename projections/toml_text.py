@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from verify.scoring import MAX_DECIMAL_DIGITS
+from verify.scoring.methods import MAX_DECIMAL_DIGITS
 
 # A framework file's deepest value is a KPI's scoring table's list of cuts:
 # kpis.<code>.scoring.cuts[i], four levels below the top.

@@ -1,6 +1,6 @@
 """The audit trail of one value, and the same KPI's values at the Member's peers.
 
-DESIGN.md §2's third question, for one KPI of one Member's assessment: every
+docs/design.md §2's third question, for one KPI of one Member's assessment: every
 entry about it — its values for T and T−1 (submissions, corrections),
 disclosure changes, validations, queries and returns, flags, not-used
 declarations, score revisions, findings — and the entries about the whole
@@ -23,7 +23,7 @@ from ledger.scores import stream_entries
 from projections.access import Reader
 from projections.disclosure import disclosure_now, withheld_body
 from projections.timetravel import find_assessment
-from verify.statement import Entry, parse_entry
+from verify.formats.statement import Entry, parse_entry
 
 # Entries that name one value by its stream version (body.entry).
 NAMING_A_VALUE = (

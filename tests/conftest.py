@@ -28,8 +28,8 @@ from ledger.log_store import LogStore
 from ledger.persistence import Settings
 from ledger.scores import replay_table
 from ledger.tokens import issue_token
+from verify.formats.statement import SignedStatement, signing_input
 from verify.rules.registry import THRESHOLD_TYPES
-from verify.statement import SignedStatement, signing_input
 
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 ORIGIN = "test.pmm.example/ledger"

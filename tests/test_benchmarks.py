@@ -16,7 +16,7 @@ import pytest
 from benchmarks.__main__ import BENCHMARKS
 from benchmarks.common import Ratio
 from benchmarks.tiles_layout import TileReader, proof_cost
-from verify.merkle import inclusion_proof
+from verify.merkle.tree import inclusion_proof
 
 ROOT = Path(__file__).resolve().parents[1]
 ABSENT_POSTGRES = "postgresql://postgres@127.0.0.1:9/absent"  # nothing listens on 9

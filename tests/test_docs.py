@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from verify.schema import STATEMENT_TYPES
+from verify.formats.schema import STATEMENT_TYPES
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""Dependencies point down only: api → projections → ledger → verify (DESIGN.md §6).
+"""Dependencies point down only: api → projections → ledger → verify (docs/design.md §6).
 
 Two checks. At run time, importing ``verify`` in a fresh interpreter loads
 nothing of the ledger and none of the heavy libraries, so an auditor can run
@@ -23,12 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 OURS = ("verify", "ledger", "projections", "api")
 VERIFY_MODULES = (
     "verify",
-    "verify.canonical",
-    "verify.statement",
-    "verify.schema",
-    "verify.policy",
+    "verify.formats.canonical",
+    "verify.formats.statement",
+    "verify.formats.schema",
+    "verify.rules.policy",
 )
-# DESIGN.md §6, plus our own upper layers and the database driver.
+# docs/design.md §6, plus our own upper layers and the database driver.
 FORBIDDEN_IN_VERIFY = (
     "ledger",
     "projections",
@@ -113,7 +113,9 @@ def test_the_rules_the_domain_imports_load_only_the_standard_library() -> None:
     extra = sorted(n for n in new if n not in sys.stdlib_module_names and n != "verify")
     assert extra == [], f"importing the domain's rules loaded {extra}"
     ours = sorted(m for m in modules if m.startswith("verify."))
-    assert "verify.statement" not in ours and "verify.rules.signer" not in ours, ours
+    assert "verify.formats.statement" not in ours and "verify.rules.signer" not in ours, (
+        ours
+    )
 
 
 def test_verify_uses_only_stdlib_cryptography_and_rfc8785_at_run_time() -> None:
@@ -320,7 +322,7 @@ def test_imports_of_reads_every_form() -> None:
         ("ledger.application:Ledger", False),
         ("ledger:persistence", False),
         ("ledger.errorsx", False),
-        ("verify.statement:SignedStatement", False),
+        ("verify.formats.statement:SignedStatement", False),
         ("verify.rules:Refusal", True),
         ("verify.rules.workflow:Workflow", True),
         ("verify.rules.signer:signer_of", False),

@@ -1,4 +1,4 @@
-"""ruff and mypy --strict are part of the test command (issue 2)."""
+"""ruff and mypy --strict are part of the test command."""
 
 from __future__ import annotations
 

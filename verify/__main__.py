@@ -1,7 +1,7 @@
 """``python -m verify DIR --trust FILE [--state FILE] [--json]``: the offline verifier.
 
-Runs ``verify.verifier.verify_export`` on a ``pmm export`` folder with nothing
-of the ledger installed (DESIGN.md §5, §8). Exit codes: 0 verified, 1
+Runs ``verify.check.verifier.verify_export`` on a ``pmm export`` folder with nothing
+of the ledger installed (docs/design.md §5, §8). Exit codes: 0 verified, 1
 verification failed (anything wrong with the bundle's content), 2 unusable
 arguments: a missing folder, an unusable trust or state file. ``--json``
 prints one stable JSON object (documented in docs/verifier.md); otherwise a
@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from verify.bundle import InputError
-from verify.findings import Finding
-from verify.verifier import VerifyResult, verify_export
+from verify.check.findings import Finding
+from verify.check.verifier import VerifyResult, verify_export
+from verify.formats.bundle import InputError
 
 RESULT_FORMAT = "pmm-verify-result/v1"
 EXIT_VERIFIED, EXIT_FAILED, EXIT_INPUT = 0, 1, 2

@@ -1,4 +1,4 @@
-"""Errors raised while reading statements and entries (DESIGN.md §3).
+"""Errors raised while reading statements and entries (docs/design.md §3).
 
 Each message names the field or rule at fault so a person can fix the input.
 """
@@ -62,3 +62,38 @@ def quote_all(texts: list[str], limit: int = 5) -> str:
         for text in texts[:limit]
     )
     return listed + (f" and {len(texts) - limit} more" if len(texts) > limit else "")
+
+
+# -- the integrity log's formats ------------------------------------------------------
+
+
+class ProofError(VerifyError):
+    """A Merkle inclusion or consistency proof does not verify."""
+
+
+class NoteError(VerifyError):
+    """A signed note, a key name or a verifier key is malformed."""
+
+
+class NoteSignatureError(NoteError):
+    """A signature by a known key does not verify (signed-note: SHOULD reject)."""
+
+
+class UnverifiedNoteError(NoteError):
+    """No signature of a known key is on the note (signed-note: MUST reject)."""
+
+
+class CheckpointError(VerifyError):
+    """A checkpoint body is malformed or is not the one expected."""
+
+
+class ReceiptError(VerifyError):
+    """A ``c2sp.org/tlog-proof@v1`` receipt is malformed."""
+
+
+class PolicyError(VerifyError):
+    """A tlog-policy text is malformed."""
+
+
+class QuorumError(VerifyError):
+    """A checkpoint is not signed by a policy log or lacks the witness quorum."""

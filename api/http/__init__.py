@@ -1,4 +1,4 @@
-"""``pmm serve``: the ledger over HTTP (issue 6; DESIGN.md §6, docs/http.md)."""
+"""``pmm serve``: the ledger over HTTP (docs/design.md §6, docs/http.md)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 ``/events`` pages through log entries with filters and a stable cursor
 (``projections/audit.py``) for any principal, values withheld by disclosure.
-``/access-log`` is for integrity officers only (DESIGN.md §1): every read that
+``/access-log`` is for integrity officers only (docs/design.md §1): every read that
 showed a restricted value, hash-chained; ``/access-log/head`` walks the chain
 and answers its size and head hash, or the first broken record. Reading the
 access log is itself not logged (it holds no values).
@@ -24,7 +24,7 @@ from ledger.errors import NotFoundError
 from ledger.scores import replay_board
 from projections.audit import PAGE_LIMIT, EventFilter, audit_events
 from projections.timetravel import parse_moment, position
-from verify.statement import format_timestamp
+from verify.formats.statement import format_timestamp
 
 router = APIRouter(tags=["audit"])
 AUTH_ERRORS: dict[int | str, dict[str, Any]] = {

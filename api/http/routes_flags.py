@@ -1,6 +1,6 @@
 """``GET /flags``: the integrity officer's red flags (docs/flags.md).
 
-For integrity officers and the Secretariat only (DESIGN.md §1): a flag names
+For integrity officers and the Secretariat only (docs/design.md §1): a flag names
 entries of every disclosure level and says what they hold, so the read needs
 a principal who may read everything, and every flag that names a restricted
 entry (or carries a handling reason) is written to the access log, one record

@@ -1,4 +1,4 @@
-"""The integrity log over HTTP, laid out as C2SP tlog-tiles (FORMATS.md §2.5).
+"""The integrity log over HTTP, laid out as C2SP tlog-tiles (docs/formats.md §2.5).
 
 ``/checkpoint`` and ``/tile/...`` answer exactly the bytes ``pmm export``
 writes at the same paths (``ledger.export``), so a static mirror and this
@@ -27,8 +27,8 @@ from ledger.log_store import LogStore
 from projections.access import FULL_READERS
 from projections.audit import restricted_by_member
 from projections.kept import Kept, kept_for
-from verify.checkpoint import parse_checkpoint
-from verify.note import parse_note
+from verify.formats.checkpoint import parse_checkpoint
+from verify.formats.note import parse_note
 
 router = APIRouter(tags=["log"])
 

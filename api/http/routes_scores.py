@@ -1,6 +1,6 @@
 """Score reads through time: ``/scores``, ``/history``, ``/diff`` and their exports.
 
-Each answers for a Member's reference year T "as recorded at R" (DESIGN.md §2),
+Each answers for a Member's reference year T "as recorded at R" (docs/design.md §2),
 exactly as ``pmm scores``, ``pmm history`` and ``pmm diff`` do, and shows the
 rows the reader's audience for that Member allows (``projections/access.py``):
 anonymous readers see ``public`` rows; ``withheld`` counts what is left out.

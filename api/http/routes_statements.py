@@ -23,7 +23,7 @@ from api.http.errors import (
     UnsupportedMediaTypeError,
 )
 from api.http.statement_schemas import signed_statement_schema
-from verify.statement import MAX_STATEMENT_BYTES
+from verify.formats.statement import MAX_STATEMENT_BYTES
 
 # The statement limit, plus the newline ``pmm sign`` ends its output with.
 BODY_LIMIT = MAX_STATEMENT_BYTES + 1

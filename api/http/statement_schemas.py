@@ -1,11 +1,11 @@
-"""OpenAPI schemas for every statement type, made from ``verify.schema``.
+"""OpenAPI schemas for every statement type, made from ``verify.formats.schema``.
 
 ``STATEMENT_TYPES`` is the one table of what each type carries (its stream
 kind, the roles that may sign it, its body fields), so the schemas are derived
 from it rather than written again: a type added there appears in
 ``/openapi.json`` and ``/docs`` without an edit here. A field's own rules
 (decimal strings, codes, score tables...) are checked by its validator in
-``verify/fields.py`` and named in docs/statements.md; the schema says which
+``verify/formats/fields.py`` and named in docs/statements.md; the schema says which
 fields exist, which are required and which may be null.
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from verify.schema import STATEMENT_TYPES
-from verify.statement import STATEMENT_FIELDS, STATEMENT_FORMAT
+from verify.formats.schema import STATEMENT_TYPES
+from verify.formats.statement import STATEMENT_FIELDS, STATEMENT_FORMAT
 
 
 def _name(statement_type: str) -> str:

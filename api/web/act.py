@@ -7,7 +7,7 @@ Its script (``static/act.js``) builds the body from the form and asks
 ``POST /ui/act/prepare`` for the statement around it: the server fills in the
 ledger's origin, the session's principal and key id, the stream's current
 version, a nonce and the time, and answers the exact bytes to sign,
-``verify.statement.signing_input`` — so no JCS is written in JavaScript. The
+``verify.formats.statement.signing_input`` — so no JCS is written in JavaScript. The
 script checks that the statement in those bytes says what the form said
 (principal, type, stream, body), signs them with the key file's key and posts
 the signature to ``POST /ui/act/submit``, which records the signed statement
@@ -33,9 +33,9 @@ from api.http.deps import LedgerDep
 from api.http.routes_statements import RecordedOut
 from api.web.signin import render_signing
 from ledger.errors import RoleNotPermittedError, SignatureError
-from verify.canonical import parse_json
 from verify.errors import MalformedStatementError
-from verify.statement import (
+from verify.formats.canonical import parse_json
+from verify.formats.statement import (
     STATEMENT_FORMAT,
     SignedStatement,
     check_statement,

@@ -9,7 +9,7 @@ draw the same charts (docs/pages.md). Each chart carries ``<title>`` and
 text, never colour alone, tell a correction from a submission.
 
 Coordinates are floats, but only coordinates: the numbers printed on a chart
-are the decimal strings the values travel as (DESIGN.md §1).
+are the decimal strings the values travel as (docs/design.md §1).
 """
 
 from __future__ import annotations

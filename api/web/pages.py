@@ -2,7 +2,7 @@
 
 Every screen makes the three questions easy: *as published then* (a
 publication's cut), *as corrected now*, and *what changed in between, by
-whom, why, on what evidence* (DESIGN.md §2). A page reads through
+whom, why, on what evidence* (docs/design.md §2). A page reads through
 ``ReaderDep`` — anonymous (``public`` values only), or the principal a bearer
 token or a browser session speaks for — shows what that reader's audience
 allows, says how many rows it withholds, and writes every restricted value it

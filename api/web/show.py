@@ -2,7 +2,7 @@
 
 Everything returned here is plain text: the templates escape it (autoescape),
 so a Member's free text, a reason or an evidence name can never become markup.
-Numbers stay the decimal strings they travel as (DESIGN.md §1); nothing is
+Numbers stay the decimal strings they travel as (docs/design.md §1); nothing is
 turned into a binary float on the way to the page.
 """
 

@@ -1,6 +1,6 @@
 """The access log page: who read which restricted values, when, through what.
 
-For integrity officers only (DESIGN.md §1), like ``GET /access-log``: anyone
+For integrity officers only (docs/design.md §1), like ``GET /access-log``: anyone
 else gets the refusal as a page (401 "sign in" for an anonymous reader, 403
 for another role). Filters are the JSON route's — principal, Member, a date
 range — and pages follow the record sequence, so a page read again holds the

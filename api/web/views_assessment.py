@@ -1,6 +1,6 @@
 """The assessment page: as published, as corrected now, and what changed.
 
-DESIGN.md §2's three questions side by side for one Member's reference year:
+docs/design.md §2's three questions side by side for one Member's reference year:
 each score of a publication's cut, the same score at a record time (now by
 default, or the date or log size the record-time control names), and how it
 moved, with a link to the diff that says by whom, why and on what evidence.

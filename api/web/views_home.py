@@ -27,11 +27,11 @@ from ledger.verify_status import read_status
 from projections.access import FULL_READERS, Reader
 from projections.flags import FlagFilter, read_flags
 from projections.timetravel import size_at
-from verify.checkpoint import parse_checkpoint
-from verify.cosignature import CosignatureVerifier, cosignature_timestamp
 from verify.errors import VerifyError
-from verify.note import parse_note
-from verify.statement import format_timestamp, parse_entry, parse_timestamp
+from verify.formats.checkpoint import parse_checkpoint
+from verify.formats.cosignature import CosignatureVerifier, cosignature_timestamp
+from verify.formats.note import parse_note
+from verify.formats.statement import format_timestamp, parse_entry, parse_timestamp
 
 DAYS = 30  # the chart's span: the last DAYS days that hold entries
 CHECKPOINTS_SEARCHED = 64  # how far back a witness's last cosignature is looked for

@@ -21,8 +21,8 @@ from ledger.export import TILE_WIDTH, tile_path
 from projections.access import FULL_READERS, Reader
 from projections.errors import QueryError
 from projections.trail import Trail, TrailEntry, peers, value_trail
-from verify.checkpoint import parse_checkpoint
-from verify.note import parse_note
+from verify.formats.checkpoint import parse_checkpoint
+from verify.formats.note import parse_note
 
 VALUE_TYPES = ("value.submitted", "value.corrected")
 MARKS = {

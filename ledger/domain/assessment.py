@@ -1,4 +1,4 @@
-"""A Member's assessment in one PMM cycle (DESIGN.md §1-2, docs/design.md).
+"""A Member's assessment in one PMM cycle (docs/design.md §1-2, docs/design.md).
 
 Stream ``assessment/<MEMBER>/<CYCLE>``. Values are identified by the stream
 version of the entry that recorded them ("entry"). The rules — corrections

@@ -1,7 +1,7 @@
 """The base of every domain event: a recorded signed statement.
 
 Each event carries the statement as signed, its signature and the exact log
-entry bytes (DESIGN.md §3): the persistence mapper stores those bytes verbatim
+entry bytes (docs/design.md §3): the persistence mapper stores those bytes verbatim
 and rebuilds the event from them, so nothing is re-serialised before hashing.
 Validation lives in the aggregates' command methods; ``apply`` only replays.
 """

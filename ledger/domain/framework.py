@@ -1,4 +1,4 @@
-"""The KPI framework: dimensions → expected outcomes → KPIs (DESIGN.md §1).
+"""The KPI framework: dimensions → expected outcomes → KPIs (docs/design.md §1).
 
 One stream (``framework``). KPI definitions are versioned: ``kpi.revised``
 adds a version that applies from a stated reference year, and earlier

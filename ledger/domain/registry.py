@@ -1,7 +1,7 @@
 """The principal registry: who may sign, with which key, in which role.
 
 One stream (``registry``) rooted in a genesis entry that names the admins, the
-threshold of them a change needs, and the ledger's own principal (DESIGN.md
+threshold of them a change needs, and the ledger's own principal (docs/design.md
 §3). The rules — m-of-n admins to register, revoke or recover; a principal
 rotates only its own key; every key belongs to one principal — are
 ``verify.rules.registry``, defined once and replayed by the verifier

@@ -15,9 +15,9 @@ from api.demo import run_demo
 from ledger.domain.assessment import Assessment
 from ledger.home import open_ledger
 from ledger.persistence import Settings
-from verify.merkle import leaf_hash
-from verify.policy_text import parse_policy
-from verify.receipt import verify_receipt
+from verify.formats.policy_text import parse_policy
+from verify.formats.receipt import verify_receipt
+from verify.merkle.tree import leaf_hash
 
 runner = CliRunner()
 

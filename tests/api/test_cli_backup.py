@@ -27,7 +27,7 @@ from ledger.home import POLICY_FILE, open_ledger
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
 from tests.ledger.backups import drop_replaced, lose_database, register
-from verify.cosignature import CosignatureSigner
+from verify.formats.cosignature import CosignatureSigner
 
 if TYPE_CHECKING:
     from tests.conftest import Registration

@@ -22,8 +22,8 @@ from ledger.keys import KeyPair
 from ledger.log_keys import vkey_of
 from ledger.persistence import Settings
 from ledger.witness import Witness
-from verify.cosignature import CosignatureSigner
-from verify.verifier import verify_export
+from verify.check.verifier import verify_export
+from verify.formats.cosignature import CosignatureSigner
 
 runner = CliRunner()
 ORIGIN = "test.pmm.example/log-key"

@@ -21,10 +21,10 @@ import pytest
 
 from api.witness_server import MAX_REQUEST, make_server
 from ledger.witness import SIZE_TYPE, Witness
-from verify.checkpoint import Checkpoint, sign_checkpoint
-from verify.cosignature import CosignatureSigner
-from verify.merkle import consistency_proof, leaf_hash, memory_perfect, root_of
-from verify.note_keys import Ed25519Signer
+from verify.formats.checkpoint import Checkpoint, sign_checkpoint
+from verify.formats.cosignature import CosignatureSigner
+from verify.formats.note_keys import Ed25519Signer
+from verify.merkle.tree import consistency_proof, leaf_hash, memory_perfect, root_of
 
 ORIGIN = "witness.test/log"
 LIFETIME = 1.0  # seconds a connection may live in these tests

@@ -1,10 +1,10 @@
-"""What must hold after a writer was killed and the ledger opened again (issue 13).
+"""What must hold after a writer was killed and the ledger opened again.
 
 ``check_ledger`` reopens the ledger (which integrates whatever committed before
 the crash, ledger/sequencer.py) and holds it to every acknowledgement of the run:
 
 * the log is gapless (indexes 0..n-1, one leaf per stored event) and its root is
-  the naive RFC 6962 root of the stored entries (``verify.merkle.root_of``), not
+  the naive RFC 6962 root of the stored entries (``verify.merkle.tree.root_of``), not
   the stored subtree hashes;
 * every stored entry parses and each stream's versions run 1, 2, 3... in log order;
 * every acknowledged write is at its index with exactly the acknowledged bytes;
@@ -26,9 +26,13 @@ from ledger.application import Ledger
 from ledger.home import open_ledger
 from ledger.persistence import DATABASE_URL_VAR, Settings
 from tests.faults.crash_child import mark_of
-from verify.checkpoint import parse_checkpoint
 from verify.errors import VerifyError
-from verify.merkle import (
+from verify.formats.checkpoint import parse_checkpoint
+from verify.formats.note import parse_note
+from verify.formats.policy_text import TrustPolicy, parse_policy
+from verify.formats.receipt import parse_receipt, verify_receipt
+from verify.formats.statement import parse_entry
+from verify.merkle.tree import (
     Perfect,
     consistency_proof,
     inclusion_proof,
@@ -38,10 +42,6 @@ from verify.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from verify.note import parse_note
-from verify.policy_text import TrustPolicy, parse_policy
-from verify.receipt import parse_receipt, verify_receipt
-from verify.statement import parse_entry
 
 
 @dataclass(frozen=True)

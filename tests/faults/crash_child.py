@@ -1,5 +1,5 @@
 """A writer to be killed: the real ``pmm`` commands, run in this process, with at
-most one crash point armed (issue 13, "Crash"). crash_harness.py starts one per
+most one crash point armed. crash_harness.py starts one per
 round, forked by crash_zygote.py (or ``python -m tests.faults.crash_child``).
 
 A crash point wraps a real function of the ledger, here and in no production

@@ -1,4 +1,4 @@
-"""kill -9 a writer, reopen the ledger, check it: one round at a time (issue 13).
+"""kill -9 a writer, reopen the ledger, check it: one round at a time.
 
 A round starts one writer process (tests/faults/crash_child.py) of a kind:
 

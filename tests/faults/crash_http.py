@@ -1,5 +1,5 @@
 """The HTTP clients of a crash round: signed statements to ``POST /statements``
-of a ``pmm serve`` about to be killed (issue 13, "Crash"; crash_harness.py).
+of a ``pmm serve`` about to be killed (crash_harness.py).
 
 An acknowledgement is a 201 answer: what was recorded, its receipt and the
 entry's exact bytes. A post that gets no answer (the server died) is in flight:

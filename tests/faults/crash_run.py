@@ -1,4 +1,4 @@
-"""The long crash run (issue 13, "Crash"): many kill -9 rounds, then the figures.
+"""The long crash run: many kill -9 rounds, then the figures.
 
     python -m tests.faults.crash_run --rounds 300 --backend both --json out.json
 

@@ -1,4 +1,4 @@
-"""Writers forked from a zygote that did the slow imports once (issue 13, "Crash").
+"""Writers forked from a zygote that did the slow imports once.
 
 Starting ``pmm`` costs seconds of imports on a busy machine; the crash rounds
 (tests/faults/crash_harness.py) start one writer each, so a zygote process

@@ -1,6 +1,6 @@
 """Concurrent POST /statements through ``pmm serve --workers N`` from several
 client threads, with readers on /checkpoint, proofs, /scores and /events
-throughout (issue 13 part 2).
+throughout.
 
 Each client runs the same rounds as a writer process of ``load_kit``: rival
 registrations at one registry version released together by a barrier (one
@@ -41,7 +41,7 @@ from tests.faults.load_kit import (
     registration,
 )
 from tests.faults.witness_proxy import free_port
-from verify.statement import SignedStatement
+from verify.formats.statement import SignedStatement
 
 PMM = str(Path(sys.executable).parent / "pmm")
 PROBLEM_JSON = "application/problem+json"

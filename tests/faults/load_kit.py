@@ -1,5 +1,5 @@
 """Concurrent writers in separate OS processes, and what the log must show after
-(issue 13 part 2; docs/decisions.md 7 and 31).
+(docs/decisions.md 7 and 31).
 
 Each writer process opens the ledger itself (``ledger.home.open_ledger``) and
 writes two kinds of statement: rival registrations, where every process signs
@@ -29,10 +29,10 @@ from ledger.errors import StaleVersionError
 from ledger.home import open_ledger, resolve_key
 from ledger.keys import KeyPair, with_approvals
 from ledger.persistence import Settings
-from verify.merkle import leaf_hash, verify_consistency
-from verify.policy_text import TrustPolicy, parse_policy
-from verify.receipt import verify_receipt
-from verify.statement import SignedStatement, parse_entry
+from verify.formats.policy_text import TrustPolicy, parse_policy
+from verify.formats.receipt import verify_receipt
+from verify.formats.statement import SignedStatement, parse_entry
+from verify.merkle.tree import leaf_hash, verify_consistency
 
 ROOT = Path(__file__).resolve().parents[2]
 BARRIER_SECONDS = 120.0

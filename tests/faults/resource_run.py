@@ -1,4 +1,4 @@
-"""The resource-fault tests, run for their figures (issue 13):
+"""The resource-fault tests, run for their figures:
 ``python -m tests.faults.resource_run`` (about two minutes).
 
 Runs the resource-fault modules of ``tests/faults`` under pytest with the

@@ -1,4 +1,4 @@
-"""The ledger's clock jumps backwards, then comes back (issue 13, DESIGN.md §2,
+"""The ledger's clock jumps backwards, then comes back (docs/design.md §2,
 docs/decisions.md 34), on SQLite and PostgreSQL.
 
 The time comes from ``Ledger.clock`` (a real seam, ``datetime.now`` by
@@ -22,7 +22,7 @@ import pytest
 from ledger.application import Recorded
 from ledger.errors import ClockError, ExpiredStatementError
 from tests.faults.kit import Tally
-from verify.statement import SignedStatement, parse_entry
+from verify.formats.statement import SignedStatement, parse_entry
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -1,5 +1,5 @@
 """Our connections to the shared PostgreSQL server ended under the ledger
-(issue 13, docs/decisions.md 34), with ``pg_terminate_backend``, as a restart
+(docs/decisions.md 34), with ``pg_terminate_backend``, as a restart
 or a failover would end them; the server itself is never stopped.
 
 Only this test's connections are ended: libpq names them by ``PGAPPNAME``, a

@@ -1,4 +1,4 @@
-"""kill -9 a writer, reopen the ledger: no acknowledged write lost (issue 13, "Crash").
+"""kill -9 a writer, reopen the ledger: no acknowledged write lost.
 
 Short rounds of tests/faults/crash_harness.py on SQLite and PostgreSQL: each
 writer kind is killed at a random moment or at crash points armed in the child

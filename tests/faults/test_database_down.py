@@ -1,5 +1,5 @@
-"""The database server down, and restarted in the middle of a write (issue 13,
-docs/decisions.md 34), on a private PostgreSQL server the tests stop for real.
+"""The database server down, and restarted in the middle of a write (docs/decisions.md
+34), on a private PostgreSQL server the tests stop for real.
 
 A write while the server is down is refused with ``StorageUnavailableError``
 and records nothing; a write the server is killed under (``pg_ctl stop -m
@@ -30,7 +30,7 @@ from ledger.application import Recorded
 from ledger.errors import DuplicateStatementError, StorageError, StorageUnavailableError
 from ledger.persistence import Settings
 from tests.faults.kit import PG_BIN, PrivateServer, Tally, answering, wait_for
-from verify.statement import SignedStatement
+from verify.formats.statement import SignedStatement
 
 if TYPE_CHECKING:
     from tests.conftest import World

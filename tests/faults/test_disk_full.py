@@ -1,4 +1,4 @@
-"""The disk that holds the SQLite home fills up (issue 13, docs/decisions.md
+"""The disk that holds the SQLite home fills up (docs/decisions.md
 34): the home is on a small tmpfs, and a file fills it.
 
 Writes go on while SQLite finds room in pages it already has; the first that
@@ -23,7 +23,7 @@ from ledger.errors import DuplicateStatementError, StorageError, StorageFullErro
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
 from tests.faults.kit import SmallDisk, Tally
-from verify.statement import SignedStatement
+from verify.formats.statement import SignedStatement
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -26,10 +26,10 @@ from ledger.errors import InvalidTokenError, RevokedPrincipalError, UnknownKeyEr
 from ledger.export import export
 from ledger.keys import KeyPair
 from ledger.tokens import check_token, issue_token
-from verify.merkle import leaf_hash
-from verify.policy_text import parse_policy
-from verify.receipt import verify_receipt
-from verify.verifier import verify_export
+from verify.check.verifier import verify_export
+from verify.formats.policy_text import parse_policy
+from verify.formats.receipt import verify_receipt
+from verify.merkle.tree import leaf_hash
 
 if TYPE_CHECKING:
     from tests.conftest import World

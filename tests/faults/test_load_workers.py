@@ -1,5 +1,5 @@
 """``pmm serve --workers 2`` taking concurrent POST /statements from several
-client threads, SQLite and PostgreSQL (issue 13 part 2): of rival statements
+client threads, SQLite and PostgreSQL: of rival statements
 one gets 201 and the rest 409 with a problem body; nothing acknowledged is
 lost or doubled; the log is one leaf per stored entry in commit order with
 ``recorded_at`` non-decreasing; readers on /checkpoint, receipts, consistency
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from tests.faults.load_http import Client, Refusals, http_reader, run_clients, serving
 from tests.faults.load_kit import Reads, check_rivals, log_facts
-from verify.statement import parse_entry
+from verify.formats.statement import parse_entry
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -1,4 +1,4 @@
-"""A read-only home (issue 13, docs/decisions.md 34): the SQLite home's tmpfs
+"""A read-only home (docs/decisions.md 34): the SQLite home's tmpfs
 remounted read-only, which stops root too (chmod would not).
 
 Opening the ledger there is refused as ``StorageReadOnlyError`` (and ``pmm``

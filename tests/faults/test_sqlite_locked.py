@@ -1,4 +1,4 @@
-"""A SQLite database locked by another process (issue 13, docs/decisions.md 34).
+"""A SQLite database locked by another process (docs/decisions.md 34).
 
 Another process holds the database file's write lock (``BEGIN IMMEDIATE``),
 or the writer lock beside it (a writer stopped or hung while writing): a

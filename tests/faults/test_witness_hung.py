@@ -1,4 +1,4 @@
-"""Witnessing outside the writer lock (issue 13 part 4, docs/decisions.md 31),
+"""Witnessing outside the writer lock (docs/decisions.md 31),
 with a real witness process behind a proxy that makes it slow or hung: another
 writer's write completes while one waits on the hung witness; writes succeed
 and name the refusal when the witness hangs past its timeout; and the witness
@@ -18,9 +18,9 @@ from ledger.errors import StaleVersionError
 from ledger.home import POLICY_FILE, open_ledger
 from tests.faults.load_kit import registration
 from tests.faults.witness_proxy import Proxy, witness_behind_proxy
-from verify.merkle import leaf_hash
-from verify.policy_text import TrustPolicy, parse_policy
-from verify.receipt import verify_receipt
+from verify.formats.policy_text import TrustPolicy, parse_policy
+from verify.formats.receipt import verify_receipt
+from verify.merkle.tree import leaf_hash
 
 COSIGNED = "— witness.test/w1 "
 

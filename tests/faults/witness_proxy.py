@@ -1,6 +1,6 @@
 """A real witness (``pmm witness serve``, its own process) behind a proxy that
 can hold requests back: a slow or hung witness, as the ledger sees it over
-HTTP (issue 13 part 4; docs/decisions.md 31).
+HTTP (docs/decisions.md 31).
 
 The proxy notes the checkpoint size of every request in the order the ledger
 sent them; while ``gate`` is clear it holds each request (a hung witness),

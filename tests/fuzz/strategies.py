@@ -1,8 +1,8 @@
-"""Hypothesis strategies for the fuzz suite: statements, JCS, files (issue 13).
+"""Hypothesis strategies for the fuzz suite: statements, JCS, files.
 
-Valid inputs are built the way clients build them (``verify.statement.sign``
+Valid inputs are built the way clients build them (``verify.formats.statement.sign``
 over bodies from ``tests/conftest.py``'s helpers, checked by
-``verify.schema``); mutated inputs are valid bytes with a few bytes flipped,
+``verify.formats.schema``); mutated inputs are valid bytes with a few bytes flipped,
 inserted, deleted or cut, so most of them get past the first checks and reach
 the deeper ones. The log formats (notes, checkpoints, proofs, receipts,
 tiles) are in ``tests/fuzz/strategies_log.py``.
@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from tests.conftest import empty_scores, kpi_body, value_body
-from verify.statement import (
+from verify.formats.statement import (
     STATEMENT_FORMAT,
     SignedStatement,
     format_timestamp,

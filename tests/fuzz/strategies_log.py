@@ -1,4 +1,4 @@
-"""Hypothesis strategies for the integrity log's formats (issue 13, fuzzing).
+"""Hypothesis strategies for the integrity log's formats (fuzzing).
 
 Signed notes (C2SP signed-note), checkpoints (tlog-checkpoint), cosignatures
 (tlog-cosignature), RFC 6962 trees with their inclusion and consistency
@@ -17,16 +17,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import strategies as st
 
 from tests.fuzz.strategies import ORIGIN
-from verify.checkpoint import Checkpoint, sign_checkpoint
-from verify.cosignature import CosignatureSigner
-from verify.merkle import (
+from verify.formats.checkpoint import Checkpoint, sign_checkpoint
+from verify.formats.cosignature import CosignatureSigner
+from verify.formats.note import Ed25519Signer, Note, Signature
+from verify.formats.receipt import Receipt
+from verify.merkle.tree import (
     consistency_proof,
     leaf_hash,
     memory_perfect,
     tree_root,
 )
-from verify.note import Ed25519Signer, Note, Signature
-from verify.receipt import Receipt
 
 LOG = Ed25519Signer(ORIGIN, Ed25519PrivateKey.from_private_bytes(b"\x01" * 32))
 WITNESS = CosignatureSigner(
@@ -124,7 +124,7 @@ def signed_checkpoint(tree: Tree, timestamp: int = 1_767_225_600) -> str:
 @st.composite
 def receipts(draw: st.DrawFn) -> tuple[Receipt, Tree]:
     """A receipt of one leaf of a tree, as ``ledger.receipt`` writes it."""
-    from verify.merkle import inclusion_proof
+    from verify.merkle.tree import inclusion_proof
 
     tree = draw(trees())
     index = draw(st.integers(0, tree.size - 1))
@@ -167,7 +167,7 @@ def digest(data: bytes) -> str:
 def policies(draw: st.DrawFn) -> bytes:
     """A tlog-policy text (C2SP tlog-policy): the log, the witness, perhaps a
     group of it, a quorum; comments and blank lines between."""
-    from verify.cosignature import CosignatureVerifier
+    from verify.formats.cosignature import CosignatureVerifier
 
     witness = CosignatureVerifier(WITNESS.name, WITNESS.public_key).vkey()
     lines = [f"log {LOG.verifier().vkey()}", f"witness w {witness} https://w.example/"]
@@ -191,8 +191,8 @@ def witness_requests(draw: st.DrawFn) -> bytes:
 @st.composite
 def access_logs(draw: st.DrawFn) -> bytes:
     """An export's ``access-log.jsonl``: a hash chain of 0-5 records, each
-    hashed as ``verify/access_chain.py`` defines (decision 13)."""
-    from verify.access_chain import GENESIS, record_hash
+    hashed as ``verify/formats/access_chain.py`` defines (decision 13)."""
+    from verify.formats.access_chain import GENESIS, record_hash
 
     lines, prev = [], GENESIS
     for seq in range(draw(st.integers(0, 5))):

@@ -1,4 +1,4 @@
-"""The fuzz targets: for each, what one input must give (issue 13, fuzzing).
+"""The fuzz targets: for each, what one input must give (fuzzing).
 
 A target reads bytes and either accepts them, and then writing what it read
 gives the same bytes back (round trip), or refuses them with one of the
@@ -26,23 +26,25 @@ from tests.fuzz.strategies_log import LOG, WITNESS, bundle_bytes
 from tests.fuzz.strategies_log import entry as entry_of
 from tests.fuzz.targets_files import FILE_TARGETS, in_folder, short
 from tests.fuzz.targets_witness import access_log, witness
-from verify.bundle import Bundle, frame, tile_path
-from verify.canonical import MAX_SAFE_INTEGER, canonical_bytes, parse_canonical
-from verify.checkpoint import open_checkpoint, parse_checkpoint
-from verify.cosignature import CosignatureVerifier
-from verify.errors import BadSignatureError, MalformedStatementError, VerifyError
-from verify.log_errors import (
+from verify.errors import (
+    BadSignatureError,
     CheckpointError,
+    MalformedStatementError,
     NoteError,
     PolicyError,
     ProofError,
     ReceiptError,
+    VerifyError,
 )
-from verify.merkle import leaf_hash, verify_consistency, verify_inclusion
-from verify.note import open_note, parse_note
-from verify.policy_text import parse_policy
-from verify.receipt import parse_receipt, verify_receipt
-from verify.statement import parse_entry, parse_signed_statement, verify_signature
+from verify.formats.bundle import Bundle, frame, tile_path
+from verify.formats.canonical import MAX_SAFE_INTEGER, canonical_bytes, parse_canonical
+from verify.formats.checkpoint import open_checkpoint, parse_checkpoint
+from verify.formats.cosignature import CosignatureVerifier
+from verify.formats.note import open_note, parse_note
+from verify.formats.policy_text import parse_policy
+from verify.formats.receipt import parse_receipt, verify_receipt
+from verify.formats.statement import parse_entry, parse_signed_statement, verify_signature
+from verify.merkle.tree import leaf_hash, verify_consistency, verify_inclusion
 
 # Generous for inputs of a few kilobytes, far below what an amplification
 # (a 12-byte number spelled out in a gigabyte) takes.
@@ -82,7 +84,7 @@ def bounded() -> Iterator[None]:
 
 def _in_domain(value: Any) -> bool:
     """Whether a parsed JSON value is one statements may carry: no binary
-    float, integers in the exact range (verify/canonical.py)."""
+    float, integers in the exact range (verify/formats/canonical.py)."""
     if isinstance(value, float):
         return False
     if isinstance(value, int) and not isinstance(value, bool):
@@ -233,7 +235,7 @@ def proof(data: bytes) -> bool:
 
 
 def policy(data: bytes) -> bool:
-    """A tlog-policy text (verify/policy_text.py): parsed or ``PolicyError``."""
+    """A tlog-policy text (verify/formats/policy_text.py): parsed or ``PolicyError``."""
     try:
         parse_policy(data)
     except PolicyError as exc:
@@ -244,7 +246,7 @@ def policy(data: bytes) -> bool:
 
 def tile(data: bytes) -> bool:
     """An entry bundle and a hash tile as an export folder holds them: read
-    back as found (framing, surplus) and never raised (verify/bundle.py).
+    back as found (framing, surplus) and never raised (verify/formats/bundle.py).
     True when the bundle's framing is whole."""
     framing = frame(data)
     if framing.broken is None:

@@ -1,4 +1,4 @@
-"""Fuzz targets for the files people write (issue 13; see tests/fuzz/targets.py).
+"""Fuzz targets for the files people write (see tests/fuzz/targets.py).
 
 The KPI framework file (projections/framework_file.py), the red-flag
 thresholds file (projections/flag_thresholds.py), both TOML, and a World Bank
@@ -19,8 +19,8 @@ from projections.flag_thresholds import load_thresholds
 from projections.framework_file import load_framework
 from tests.fuzz.strategies import ORIGIN
 from tests.fuzz.strategies_log import LOG
-from verify.bundle import InputError, TrustRoots, load_trust
-from verify.state import load_state
+from verify.check.state import load_state
+from verify.formats.bundle import InputError, TrustRoots, load_trust
 
 # A refusal quotes its input only in short (docs/decisions.md 17): one
 # problem's message stays under this; a file's list of problems may grow with
@@ -87,7 +87,7 @@ def thresholds(data: bytes) -> bool:
 
 
 def trust(data: bytes) -> bool:
-    """An auditor's ``trust.json`` (verify/bundle.py): read, or ``InputError``."""
+    """An auditor's ``trust.json`` (verify/formats/bundle.py): read, or ``InputError``."""
     try:
         in_folder({"trust.json": data}, lambda f: load_trust(f / "trust.json"))
     except InputError as exc:
@@ -97,7 +97,7 @@ def trust(data: bytes) -> bool:
 
 
 def state(data: bytes) -> bool:
-    """The verifier's state file (verify/state.py): read, or ``InputError``."""
+    """The verifier's state file (verify/check/state.py): read, or ``InputError``."""
     from tests.fuzz.targets import POLICY
 
     log = LOG.verifier()

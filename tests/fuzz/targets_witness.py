@@ -1,12 +1,12 @@
 """The witness's add-checkpoint request and an export's access log as fuzz
-targets (issue 13).
+targets.
 
 ``ledger.witness.Witness.add_checkpoint`` reads what any client POSTs to
 ``/add-checkpoint`` (C2SP tlog-witness): ``old <size>``, proof lines, a blank
 line, the checkpoint note. It must answer every request with one of the
 statuses tlog-witness names, never raise, and leave its state as it was
 when it refuses (docs/decisions.md 18). An export's ``access-log.jsonl``
-(verify/bundle.py, verify/access_chain.py) is the bundle's content: whatever
+(verify/formats/bundle.py, verify/formats/access_chain.py) is the bundle's content: whatever
 it holds, the chain check returns a result (a break, a finding), never raises.
 """
 
@@ -17,8 +17,8 @@ from pathlib import Path
 from ledger.witness import Witness
 from tests.fuzz.strategies_log import LOG, WITNESS
 from tests.fuzz.targets_files import in_folder, short
-from verify.access_chain import check_chain
-from verify.bundle import Bundle
+from verify.formats.access_chain import check_chain
+from verify.formats.bundle import Bundle
 
 STATUSES = {200, 400, 403, 404, 409, 422}
 MAX_ANSWER = 1_000  # characters: a refusal quotes the request only in short

@@ -1,4 +1,4 @@
-"""Every input that ever failed a fuzz target, replayed (issue 13, fuzzing).
+"""Every input that ever failed a fuzz target, replayed (fuzzing).
 
 ``tests/fuzz/corpus/<target>/<name>.bin|json`` (tests/fuzz/corpus_tool.py says
 how a new failure lands there). An input named ``valid-*`` must be accepted

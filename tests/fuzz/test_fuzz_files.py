@@ -1,4 +1,4 @@
-"""The KPI framework file and DataBank CSV: round trips, never a crash (issue 13).
+"""The KPI framework file and DataBank CSV: round trips, never a crash.
 
 A framework written from a generated spec loads back as that spec
 (projections/framework_file.py, docs/framework-file.md); a DataBank export

@@ -1,4 +1,4 @@
-"""Round trips and never-crash properties of every byte format (issue 13).
+"""Round trips and never-crash properties of every byte format.
 
 Round trip: what the writer gives, the reader reads back equal, and writing
 that again gives the same bytes. Never crash: mutated and arbitrary bytes are
@@ -44,17 +44,17 @@ from tests.fuzz.strategies_log import (
     trust_files,
     witness_requests,
 )
-from verify.canonical import canonical_bytes, parse_canonical
-from verify.checkpoint import parse_checkpoint
-from verify.merkle import inclusion_proof, memory_perfect, verify_consistency
-from verify.note import parse_note
-from verify.receipt import parse_receipt, verify_receipt
-from verify.statement import (
+from verify.formats.canonical import canonical_bytes, parse_canonical
+from verify.formats.checkpoint import parse_checkpoint
+from verify.formats.note import parse_note
+from verify.formats.receipt import parse_receipt, verify_receipt
+from verify.formats.statement import (
     SignedStatement,
     entry_bytes,
     parse_entry,
     parse_signed_statement,
 )
+from verify.merkle.tree import inclusion_proof, memory_perfect, verify_consistency
 
 # -- round trips --------------------------------------------------------------
 
@@ -282,7 +282,7 @@ def test_a_receipt_of_another_leaf_does_not_verify() -> None:
     """The round trip above is not vacuous: the wrong leaf is refused."""
     tree = Tree(tuple(bytes([i]) * 32 for i in range(5)))
     path = inclusion_proof(2, 5, memory_perfect(list(tree.leaves)))
-    from verify.receipt import Receipt
+    from verify.formats.receipt import Receipt
 
     receipt = Receipt(2, tuple(path), signed_checkpoint(tree))
     with pytest.raises(Exception, match="inclusion proof"):

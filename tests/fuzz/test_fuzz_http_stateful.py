@@ -1,4 +1,4 @@
-"""A stateful schemathesis run against the HTTP API, in-process (issue 13).
+"""A stateful schemathesis run against the HTTP API, in-process.
 
 The state machine follows the OpenAPI links of ``POST /statements``
 (api/http/routes_statements.py): from what a 201 recorded to its receipt,

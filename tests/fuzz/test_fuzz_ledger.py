@@ -1,4 +1,4 @@
-"""Signed but wrong statements against the ledger itself (issue 13, fuzzing).
+"""Signed but wrong statements against the ledger itself (fuzzing).
 
 A mutated statement that is *re-signed* by the right key gets past the
 signature and reaches admission and the domain's rules (ledger/admission.py,

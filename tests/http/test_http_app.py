@@ -14,7 +14,7 @@ from api.cli import app as cli_app
 from api.http import create_app
 from ledger.home import init_ledger
 from ledger.persistence import Settings
-from verify.schema import STATEMENT_TYPES
+from verify.formats.schema import STATEMENT_TYPES
 
 if TYPE_CHECKING:
     from tests.conftest import World
@@ -99,7 +99,7 @@ def test_pmm_serve_is_a_command(settings: Settings) -> None:
 
 
 def test_openapi_has_a_schema_for_every_statement_type(client: TestClient) -> None:
-    """Derived from verify.schema.STATEMENT_TYPES: a new type appears by itself."""
+    """Derived from verify.formats.schema.STATEMENT_TYPES: a new type appears by itself."""
     schema = client.get("/openapi.json").json()
     components = schema["components"]["schemas"]
     body = schema["paths"]["/statements"]["post"]["requestBody"]["content"]

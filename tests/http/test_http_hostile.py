@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from fastapi.testclient import TestClient
 
-from verify.statement import MAX_STATEMENT_BYTES, SignedStatement
+from verify.formats.statement import MAX_STATEMENT_BYTES, SignedStatement
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -17,9 +17,9 @@ from ledger.application import Ledger
 from ledger.export import ACCESS_LOG_FILE, TRUST_FILE, export
 from ledger.keys import KeyPair
 from ledger.tokens import issue_token
-from verify.merkle import leaf_hash
-from verify.policy_text import parse_policy
-from verify.receipt import verify_receipt
+from verify.formats.policy_text import parse_policy
+from verify.formats.receipt import verify_receipt
+from verify.merkle.tree import leaf_hash
 
 if TYPE_CHECKING:
     from tests.conftest import Registration

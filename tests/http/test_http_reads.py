@@ -1,4 +1,4 @@
-"""Reads as a principal, on SQLite and PostgreSQL (issue 6): what each audience
+"""Reads as a principal, on SQLite and PostgreSQL: what each audience
 sees, that every restricted read lands in the access log before it is served
 (and public reads do not), audit event filters with a cursor that stays stable
 while the log grows, exports that honour disclosure, and the framework at a

@@ -12,9 +12,9 @@ from api.flag_defaults import packaged
 from api.report import issue, render_html
 from projections.access import Reader
 from projections.report import build_report
-from verify.merkle import leaf_hash
-from verify.policy_text import parse_policy
-from verify.receipt import verify_receipt
+from verify.formats.policy_text import parse_policy
+from verify.formats.receipt import verify_receipt
+from verify.merkle.tree import leaf_hash
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -1,4 +1,4 @@
-"""Every role against every endpoint, on SQLite and PostgreSQL (issue 6).
+"""Every role against every endpoint, on SQLite and PostgreSQL.
 
 The matrix below is the access policy of docs/http.md written as data: for each
 endpoint, the status each kind of reader gets. Reads of public things (scores,
@@ -67,7 +67,7 @@ MATRIX: dict[str, dict[str, int]] = {
     "/flags": FULL_READERS,
     "/flags?member=KEN&status=open": FULL_READERS,
 }
-# The audience each reader gets for Kenya's assessment (DESIGN.md §1).
+# The audience each reader gets for Kenya's assessment (docs/design.md §1).
 AUDIENCE = {
     "anonymous": "public",
     "ncp_ken": "restricted",

@@ -1,5 +1,5 @@
 """Schemathesis against the app's own OpenAPI schema, on SQLite and PostgreSQL
-(issue 6): no 5xx, and no answer the schema does not document.
+: no 5xx, and no answer the schema does not document.
 
 Every operation first gets known requests, each with the status it must
 answer: its successes (a signed statement, reads of what the world holds, as
@@ -34,7 +34,7 @@ from schemathesis.python import asgi
 
 from api.http import create_app
 from ledger.tokens import issue_token
-from verify.statement import SignedStatement
+from verify.formats.statement import SignedStatement
 
 if TYPE_CHECKING:
     from tests.conftest import World
@@ -49,7 +49,7 @@ CHECKS = [
 ]
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance"}
-# The operations of issue 6, which get known-good requests; any other
+# The operations of docs/http.md, which get known-good requests; any other
 # operation in the schema is fuzzed all the same.
 KNOWN = {
     "POST /statements",

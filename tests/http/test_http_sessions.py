@@ -14,9 +14,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from ledger.keys import KeyPair
-from verify.merkle import leaf_hash
-from verify.policy_text import parse_policy
-from verify.receipt import verify_receipt
+from verify.formats.policy_text import parse_policy
+from verify.formats.receipt import verify_receipt
+from verify.merkle.tree import leaf_hash
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from fastapi.testclient import TestClient
 
 from ledger.keys import KeyPair
-from verify.merkle import leaf_hash
-from verify.policy_text import parse_policy
-from verify.receipt import verify_receipt
-from verify.statement import MAX_STATEMENT_BYTES, SignedStatement
+from verify.formats.policy_text import parse_policy
+from verify.formats.receipt import verify_receipt
+from verify.formats.statement import MAX_STATEMENT_BYTES, SignedStatement
+from verify.merkle.tree import leaf_hash
 
 if TYPE_CHECKING:
     from tests.conftest import World

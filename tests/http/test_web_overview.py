@@ -17,9 +17,9 @@ from typer.testing import CliRunner
 from api.cli import app
 from ledger.home import POLICY_FILE
 from ledger.verify_status import STATUS_FILE, VerifyStatus, read_status, write_status
-from verify.cosignature import CosignatureSigner
-from verify.note import Note, Signature, parse_note
-from verify.statement import format_timestamp
+from verify.formats.cosignature import CosignatureSigner
+from verify.formats.note import Note, Signature, parse_note
+from verify.formats.statement import format_timestamp
 
 if TYPE_CHECKING:
     from tests.conftest import World

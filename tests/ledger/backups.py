@@ -18,7 +18,7 @@ from ledger.export import export
 from ledger.home import open_ledger
 from ledger.keys import KeyPair
 from ledger.persistence import SQLITE_FILE, Settings
-from verify.verifier import VerifyResult, verify_export
+from verify.check.verifier import VerifyResult, verify_export
 
 if TYPE_CHECKING:
     from tests.conftest import Registration

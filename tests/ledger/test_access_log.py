@@ -8,7 +8,7 @@ DELETE (and the statements that overwrite or empty a table without them); an
 operator who drops the guard and edits a record, its column copies, deletes or
 reorders records is caught by ``check()`` at the right ``seq``; concurrent
 appends stay gapless; and the hash is SHA-256 of the RFC 8785 bytes of exactly
-the fields ``verify/access_chain.py`` lists, checked against a naive reference
+the fields ``verify/formats/access_chain.py`` lists, checked against a naive reference
 implementation written here.
 """
 
@@ -29,9 +29,9 @@ from ledger.access_log import PAGE_LIMIT, AccessLog, AccessPage
 from ledger.application import Ledger
 from ledger.home import open_ledger
 from ledger.log_store import LogStore
-from verify.access_chain import FIELDS, GENESIS, ChainResult, record_hash
-from verify.canonical import canonical_bytes
-from verify.statement import format_timestamp, parse_timestamp
+from verify.formats.access_chain import FIELDS, GENESIS, ChainResult, record_hash
+from verify.formats.canonical import canonical_bytes
+from verify.formats.statement import format_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
     from tests.conftest import Operator

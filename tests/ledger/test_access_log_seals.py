@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 from api.cli import app
 from ledger.access_log import AccessLog
 from ledger.errors import AccessLogIntegrityError
-from verify.access_chain import record_hash
-from verify.statement import parse_entry
+from verify.formats.access_chain import record_hash
+from verify.formats.statement import parse_entry
 
 if TYPE_CHECKING:
     from tests.conftest import Operator, World

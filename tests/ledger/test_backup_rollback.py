@@ -33,9 +33,9 @@ from ledger.receipt_check import LedgerSource, ReceiptCheck, Trust, check_receip
 from ledger.restore import restore_backup
 from ledger.witnessing import Witnessed
 from tests.ledger.backups import drop_replaced, register, verified
-from verify.cosignature import CosignatureSigner
-from verify.note_keys import Ed25519Verifier
-from verify.policy_text import parse_policy
+from verify.formats.cosignature import CosignatureSigner
+from verify.formats.note_keys import Ed25519Verifier
+from verify.formats.policy_text import parse_policy
 
 if TYPE_CHECKING:
     from tests.conftest import Registration
@@ -62,7 +62,7 @@ from pathlib import Path
 from api.witness_server import make_server
 from ledger.keys import KeyPair
 from ledger.witness import Witness
-from verify.cosignature import CosignatureSigner
+from verify.formats.cosignature import CosignatureSigner
 key, state, log, port = sys.argv[1:]
 pair = KeyPair.load(Path(key))
 signer = CosignatureSigner(pair.principal, pair.private_key)

@@ -22,10 +22,10 @@ from ledger.export import export
 from ledger.home import init_ledger
 from ledger.persistence import Settings
 from ledger.witness import Witness
-from verify.checkpoint import Checkpoint, sign_checkpoint
-from verify.cosignature import CosignatureSigner
-from verify.merkle import EMPTY_ROOT
-from verify.note_keys import Ed25519Signer
+from verify.formats.checkpoint import Checkpoint, sign_checkpoint
+from verify.formats.cosignature import CosignatureSigner
+from verify.formats.note_keys import Ed25519Signer
+from verify.merkle.tree import EMPTY_ROOT
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -20,8 +20,8 @@ from ledger.errors import (
     RoleNotPermittedError,
 )
 from ledger.export import export
+from verify.check.verifier import verify_export
 from verify.errors import MalformedStatementError
-from verify.verifier import verify_export
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -1,4 +1,4 @@
-"""Admission refusals (issue 2, DESIGN.md §3): every refusal is its own error,
+"""Admission refusals (docs/design.md §3): every refusal is its own error,
 its message names the principal, rule or field at fault, and nothing is
 recorded (log size and stream versions unchanged). Runs on both backends."""
 
@@ -28,7 +28,6 @@ from ledger.errors import (
     WrongOriginError,
 )
 from ledger.keys import KeyPair
-from verify.canonical import canonical_bytes
 from verify.errors import (
     FloatValueError,
     MalformedStatementError,
@@ -36,7 +35,8 @@ from verify.errors import (
     StatementTooLargeError,
     UnknownStatementTypeError,
 )
-from verify.statement import MAX_STATEMENT_AGE, MAX_STATEMENT_BYTES, SignedStatement
+from verify.formats.canonical import canonical_bytes
+from verify.formats.statement import MAX_STATEMENT_AGE, MAX_STATEMENT_BYTES, SignedStatement
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -22,9 +22,9 @@ from ledger.errors import (
 )
 from ledger.export import export
 from ledger.keys import KeyPair
+from verify.check.verifier import verify_export
 from verify.errors import MalformedStatementError
-from verify.statement import SignedStatement, parse_entry
-from verify.verifier import verify_export
+from verify.formats.statement import SignedStatement, parse_entry
 
 if TYPE_CHECKING:
     from tests.conftest import World
@@ -352,7 +352,7 @@ def test_interleaved_batch_keeps_record_time_in_log_order(
     world: World, tmp_path: Path
 ) -> None:
     """A batch KEN, BRA, KEN, BRA... is stored grouped by stream; record time
-    must still never decrease along the log (DESIGN.md §2), and the log verify."""
+    must still never decrease along the log (docs/design.md §2), and the log verify."""
     define_kpis(world)
     ken = value_batch(world, world.KEN)[:10]
     bra = value_batch(world, world.BRA)[:10]

@@ -16,7 +16,7 @@ from ledger.application import Ledger, Recorded, Statement
 from ledger.domain.assessment import Assessment
 from ledger.errors import DuplicateStatementError, StaleVersionError
 from ledger.home import open_ledger
-from verify.statement import SignedStatement, parse_entry
+from verify.formats.statement import SignedStatement, parse_entry
 
 if TYPE_CHECKING:
     from tests.conftest import World
@@ -198,7 +198,7 @@ def test_threads_racing_on_two_instances(world: World, other: Ledger) -> None:
 def test_log_indexes_stay_gapless_after_a_refused_race(
     world: World, other: Ledger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """DESIGN.md §4: log indexes have no gaps, even where the database's own
+    """docs/design.md §4: log indexes have no gaps, even where the database's own
     ids do (PostgreSQL burns sequence values in a refused transaction)."""
     first, second = rival_statements(world)
     _let_rival_commit_first(monkeypatch, other, world.ledger, first)
@@ -214,7 +214,7 @@ def test_log_indexes_stay_gapless_after_a_refused_race(
 
 
 def test_recorded_at_never_decreases_with_two_writers(world: World, other: Ledger) -> None:
-    """DESIGN.md §2 and §5 item 4: two instances writing at once, through the
+    """docs/design.md §2 and §5 item 4: two instances writing at once, through the
     writer lock, leave recorded_at non-decreasing along the log."""
     errors: list[Exception] = []
 

@@ -1,4 +1,4 @@
-"""PMM domain rules (DESIGN.md §1-2) through signed statements: one value per
+"""PMM domain rules (docs/design.md §1-2) through signed statements: one value per
 KPI and year, corrections that never overwrite, not-used declarations, value
 kinds and units, the T / T-1 window, review by another Secretariat principal,
 completion, publication at a log position, reopening, and KPI versions."""
@@ -21,7 +21,7 @@ from ledger.errors import (
 )
 from ledger.keys import KeyPair
 from verify.errors import MalformedStatementError
-from verify.statement import parse_entry
+from verify.formats.statement import parse_entry
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -1,5 +1,5 @@
 """``pmm export``: the log as C2SP tlog-tiles that an independent RFC 6962
-computation turns back into the signed checkpoint (issue 3 item 5)."""
+computation turns back into the signed checkpoint."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from ledger.application import Ledger
 from ledger.errors import ConfigurationError
 from ledger.export import export, tile_index_path, tile_path
 from ledger.keys import KeyPair
-from verify.checkpoint import parse_checkpoint
-from verify.note import open_note
-from verify.note_keys import Ed25519Verifier
+from verify.formats.checkpoint import parse_checkpoint
+from verify.formats.note import open_note
+from verify.formats.note_keys import Ed25519Verifier
 
 if TYPE_CHECKING:
     from tests.conftest import Registration

@@ -11,12 +11,12 @@ import pytest
 from ledger.application import Ledger
 from ledger.errors import LogRangeError
 from ledger.home import open_ledger
-from verify.checkpoint import parse_checkpoint
-from verify.merkle import leaf_hash, root_of, verify_consistency, verify_inclusion
-from verify.note import open_note
-from verify.note_keys import Ed25519Verifier
-from verify.policy_text import parse_policy
-from verify.receipt import parse_receipt, verify_receipt
+from verify.formats.checkpoint import parse_checkpoint
+from verify.formats.note import open_note
+from verify.formats.note_keys import Ed25519Verifier
+from verify.formats.policy_text import parse_policy
+from verify.formats.receipt import parse_receipt, verify_receipt
+from verify.merkle.tree import leaf_hash, root_of, verify_consistency, verify_inclusion
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -1,5 +1,5 @@
 """Persistence: state survives a restart, the database holds exactly the entry
-bytes (DESIGN.md §3), and a row altered in the database is refused on read."""
+bytes (docs/design.md §3), and a row altered in the database is refused on read."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from ledger.domain.events import LedgerEvent
 from ledger.home import open_ledger
 from ledger.keys import KeyPair
 from ledger.persistence import SQLITE_FILE
-from verify.canonical import canonical_bytes, parse_canonical
-from verify.statement import SignedStatement, parse_entry, verify_signature
+from verify.formats.canonical import canonical_bytes, parse_canonical
+from verify.formats.statement import SignedStatement, parse_entry, verify_signature
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -26,9 +26,9 @@ from ledger.home import init_ledger, resolve_key
 from ledger.keys import KeyPair, with_approvals
 from ledger.persistence import Settings
 from verify.__main__ import main, result_json
+from verify.check.verifier import verify_export
 from verify.errors import MalformedStatementError
 from verify.rules.registry import genesis_refusal
-from verify.verifier import verify_export
 
 if TYPE_CHECKING:
     from tests.conftest import World

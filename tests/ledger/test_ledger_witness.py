@@ -19,12 +19,12 @@ from ledger.home import POLICY_FILE, open_ledger
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
 from ledger.witness import SIZE_TYPE, Witness
-from verify.checkpoint import Checkpoint, sign_checkpoint
-from verify.cosignature import CosignatureSigner
-from verify.merkle import leaf_hash
-from verify.note_keys import Ed25519Signer
-from verify.policy_text import parse_policy
-from verify.receipt import verify_receipt
+from verify.formats.checkpoint import Checkpoint, sign_checkpoint
+from verify.formats.cosignature import CosignatureSigner
+from verify.formats.note_keys import Ed25519Signer
+from verify.formats.policy_text import parse_policy
+from verify.formats.receipt import verify_receipt
+from verify.merkle.tree import leaf_hash
 
 if TYPE_CHECKING:
     from tests.conftest import Registration
@@ -49,7 +49,7 @@ def witness(tmp_path: Path) -> tuple[Witness, Ed25519Signer]:
 
 
 def test_witness_refuses_hostile_requests(witness: tuple[Witness, Ed25519Signer]) -> None:
-    from verify.merkle import consistency_proof, memory_perfect, root_of
+    from verify.merkle.tree import consistency_proof, memory_perfect, root_of
 
     w, log = witness
     leaves = [leaf_hash(bytes([i])) for i in range(8)]

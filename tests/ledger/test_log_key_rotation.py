@@ -29,13 +29,13 @@ from ledger.home import current_policy, open_ledger
 from ledger.keys import KeyPair
 from ledger.log_keys import handover_body, next_key_path, vkey_of
 from verify.__main__ import main
+from verify.check.verifier import VerifyResult, verify_export
 from verify.errors import VerifyError
-from verify.merkle import leaf_hash
-from verify.note_keys import Ed25519Signer
-from verify.policy_text import parse_policy
-from verify.receipt import verify_receipt
-from verify.statement import SignedStatement
-from verify.verifier import VerifyResult, verify_export
+from verify.formats.note_keys import Ed25519Signer
+from verify.formats.policy_text import parse_policy
+from verify.formats.receipt import verify_receipt
+from verify.formats.statement import SignedStatement
+from verify.merkle.tree import leaf_hash
 
 if TYPE_CHECKING:
     from ledger.application import Recorded

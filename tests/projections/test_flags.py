@@ -25,7 +25,7 @@ from projections.flags import (
     read_flags,
     report_rows,
 )
-from verify.fields import FLAG_ID_RE as FLAG_ID
+from verify.formats.fields import FLAG_ID_RE as FLAG_ID
 
 if TYPE_CHECKING:
     from ledger.application import Recorded

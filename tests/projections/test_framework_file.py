@@ -24,9 +24,9 @@ from ledger.home import open_ledger
 from ledger.persistence import Settings
 from projections.errors import FrameworkFileError
 from projections.framework_file import FrameworkFile, load_framework, plan
-from verify.schema import check_body, statement_type
-from verify.scoreboard import Scoreboard
-from verify.statement import Entry, SignedStatement
+from verify.formats.schema import check_body, statement_type
+from verify.formats.statement import Entry, SignedStatement
+from verify.scoring.scoreboard import Scoreboard
 
 if TYPE_CHECKING:
     from tests.conftest import World

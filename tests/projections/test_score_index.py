@@ -26,8 +26,8 @@ from projections.timetravel import (
     replayed_table,
     scores,
 )
-from verify.scoreboard import ScoreTable
-from verify.statement import parse_entry
+from verify.formats.statement import parse_entry
+from verify.scoring.scoreboard import ScoreTable
 
 if TYPE_CHECKING:
     from tests.conftest import World

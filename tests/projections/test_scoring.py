@@ -1,4 +1,5 @@
-"""Scoring methods (``verify/scoring.py``) and score tables (``verify/scoreboard.py``).
+"""Scoring methods (``verify/scoring/methods.py``) and score tables
+(``verify/scoring/scoreboard.py``).
 
 The first half checks each method and the aggregation against numbers worked by
 hand (docs/scoring.md), and against a naive reference written straight from the
@@ -23,9 +24,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from verify.schema import check_body, statement_type
-from verify.scoreboard import Scoreboard, ScoreRow, ScoreTable, table_difference
-from verify.scoring import (
+from verify.formats.schema import check_body, statement_type
+from verify.formats.statement import (
+    Entry,
+    entry_bytes,
+    key_id,
+    parse_entry,
+    public_key_bytes,
+    sign,
+)
+from verify.scoring.methods import (
     METHODS,
     Part,
     Scored,
@@ -36,14 +44,7 @@ from verify.scoring import (
     score_number,
     score_value,
 )
-from verify.statement import (
-    Entry,
-    entry_bytes,
-    key_id,
-    parse_entry,
-    public_key_bytes,
-    sign,
-)
+from verify.scoring.scoreboard import Scoreboard, ScoreRow, ScoreTable, table_difference
 
 LINEAR = {"method": "linear", "best": "100", "worst": "0"}
 HOURS = {"method": "linear", "best": "2", "worst": "72"}  # lower is better

@@ -1,4 +1,4 @@
-"""Issue 5 on both backends: published-then versus corrected-now, a T-1 correction
+"""Time travel on both backends: published-then versus corrected-now, a T-1 correction
 restating T, provenance on every score, the live projection equal to a rebuild,
 the bitemporal CLI, and exports that honour disclosure."""
 
@@ -19,8 +19,8 @@ from projections.errors import NoSuchAssessmentError, QueryError
 from projections.exports import changes_frame, history_frame, scores_frame, write
 from projections.runner import LiveScores, run_projection
 from projections.timetravel import position, scores
-from verify.scoreboard import ScoreTable
-from verify.statement import parse_entry
+from verify.formats.statement import parse_entry
+from verify.scoring.scoreboard import ScoreTable
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -3,7 +3,7 @@
 The verifier's reference is its serial path (one worker: the replay reads
 every entry and checks every signature itself). For a large log the walk
 instead has workers read entries and check signatures ahead of the replay
-(``verify.precheck``, docs/decisions.md decision 36). So that every hostile
+(``verify.check.precheck``, docs/decisions.md decision 36). So that every hostile
 bundle of this suite shows the two agree, the ``Walk`` each test runs is
 shadowed by two more over the same folder, with the worker pool replaced by
 threads running the very same jobs (processes would cost seconds a test):
@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
-from verify import signatures, walk
-from verify.findings import Findings
-from verify.publications import Publications
-from verify.replay import Replay
-from verify.statement import key_id
+from verify.check import signatures, walk
+from verify.check.findings import Findings
+from verify.check.replay import Replay
+from verify.formats.statement import key_id
+from verify.scoring.publications import Publications
 
 
 class _Threads(ThreadPoolExecutor):

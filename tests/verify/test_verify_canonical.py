@@ -1,4 +1,4 @@
-"""Strict JSON reading and RFC 8785 writing (verify.canonical, DESIGN.md §3).
+"""Strict JSON reading and RFC 8785 writing (verify.formats.canonical, docs/design.md §3).
 
 Every refusal is checked for its exact error class (not merely a base class)
 and for a message that names the problem, since the message is what a person
@@ -14,12 +14,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verify.canonical import MAX_SAFE_INTEGER, canonical_bytes, parse_canonical, parse_json
 from verify.errors import (
     FloatValueError,
     MalformedStatementError,
     NonCanonicalError,
     VerifyError,
+)
+from verify.formats.canonical import (
+    MAX_SAFE_INTEGER,
+    canonical_bytes,
+    parse_canonical,
+    parse_json,
 )
 
 

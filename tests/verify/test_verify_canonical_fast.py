@@ -11,7 +11,11 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from verify.canonical import canonical_bytes, parse_canonical, parse_canonical_reference
+from verify.formats.canonical import (
+    canonical_bytes,
+    parse_canonical,
+    parse_canonical_reference,
+)
 
 # Text over the whole of Unicode minus lone surrogates, which are not JSON
 # strings at all: control characters, U+2028, astral characters included.
@@ -73,12 +77,17 @@ def _statement(comment: str) -> dict[str, Any]:
 @given(st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=40))
 def test_spliced_bytes_equal_full_serialisation(comment: str) -> None:
     """Statement bytes sliced from the envelope and the entry, and the entry
-    spliced around them, equal the JCS of the whole objects (DESIGN.md §3)."""
+    spliced around them, equal the JCS of the whole objects (docs/design.md §3)."""
     from datetime import UTC, datetime
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from verify.statement import entry_bytes, parse_entry, parse_signed_statement, sign
+    from verify.formats.statement import (
+        entry_bytes,
+        parse_entry,
+        parse_signed_statement,
+        sign,
+    )
 
     if not comment.strip():
         comment = "x" + comment

@@ -1,5 +1,6 @@
-"""tlog-checkpoint (verify/checkpoint.py), tlog-policy (verify/policy_text.py) and
-tlog-proof receipts (verify/receipt.py): round trips and hostile inputs."""
+"""tlog-checkpoint (verify/formats/checkpoint.py), tlog-policy
+(verify/formats/policy_text.py) and tlog-proof receipts (verify/formats/receipt.py):
+round trips and hostile inputs."""
 
 from __future__ import annotations
 
@@ -9,15 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from verify.checkpoint import (
-    Checkpoint,
-    check_own_checkpoint,
-    open_checkpoint,
-    parse_checkpoint,
-    sign_checkpoint,
-)
-from verify.cosignature import CosignatureSigner
-from verify.log_errors import (
+from verify.errors import (
     CheckpointError,
     NoteError,
     NoteSignatureError,
@@ -27,10 +20,24 @@ from verify.log_errors import (
     ReceiptError,
     UnverifiedNoteError,
 )
-from verify.merkle import EMPTY_ROOT, inclusion_proof, leaf_hash, memory_perfect, tree_root
-from verify.note import Ed25519Signer, Note, Signature, parse_note, sign_note
-from verify.policy_text import PolicyGroup, TrustPolicy, parse_policy
-from verify.receipt import RECEIPT_HEADER, Receipt, parse_receipt, verify_receipt
+from verify.formats.checkpoint import (
+    Checkpoint,
+    check_own_checkpoint,
+    open_checkpoint,
+    parse_checkpoint,
+    sign_checkpoint,
+)
+from verify.formats.cosignature import CosignatureSigner
+from verify.formats.note import Ed25519Signer, Note, Signature, parse_note, sign_note
+from verify.formats.policy_text import PolicyGroup, TrustPolicy, parse_policy
+from verify.formats.receipt import RECEIPT_HEADER, Receipt, parse_receipt, verify_receipt
+from verify.merkle.tree import (
+    EMPTY_ROOT,
+    inclusion_proof,
+    leaf_hash,
+    memory_perfect,
+    tree_root,
+)
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 VECTORS = SHARED / "vectors" / "signed-note" / "signed-note-vectors.json"

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from verify.handover import HANDOVER_CONTEXT, HandOver, handover_problem
-from verify.note_keys import Ed25519Signer
-from verify.schema import check_body, statement_type
+from verify.formats.handover import HANDOVER_CONTEXT, HandOver, handover_problem
+from verify.formats.note_keys import Ed25519Signer
+from verify.formats.schema import check_body, statement_type
 
 ORIGIN = "pmm-ledger.invalid/golden"
 OLD = Ed25519Signer(ORIGIN, Ed25519PrivateKey.from_private_bytes(bytes([1]) * 32))

@@ -13,11 +13,11 @@ from typing import Any
 
 import pytest
 
-from verify.canonical import canonical_bytes, parse_json
 from verify.errors import FloatValueError, MalformedStatementError, VerifyError
-from verify.fields import value_problem
-from verify.scoring import MAX_DECIMAL_DIGITS, decimal_of, method_problem
-from verify.statement import MAX_STATEMENT_BYTES, parse_signed_statement
+from verify.formats.canonical import canonical_bytes, parse_json
+from verify.formats.fields import value_problem
+from verify.formats.statement import MAX_STATEMENT_BYTES, parse_signed_statement
+from verify.scoring.methods import MAX_DECIMAL_DIGITS, decimal_of, method_problem
 
 SHORT = 300  # characters: what a refusal's message may take at most here
 

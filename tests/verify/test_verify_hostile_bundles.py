@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ledger.export import export, tile_path
-from verify import replay
 from verify.__main__ import main
-from verify.bundle import tiles_of
-from verify.statement import parse_entry
+from verify.check import replay
+from verify.formats.bundle import tiles_of
+from verify.formats.statement import parse_entry
 
 if TYPE_CHECKING:
     from tests.conftest import World

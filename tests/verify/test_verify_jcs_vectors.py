@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import rfc8785
 
-from verify.canonical import canonical_bytes, parse_canonical
 from verify.errors import FloatValueError
+from verify.formats.canonical import canonical_bytes, parse_canonical
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 TESTDATA = SHARED / "vectors" / "jcs-rfc8785" / "testdata"

@@ -1,4 +1,5 @@
-"""RFC 6962 / 9162 Merkle code (verify/merkle.py) against vectors and a naive reference.
+"""RFC 6962 / 9162 Merkle code (verify/merkle/tree.py) against vectors and a naive
+reference.
 
 * Every transparency-dev/merkle vector gives its ``wantErr`` result.
 * A naive recursive MTH, PATH and PROOF, written straight from RFC 6962 §2.1
@@ -20,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from verify.log_errors import ProofError
-from verify.merkle import (
+from verify.errors import ProofError
+from verify.merkle.tree import (
     EMPTY_ROOT,
     Perfect,
     consistency_proof,

@@ -1,5 +1,6 @@
-"""C2SP signed-note (verify/note.py, verify/note_keys.py) and tlog-cosignature
-(verify/cosignature.py): known answers, round trips and hostile inputs."""
+"""C2SP signed-note (verify/formats/note.py, verify/formats/note_keys.py) and
+tlog-cosignature (verify/formats/cosignature.py): known answers, round trips and hostile
+inputs."""
 
 from __future__ import annotations
 
@@ -12,16 +13,15 @@ from typing import Any
 
 import pytest
 
-from verify.cosignature import (
+from verify.errors import NoteError, NoteSignatureError, UnverifiedNoteError, VerifyError
+from verify.formats.cosignature import (
     COSIGNATURE_TYPE,
     CosignatureSigner,
     CosignatureVerifier,
     cosignature_timestamp,
     cosigned_message,
 )
-from verify.errors import VerifyError
-from verify.log_errors import NoteError, NoteSignatureError, UnverifiedNoteError
-from verify.note import (
+from verify.formats.note import (
     ED25519_TYPE,
     MAX_SIGNATURES,
     Ed25519Signer,

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ledger.export import export
-from verify import precheck as precheck_module
-from verify import replay, signatures, walk
-from verify.bundle import split_bundle, tile_path, tiles_of
-from verify.precheck import KnownKeys, precheck, signature_outcome
-from verify.statement import key_id, parse_entry
-from verify.verifier import verify_export
+from verify.check import precheck as precheck_module
+from verify.check import replay, signatures, walk
+from verify.check.precheck import KnownKeys, precheck, signature_outcome
+from verify.check.verifier import verify_export
+from verify.formats.bundle import split_bundle, tile_path, tiles_of
+from verify.formats.statement import key_id, parse_entry
 
 if TYPE_CHECKING:
     from tests.conftest import World

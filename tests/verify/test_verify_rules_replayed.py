@@ -20,10 +20,10 @@ from ledger.export import export
 from ledger.home import resolve_key
 from ledger.keys import KeyPair, with_approvals
 from verify.__main__ import main
+from verify.check.verifier import verify_export
+from verify.formats.statement import SignedStatement
 from verify.rules import Refusal
 from verify.rules.signer import approvers_of
-from verify.statement import SignedStatement
-from verify.verifier import verify_export
 
 if TYPE_CHECKING:
     from tests.conftest import World

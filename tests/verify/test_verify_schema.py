@@ -1,6 +1,7 @@
-"""Statement body schemas, value shapes and signing rules (verify.schema, verify.policy).
+"""Statement body schemas, value shapes and signing rules (verify.formats.schema,
+verify.rules.policy).
 
-DESIGN.md §1 (roles, values as decimal strings, 0 is a value, statuses carry no
+docs/design.md §1 (roles, values as decimal strings, 0 is a value, statuses carry no
 value) and §3 (statement types and their streams).
 """
 
@@ -13,8 +14,7 @@ from typing import Any
 import pytest
 
 from verify.errors import MalformedStatementError, UnknownStatementTypeError
-from verify.policy import Refusal, refusal
-from verify.schema import (
+from verify.formats.schema import (
     ROLES,
     STATEMENT_TYPES,
     VALUE_KINDS,
@@ -26,6 +26,7 @@ from verify.schema import (
     stream_member,
     value_problem,
 )
+from verify.rules.policy import Refusal, refusal
 
 SHA = "ee8250fb76e094b34b471f13a73dbbe51d1ae142e9df59d7c0d31ec20f0a0a8e"
 PUBLIC_KEY = base64.b64encode(bytes(32)).decode("ascii")

@@ -1,4 +1,4 @@
-"""Golden bytes of a signed statement and its log entry (DESIGN.md §3).
+"""Golden bytes of a signed statement and its log entry (docs/design.md §3).
 
 Fixed keys, a fixed statement, a fixed nonce and fixed times: the statement
 bytes, the signing input, the key id, the Ed25519 signature (deterministic,
@@ -25,7 +25,6 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from verify.canonical import canonical_bytes
 from verify.errors import (
     BadSignatureError,
     MalformedStatementError,
@@ -34,8 +33,9 @@ from verify.errors import (
     UnknownStatementTypeError,
     VerifyError,
 )
-from verify.schema import STATEMENT_TYPES, known_types
-from verify.statement import (
+from verify.formats.canonical import canonical_bytes
+from verify.formats.schema import STATEMENT_TYPES, known_types
+from verify.formats.statement import (
     MAX_STATEMENT_BYTES,
     STATEMENT_CONTEXT,
     STATEMENT_FIELDS,

@@ -1,7 +1,7 @@
 """The offline verifier on clean exports, and its answer to unreadable input.
 
 Real ledgers (SQLite and PostgreSQL, the ``world`` fixture) are exported with
-``pmm export``'s code, then checked by ``verify.verifier`` and its CLI
+``pmm export``'s code, then checked by ``verify.check.verifier`` and its CLI
 (``python -m verify``): exit 0 and a stable JSON report when all is well, exit
 2 with a message naming the file when the folder, trust file or state file
 cannot be used, exit 1 (a finding) when the bundle's own files are damaged.
@@ -19,15 +19,15 @@ import pytest
 
 from ledger.export import export, tile_index_path, tile_path
 from ledger.keys import KeyPair
-from verify import bundle
 from verify.__main__ import main
-from verify.checkpoint import parse_checkpoint
-from verify.cosignature import CosignatureSigner
-from verify.findings import Finding
-from verify.note import parse_note
-from verify.signatures import SignatureJob, SignaturePool
-from verify.statement import SignedStatement, key_id
-from verify.verifier import verify_export
+from verify.check.findings import Finding
+from verify.check.signatures import SignatureJob, SignaturePool
+from verify.check.verifier import verify_export
+from verify.formats import bundle
+from verify.formats.checkpoint import parse_checkpoint
+from verify.formats.cosignature import CosignatureSigner
+from verify.formats.note import parse_note
+from verify.formats.statement import SignedStatement, key_id
 
 if TYPE_CHECKING:
     from tests.conftest import World

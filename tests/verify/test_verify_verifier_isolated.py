@@ -1,4 +1,4 @@
-"""``python -m verify`` runs with nothing of the ledger installed (DESIGN.md §5).
+"""``python -m verify`` runs with nothing of the ledger installed (docs/design.md §5).
 
 The ``verify`` package is copied alone into a temporary folder, beside a
 site folder holding only ``cryptography``, ``rfc8785`` and the cffi backend

@@ -1,4 +1,4 @@
-"""Tampered exports: the verifier names the first bad entry and why (issue 4).
+"""Tampered exports: the verifier names the first bad entry and why.
 
 Each test builds a real signed ledger (``world``, SQLite and PostgreSQL),
 exports it, then attacks the files: edits, deletions, insertions and swaps of
@@ -23,13 +23,13 @@ from ledger.export import export, tile_path
 from ledger.home import key_path
 from ledger.keys import KeyPair
 from verify.__main__ import main
-from verify.bundle import split_bundle, tiles_of
-from verify.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
-from verify.cosignature import CosignatureSigner
-from verify.merkle import leaf_hash, memory_perfect, root_of
-from verify.note_keys import Ed25519Signer
-from verify.statement import entry_bytes, parse_entry, parse_timestamp, sign
-from verify.verifier import VerifyResult, verify_export
+from verify.check.verifier import VerifyResult, verify_export
+from verify.formats.bundle import split_bundle, tiles_of
+from verify.formats.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
+from verify.formats.cosignature import CosignatureSigner
+from verify.formats.note_keys import Ed25519Signer
+from verify.formats.statement import entry_bytes, parse_entry, parse_timestamp, sign
+from verify.merkle.tree import leaf_hash, memory_perfect, root_of
 
 if TYPE_CHECKING:
     from tests.conftest import World
@@ -541,7 +541,7 @@ def test_tampered_hash_tile(log: Log) -> None:
 
 
 def test_published_table_that_the_entries_do_not_give(log: Log, tmp_path: Path) -> None:
-    """DESIGN.md §5 item 5: a Secretariat key signs a publication whose table
+    """docs/design.md §5 item 5: a Secretariat key signs a publication whose table
     lies (a KPI score raised), and the operator logs it and re-signs the
     checkpoint. Signature, role and tree are all valid; the replay is not."""
     w = log.world

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from verify.rules import Refusal, conflict, not_found, rule
-from verify.scoring import method_inputs
+from verify.scoring.methods import method_inputs
 
 # Which units a value kind may be measured in (docs/statements.md, value kinds).
 UNITS_BY_KIND: Mapping[str, tuple[str, ...] | None] = {

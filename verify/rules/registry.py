@@ -7,7 +7,7 @@ admins, the threshold of them that must agree to change who may read or sign
 * ``principal.registered``, ``principal.revoked`` and ``principal.key_recovered``
   (a new key for a principal that lost its own) need the threshold: the admin
   who signs, plus ``approvals`` by other active admins, each over the same
-  statement (``verify.statement.approval_input``), m distinct admins in all;
+  statement (``verify.formats.statement.approval_input``), m distinct admins in all;
 * ``principal.key_rotated`` is signed by the principal itself, with its
   current key: consent; nobody else can move a principal to a key it holds;
 * every principal signs with its own key: a key is never registered twice;
@@ -15,7 +15,7 @@ admins, the threshold of them that must agree to change who may read or sign
   by the genesis;
 * ``log.key_rotated`` hands the log's checkpoint key over (docs/decisions.md
   33): the threshold here, a key never used before; the old log key's own
-  signature over the hand-over is ``verify.handover``'s to check.
+  signature over the hand-over is ``verify.formats.handover``'s to check.
 
 ``RegistryState`` is what the entries say, replayed in order. Approval
 signatures are checked outside (``verify.rules.signer``, which needs

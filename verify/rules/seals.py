@@ -2,7 +2,7 @@
 
 Stream ``access-log``: each ``access_log.sealed`` entry, signed by the ledger's
 own principal, names the access log's size and head hash (the SHA-256 of its
-last record, ``verify/access_chain.py``) at the moment it was sealed. The
+last record, ``verify/formats/access_chain.py``) at the moment it was sealed. The
 access log only grows, so a seal never names a smaller size than the last, and
 two seals of one size name one head. Once a checkpoint covering a seal is
 witnessed, truncating or rewriting the access log before that seal contradicts

@@ -7,7 +7,7 @@ its principal has at that position — registered, not revoked, the current key
 by key id — or, for the genesis, by an admin key the genesis itself names.
 Approvals (registry statements that need the admins' threshold) are each an
 Ed25519 signature by another active admin's current key over the statement's
-``approval_input`` (``verify.statement``).
+``approval_input`` (``verify.formats.statement``).
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from verify.errors import quote
+from verify.formats.statement import SignedStatement, approval_input, key_id
 from verify.rules import Refusal
 from verify.rules.registry import GENESIS, RegistryState
-from verify.statement import SignedStatement, approval_input, key_id
 
 
 @dataclass(frozen=True)

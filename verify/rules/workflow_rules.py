@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from verify.fields import value_problem
+from verify.formats.fields import value_problem
 from verify.rules import Refusal, conflict, not_found, rule
 from verify.rules.workflow import REVIEWS, Context, Workflow
 

@@ -1,0 +1,1 @@
+"""The offline verifier: walking an export, replaying every rule, the findings."""

@@ -1,0 +1,2 @@
+"""The bytes that are signed and hashed: statements, entries, notes, checkpoints,
+receipts, the export."""
