@@ -5,7 +5,7 @@ method (docs/design.md); this module only picks the aggregate, hands it the
 cross-stream facts the rules need (``verify.rules.workflow.Context``: the
 framework, principals' roles, the log size) and, for a publication, checks
 the signed score table against the replay at its cut — which the offline
-verifier also does (``verify/scoring/publications.py``).
+verifier also does (``verify/check/publications.py``).
 """
 
 from __future__ import annotations

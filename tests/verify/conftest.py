@@ -24,9 +24,9 @@ import pytest
 
 from verify.check import signatures, walk
 from verify.check.findings import Findings
+from verify.check.publications import Publications
 from verify.check.replay import Replay
 from verify.formats.statement import key_id
-from verify.scoring.publications import Publications
 
 
 class _Threads(ThreadPoolExecutor):

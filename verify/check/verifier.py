@@ -17,7 +17,7 @@ trust roots and the files of a ``pmm export``:
    agree with that tree. When the tiles authenticate against the signed root,
    an entry that differs from the signed one is named by its index;
 5. every published score table equals the replay of the entries below its
-   cut (``verify.scoring.publications``; docs/design.md §5 item 5), in a second pass;
+   cut (``verify.check.publications``; docs/design.md §5 item 5), in a second pass;
 6. the access log the bundle carries (``access-log.jsonl``) passes through
    every seal the log holds (docs/decisions.md, decision 16).
 
@@ -37,6 +37,7 @@ from pathlib import Path
 
 from verify.check.findings import Finding, Findings
 from verify.check.log_chain import Chain, follow
+from verify.check.publications import Publications
 from verify.check.replay import Recovery, Replay
 from verify.check.state import Seen, VerifierState, load_state, prefix_findings, save_state
 from verify.check.state import size_findings as state_size_findings
@@ -46,7 +47,6 @@ from verify.formats.access_chain import SealMark, check_chain
 from verify.formats.bundle import Bundle, InputError, TrustRoots, load_trust
 from verify.formats.checkpoint import open_checkpoint
 from verify.formats.note_keys import Ed25519Verifier
-from verify.scoring.publications import Publications
 
 __all__ = ["Counts", "InputError", "VerifyResult", "verify_export"]
 

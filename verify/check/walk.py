@@ -31,13 +31,13 @@ from collections.abc import Iterator
 
 from verify.check.findings import Finding, Findings
 from verify.check.precheck import KnownKeys, Precheck
+from verify.check.publications import PUBLISHED, Publications
 from verify.check.replay import Checked, Replay
 from verify.check.signatures import Prechecks, SignatureJob, SignaturePool, pool_size
 from verify.formats.bundle import TILE_WIDTH, Bundle, EntryBundle, HashTile, tiles_of
 from verify.formats.handover import LOG_KEY_ROTATED
 from verify.merkle.frontier import Frontier
 from verify.merkle.tree import HASH_SIZE, leaf_hash
-from verify.scoring.publications import PUBLISHED, Publications
 
 UNREADABLE = b"\xff" * HASH_SIZE  # the leaf of an entry that could not be read
 

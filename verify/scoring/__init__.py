@@ -1,1 +1,1 @@
-"""Scoring: methods as data and the scoreboard the verifier and the read side share."""
+"""Scoring: methods as data, and the scoreboard the verifier and the read side share."""
