@@ -1,14 +1,17 @@
-"""The ledger application: one method per use case (docs/design.md §3).
+"""The ledger application: ``record`` and ``record_batch`` (docs/design.md §3, §6).
 
-Every use case takes a signed statement and records it in one transaction or
-refuses it with a specific ``LedgerError`` (or ``verify`` format error),
-leaving nothing recorded; the pipeline that does it is ``ledger.pipeline``.
+Every statement, whatever its type, goes through the same two methods and is
+recorded in one transaction or refused with a specific ``LedgerError`` (or
+``verify`` format error), leaving nothing recorded; the pipeline that does it
+is ``ledger.pipeline``, and the one table from a statement's stream to its
+aggregate's command is ``ledger.use_cases.COMMANDS`` (docs/decisions.md
+decision 40). A new ledger's genesis is made where its home is
+(``ledger.home.genesis``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +21,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper
 
 from ledger.access_log import AccessLog
+from ledger.admission import Statement
 from ledger.domain.registry import REGISTRY_STREAM, PrincipalRegistry
 from ledger.files import create_private
 from ledger.keys import KeyPair
@@ -29,13 +33,9 @@ from ledger.sequencer import Sequencer
 from ledger.witnessing import WitnessClient, Witnessed, Witnessing
 from ledger.work import UnitOfWork
 from ledger.writer_lock import WriterLock
-from verify.formats.handover import LOG_KEY_ROTATED
 from verify.formats.policy_text import TrustPolicy
-from verify.formats.statement import SignedStatement
 
 __all__ = ["Ledger", "Recorded", "Statement", "UnitOfWork"]
-
-Statement = bytes | SignedStatement
 
 
 class Ledger(Application[str]):
@@ -60,7 +60,6 @@ class Ledger(Application[str]):
         # The ledger's own principal (named by the genesis): it seals the access
         # log's head into the log at every write that follows restricted reads.
         self.sealer = sealer
-        self._lock = threading.Lock()
         self.clock = clock  # the record time's source; tests turn it back
         self.pipeline = Pipeline(self)
         env = persistence_env(settings)
@@ -116,93 +115,19 @@ class Ledger(Application[str]):
     # -- the use cases -------------------------------------------------------
 
     def record(self, statement: Statement) -> Recorded:
-        """Record any one signed statement (dispatching on its type)."""
+        """Record any one signed statement: its stream's command is chosen in one
+        place, ``ledger.use_cases.COMMANDS`` (docs/decisions.md decision 40)."""
         return self._with_receipt(self.record_batch([statement])[0])
 
     def record_batch(self, statements: Iterable[Statement]) -> list[Recorded]:
         """Record several statements in one transaction: all or none."""
-        return self.pipeline.record_all(list(statements), None)
+        return self.pipeline.record_all(list(statements))
 
     def seal_access_log(self) -> Recorded | None:
         """Seal the access log's head now, if it moved since the last seal
         (decision 16); None when there is nothing new to seal."""
-        recorded = self.pipeline.record_all([], None, seal_only=True)
+        recorded = self.pipeline.record_all([], seal_only=True)
         return self._with_receipt(recorded[0]) if recorded else None
-
-    def genesis(self, statement: Statement) -> Recorded:
-        return self._one(statement, "registry.genesis")
-
-    def register_principal(self, statement: Statement) -> Recorded:
-        return self._one(statement, "principal.registered")
-
-    def rotate_key(self, statement: Statement) -> Recorded:
-        return self._one(statement, "principal.key_rotated")
-
-    def revoke_principal(self, statement: Statement) -> Recorded:
-        return self._one(statement, "principal.revoked")
-
-    def rotate_log_key(self, statement: Statement) -> Recorded:
-        return self._one(statement, LOG_KEY_ROTATED)
-
-    def create_framework(self, statement: Statement) -> Recorded:
-        return self._one(statement, "framework.created")
-
-    def define_dimension(self, statement: Statement) -> Recorded:
-        return self._one(statement, "dimension.defined")
-
-    def define_outcome(self, statement: Statement) -> Recorded:
-        return self._one(statement, "outcome.defined")
-
-    def define_kpi(self, statement: Statement) -> Recorded:
-        return self._one(statement, "kpi.defined")
-
-    def revise_kpi(self, statement: Statement) -> Recorded:
-        return self._one(statement, "kpi.revised")
-
-    def open_assessment(self, statement: Statement) -> Recorded:
-        return self._one(statement, "assessment.opened")
-
-    def submit_value(self, statement: Statement) -> Recorded:
-        return self._one(statement, "value.submitted")
-
-    def correct_value(self, statement: Statement) -> Recorded:
-        return self._one(statement, "value.corrected")
-
-    def declare_not_used(self, statement: Statement) -> Recorded:
-        return self._one(statement, "kpi.not_used")
-
-    def set_disclosure(self, statement: Statement) -> Recorded:
-        return self._one(statement, "disclosure.set")
-
-    def complete_submission(self, statement: Statement) -> Recorded:
-        return self._one(statement, "submission.completed")
-
-    def validate_value(self, statement: Statement) -> Recorded:
-        return self._one(statement, "value.validated")
-
-    def query_value(self, statement: Statement) -> Recorded:
-        return self._one(statement, "value.queried")
-
-    def return_value(self, statement: Statement) -> Recorded:
-        return self._one(statement, "value.returned")
-
-    def revise_score(self, statement: Statement) -> Recorded:
-        return self._one(statement, "score.revised")
-
-    def publish(self, statement: Statement) -> Recorded:
-        return self._one(statement, "assessment.published")
-
-    def reopen(self, statement: Statement) -> Recorded:
-        return self._one(statement, "assessment.reopened")
-
-    def assign_reviewer(self, statement: Statement) -> Recorded:
-        return self._one(statement, "reviewer.assigned")
-
-    def record_finding(self, statement: Statement) -> Recorded:
-        return self._one(statement, "review.finding_recorded")
-
-    def raise_flag(self, statement: Statement) -> Recorded:
-        return self._one(statement, "integrity.flag_raised")
 
     # -- reads ---------------------------------------------------------------
 
@@ -231,15 +156,12 @@ class Ledger(Application[str]):
 
     # -- the pipeline (ledger/pipeline.py) --------------------------------------
 
-    def _one(self, statement: Statement, expected_type: str) -> Recorded:
-        return self._with_receipt(self.pipeline.record_all([statement], expected_type)[0])
-
     def _with_receipt(self, recorded: Recorded) -> Recorded:
         index, size = recorded.log_index, recorded.tree_size
-        receipt = self.pipeline.proofs.receipt(self, index, size)
+        receipt = self.pipeline.proofs.receipt(self.receipt, index, size)
         return dataclasses.replace(recorded, receipt=receipt)
 
-    def _follow_log_key(self, work: UnitOfWork) -> None:
+    def follow_log_key(self, work: UnitOfWork) -> None:
         """Sign with the key the registry last handed over to (decisions.md 33),
         also when another process recorded the hand-over: this write's
         checkpoint is then the new key's first, never the old key's."""

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.application import Ledger
+from ledger.application import Ledger, Recorded
 from ledger.errors import ConfigurationError
 from ledger.files import FOLDER_MODE, private_folder, write_private
 from ledger.keys import KeyPair
@@ -194,6 +195,17 @@ def init_ledger(
         key.save(key_path(settings, key.principal))
     first = admin_keys[0]
     write_config(settings, HomeConfig(origin, first.principal, first.public_key))
+    genesis(ledger, admin_keys, ledger_key, threshold)
+    return ledger
+
+
+def genesis(
+    ledger: Ledger, admin_keys: Sequence[KeyPair], ledger_key: KeyPair, threshold: int
+) -> Recorded:
+    """A new ledger's first entry: the registry's genesis, signed by the first
+    admin, naming the genesis admins, the ledger's own principal and the admins'
+    threshold (docs/design.md §3, docs/decisions.md decision 15)."""
+    first = admin_keys[0]
     named = [
         {
             "name": "Genesis administrator" if n == 0 else f"Genesis administrator {n + 1}",
@@ -211,6 +223,5 @@ def init_ledger(
         },
         "threshold": threshold,
     }
-    statement = first.statement(origin, "registry", "registry.genesis", body, 0)
-    ledger.genesis(first.sign(statement))
-    return ledger
+    statement = first.statement(ledger.origin, "registry", "registry.genesis", body, 0)
+    return ledger.record(first.sign(statement))
