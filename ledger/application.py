@@ -14,7 +14,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from eventsourcing.application import Application
@@ -22,17 +21,16 @@ from eventsourcing.persistence import Mapper
 
 from ledger.access_log import AccessLog
 from ledger.admission import Statement
+from ledger.dialect import dialect_of
 from ledger.domain.registry import REGISTRY_STREAM, PrincipalRegistry
-from ledger.files import create_private
 from ledger.keys import KeyPair
 from ledger.log_keys import LogKeys, load_log_keys, log_key_changes
-from ledger.persistence import EntryMapper, Settings, persistence_env
+from ledger.persistence import EntryMapper, Settings
 from ledger.pipeline import Pipeline
 from ledger.recorded import Recorded
 from ledger.sequencer import Sequencer
 from ledger.witnessing import WitnessClient, Witnessed, Witnessing
 from ledger.work import UnitOfWork
-from ledger.writer_lock import WriterLock
 from verify.formats.policy_text import TrustPolicy
 
 __all__ = ["Ledger", "Recorded", "Statement", "UnitOfWork"]
@@ -62,30 +60,22 @@ class Ledger(Application[str]):
         self.sealer = sealer
         self.clock = clock  # the record time's source; tests turn it back
         self.pipeline = Pipeline(self)
-        env = persistence_env(settings)
-        if "SQLITE_DBNAME" in env:
-            # SQLite gives its WAL and SHM files the database file's mode, so
-            # the file is made 0600 before SQLite first opens it (decision 20).
-            create_private(Path(env["SQLITE_DBNAME"]))
-        else:
-            # PostgreSQL refuses CREATE OR REPLACE FUNCTION (the recorder's, the
-            # access log's) in two sessions at once ("tuple concurrently
-            # updated"): the tables are made below, one opening at a time.
-            env["CREATE_TABLE"] = "false"
+        # What differs between the backends, chosen once (decision 41).
+        self.dialect = dialect = dialect_of(settings)
+        env = dialect.env(settings)
+        dialect.before_open(env)
         super().__init__(env)
-        datastore, sqlite_path = self.recorder.datastore, env.get("SQLITE_DBNAME")  # type: ignore[attr-defined]
-        self.writer = WriterLock(datastore, sqlite_path)
-        # A lock of its own, so that an opening never waits for the writers;
-        # none on SQLite, whose writes (DDL too) are one at a time anyway.
-        self.tables_lock = WriterLock(datastore, None, "tables")
+        datastore = self.recorder.datastore  # type: ignore[attr-defined]
+        self.writer = dialect.lock(datastore, settings, "writer")
+        # A lock of its own, so that an opening never waits for the writers.
+        self.tables_lock = dialect.tables_lock(datastore)
         with self.tables_lock.hold():
-            if self.writer.postgres:
-                self.recorder.create_table()  # type: ignore[attr-defined]
+            dialect.create_tables(self.recorder)
             # The log key that signs is the one the registry last handed over to
             # (docs/decisions.md 33), the first key until then.
             self.log_keys = LogKeys(origin, log_key, later_log_keys)
             signer = self.log_keys.current(log_key_changes(self))
-            self.sequencer = Sequencer(self.recorder, origin, signer)
+            self.sequencer = Sequencer(self.recorder, origin, signer, dialect)
             self.access_log = AccessLog(self.sequencer.store)
         # Entries committed before a crash, but not yet in the log, go in first;
         # except for a reader that must see the tables as they are (pmm verify).
@@ -103,7 +93,7 @@ class Ledger(Application[str]):
             Witnessing(
                 self.witnesses,
                 self.sequencer.store,
-                WriterLock(datastore, sqlite_path, "witness"),
+                dialect.lock(datastore, settings, "witness"),
             )
             if self.witnesses is not None
             else None

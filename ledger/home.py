@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.application import Ledger, Recorded
+from ledger.dialect import dialect_of
 from ledger.errors import ConfigurationError
 from ledger.files import FOLDER_MODE, private_folder, write_private
 from ledger.keys import KeyPair
@@ -139,8 +140,8 @@ def open_ledger(settings: Settings, *, integrate: bool = True) -> Ledger:
     first, later = load_log_keys(settings.home / KEYS_DIR)
     sealer = KeyPair.load(key_path(settings, LEDGER_PRINCIPAL))
     policy = read_policy(settings)
-    sqlite_folder = None if settings.database_url else settings.home
-    with guarded_open(sqlite_folder):  # the database down, locked, full, read-only
+    # The database down, locked, full, or read-only (its folder, for SQLite).
+    with guarded_open(dialect_of(settings).folder(settings)):
         return Ledger(
             settings,
             config.origin,
