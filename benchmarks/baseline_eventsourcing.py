@@ -25,7 +25,7 @@ from eventsourcing.domain import (
 )
 
 from benchmarks.common import Options, PeakMemory, fresh_store
-from ledger.persistence import persistence_env
+from ledger.dialect import persistence_env
 
 if TYPE_CHECKING:
     from benchmarks.recording import StreamPlan

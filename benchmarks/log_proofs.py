@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from benchmarks.common import timed
+from ledger.dialect import Dialect
 from ledger.log_store import Cursor, LogStore
 from verify.merkle.tree import (
     HASH_SIZE,
@@ -74,7 +75,7 @@ class CountingCursor(Cursor):
     """A log cursor that counts statements, and bytes in the rows they return."""
 
     def __init__(self, inner: Cursor, tally: Tally) -> None:
-        super().__init__(inner.raw, inner.qmark, inner.prefix)
+        super().__init__(inner.raw, inner.dialect, inner.prefix)
         self.tally = tally
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
@@ -95,9 +96,9 @@ class CountingCursor(Cursor):
 class CountingLogStore(LogStore):
     """The ledger's LogStore, counting every query, byte and subtree hash read."""
 
-    def __init__(self, recorder: Any) -> None:
+    def __init__(self, recorder: Any, dialect: Dialect) -> None:
         self.tally = Tally()
-        super().__init__(recorder)
+        super().__init__(recorder, dialect)
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:
@@ -251,7 +252,7 @@ def count_reads(
 ) -> dict[str, list[Tally]]:
     """Our reads per proof, in a separate pass with a counting store (what our proofs
     read depends on the index and sizes only: there is no cache)."""
-    counting = CountingLogStore(recorder)
+    counting = CountingLogStore(recorder, sequencer.store.dialect)
     plain, sequencer.store = sequencer.store, counting
     reads: dict[str, list[Tally]] = {}
     try:

@@ -45,25 +45,6 @@ from verify.formats.statement import format_timestamp, parse_entry
 
 PAGE_LIMIT = 1000
 
-_SQLITE_GUARDS = [
-    f"CREATE TRIGGER IF NOT EXISTS pmm_access_log_no_{verb.lower()} BEFORE {verb} "
-    "ON pmm_access_log BEGIN SELECT RAISE(ABORT, 'pmm_access_log is append-only'); END"
-    for verb in ("UPDATE", "DELETE")
-] + [
-    # REPLACE deletes the old row without firing the DELETE trigger.
-    "CREATE TRIGGER IF NOT EXISTS pmm_access_log_no_replace BEFORE INSERT ON "
-    "pmm_access_log WHEN EXISTS (SELECT 1 FROM pmm_access_log WHERE seq = NEW.seq) "
-    "BEGIN SELECT RAISE(ABORT, 'pmm_access_log is append-only'); END"
-]
-_PG_GUARD = """
-CREATE OR REPLACE FUNCTION {p}pmm_access_log_append_only() RETURNS trigger
-LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'pmm_access_log is append-only'; END $$;
-CREATE OR REPLACE TRIGGER pmm_access_log_append_only BEFORE UPDATE OR DELETE
-ON {p}pmm_access_log FOR EACH STATEMENT EXECUTE FUNCTION {p}pmm_access_log_append_only();
-CREATE OR REPLACE TRIGGER pmm_access_log_no_truncate BEFORE TRUNCATE
-ON {p}pmm_access_log FOR EACH STATEMENT EXECUTE FUNCTION {p}pmm_access_log_append_only();
-"""
-
 
 @dataclass(frozen=True)
 class AccessPage:
@@ -93,19 +74,9 @@ class AccessLog:
             )
             if cur.execute("SELECT COUNT(*) FROM {p}pmm_access_lock").one() == (0,):
                 cur.execute("INSERT INTO {p}pmm_access_lock (id, generation) VALUES (1, 0)")
-            if self.store.postgres:
-                name = self.store.prefix + "pmm_access_log"
-                found = cur.execute(
-                    "SELECT COUNT(*) FROM pg_trigger WHERE tgname IN "
-                    "('pmm_access_log_append_only', 'pmm_access_log_no_truncate') "
-                    "AND tgrelid = %s::regclass",
-                    (name,),
-                ).one()
-                if found != (2,):
-                    cur.execute(_PG_GUARD.replace("{p}", self.store.prefix))
-            else:
-                for guard in _SQLITE_GUARDS:
-                    cur.execute(guard)
+            # Append-only (decision 13): the dialect's triggers refuse UPDATE,
+            # DELETE, REPLACE and TRUNCATE, whichever the backend has.
+            self.store.dialect.append_only(cur, self.store.prefix, "pmm_access_log", "seq")
 
     def append(
         self,
@@ -231,7 +202,7 @@ class AccessLog:
     def heads(self) -> tuple[tuple[int, bytes] | None, tuple[int, str]]:
         """The newest stored event, as (notification id, state), and the
         chain's head (as ``head``), in one read: what a write looks at first."""
-        events, rowid = self.store.events_table, self.store.rowid
+        events, rowid = self.store.events_table, self.store.dialect.rowid
         newest = f"FROM {events} ORDER BY {rowid} DESC LIMIT 1"
         last = "FROM {p}pmm_access_log ORDER BY seq DESC LIMIT 1"
         with self.store.read() as cur:

@@ -65,7 +65,11 @@ class Admitted:
     approvers: tuple[str, ...] = ()
 
 
-def read_statement(statement: bytes | SignedStatement) -> SignedStatement:
+# What a write takes: a statement's wire bytes, or one parsed in this process.
+Statement = bytes | SignedStatement
+
+
+def read_statement(statement: Statement) -> SignedStatement:
     """Parse wire bytes; an in-process statement passes the very same checks
     (size, no binary floats, shape) through its canonical bytes."""
     if isinstance(statement, bytes | bytearray):

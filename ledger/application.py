@@ -1,41 +1,39 @@
-"""The ledger application: one method per use case (docs/design.md §3).
+"""The ledger application: ``record`` and ``record_batch`` (docs/design.md §3, §6).
 
-Every use case takes a signed statement and records it in one transaction or
-refuses it with a specific ``LedgerError`` (or ``verify`` format error),
-leaving nothing recorded; the pipeline that does it is ``ledger.pipeline``.
+Every statement, whatever its type, goes through the same two methods and is
+recorded in one transaction or refused with a specific ``LedgerError`` (or
+``verify`` format error), leaving nothing recorded; the pipeline that does it
+is ``ledger.pipeline``, and the one table from a statement's stream to its
+aggregate's command is ``ledger.use_cases.COMMANDS`` (docs/decisions.md
+decision 40). A new ledger's genesis is made where its home is
+(``ledger.home.genesis``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import Mapper
 
 from ledger.access_log import AccessLog
+from ledger.admission import Statement
+from ledger.dialect import dialect_of
 from ledger.domain.registry import REGISTRY_STREAM, PrincipalRegistry
-from ledger.files import create_private
 from ledger.keys import KeyPair
 from ledger.log_keys import LogKeys, load_log_keys, log_key_changes
-from ledger.persistence import EntryMapper, Settings, persistence_env
+from ledger.persistence import EntryMapper, Settings
 from ledger.pipeline import Pipeline
 from ledger.recorded import Recorded
 from ledger.sequencer import Sequencer
 from ledger.witnessing import WitnessClient, Witnessed, Witnessing
 from ledger.work import UnitOfWork
-from ledger.writer_lock import WriterLock
-from verify.formats.handover import LOG_KEY_ROTATED
 from verify.formats.policy_text import TrustPolicy
-from verify.formats.statement import SignedStatement
 
 __all__ = ["Ledger", "Recorded", "Statement", "UnitOfWork"]
-
-Statement = bytes | SignedStatement
 
 
 class Ledger(Application[str]):
@@ -60,33 +58,24 @@ class Ledger(Application[str]):
         # The ledger's own principal (named by the genesis): it seals the access
         # log's head into the log at every write that follows restricted reads.
         self.sealer = sealer
-        self._lock = threading.Lock()
         self.clock = clock  # the record time's source; tests turn it back
         self.pipeline = Pipeline(self)
-        env = persistence_env(settings)
-        if "SQLITE_DBNAME" in env:
-            # SQLite gives its WAL and SHM files the database file's mode, so
-            # the file is made 0600 before SQLite first opens it (decision 20).
-            create_private(Path(env["SQLITE_DBNAME"]))
-        else:
-            # PostgreSQL refuses CREATE OR REPLACE FUNCTION (the recorder's, the
-            # access log's) in two sessions at once ("tuple concurrently
-            # updated"): the tables are made below, one opening at a time.
-            env["CREATE_TABLE"] = "false"
+        # What differs between the backends, chosen once (decision 41).
+        self.dialect = dialect = dialect_of(settings)
+        env = dialect.env(settings)
+        dialect.before_open(env)
         super().__init__(env)
-        datastore, sqlite_path = self.recorder.datastore, env.get("SQLITE_DBNAME")  # type: ignore[attr-defined]
-        self.writer = WriterLock(datastore, sqlite_path)
-        # A lock of its own, so that an opening never waits for the writers;
-        # none on SQLite, whose writes (DDL too) are one at a time anyway.
-        self.tables_lock = WriterLock(datastore, None, "tables")
+        datastore = self.recorder.datastore  # type: ignore[attr-defined]
+        self.writer = dialect.lock(datastore, settings, "writer")
+        # A lock of its own, so that an opening never waits for the writers.
+        self.tables_lock = dialect.tables_lock(datastore)
         with self.tables_lock.hold():
-            if self.writer.postgres:
-                self.recorder.create_table()  # type: ignore[attr-defined]
+            dialect.create_tables(self.recorder)
             # The log key that signs is the one the registry last handed over to
             # (docs/decisions.md 33), the first key until then.
             self.log_keys = LogKeys(origin, log_key, later_log_keys)
             signer = self.log_keys.current(log_key_changes(self))
-            self.sequencer = Sequencer(self.recorder, origin, signer)
+            self.sequencer = Sequencer(self.recorder, origin, signer, dialect)
             self.access_log = AccessLog(self.sequencer.store)
         # Entries committed before a crash, but not yet in the log, go in first;
         # except for a reader that must see the tables as they are (pmm verify).
@@ -104,7 +93,7 @@ class Ledger(Application[str]):
             Witnessing(
                 self.witnesses,
                 self.sequencer.store,
-                WriterLock(datastore, sqlite_path, "witness"),
+                dialect.lock(datastore, settings, "witness"),
             )
             if self.witnesses is not None
             else None
@@ -116,93 +105,19 @@ class Ledger(Application[str]):
     # -- the use cases -------------------------------------------------------
 
     def record(self, statement: Statement) -> Recorded:
-        """Record any one signed statement (dispatching on its type)."""
+        """Record any one signed statement: its stream's command is chosen in one
+        place, ``ledger.use_cases.COMMANDS`` (docs/decisions.md decision 40)."""
         return self._with_receipt(self.record_batch([statement])[0])
 
     def record_batch(self, statements: Iterable[Statement]) -> list[Recorded]:
         """Record several statements in one transaction: all or none."""
-        return self.pipeline.record_all(list(statements), None)
+        return self.pipeline.record_all(list(statements))
 
     def seal_access_log(self) -> Recorded | None:
         """Seal the access log's head now, if it moved since the last seal
         (decision 16); None when there is nothing new to seal."""
-        recorded = self.pipeline.record_all([], None, seal_only=True)
+        recorded = self.pipeline.record_all([], seal_only=True)
         return self._with_receipt(recorded[0]) if recorded else None
-
-    def genesis(self, statement: Statement) -> Recorded:
-        return self._one(statement, "registry.genesis")
-
-    def register_principal(self, statement: Statement) -> Recorded:
-        return self._one(statement, "principal.registered")
-
-    def rotate_key(self, statement: Statement) -> Recorded:
-        return self._one(statement, "principal.key_rotated")
-
-    def revoke_principal(self, statement: Statement) -> Recorded:
-        return self._one(statement, "principal.revoked")
-
-    def rotate_log_key(self, statement: Statement) -> Recorded:
-        return self._one(statement, LOG_KEY_ROTATED)
-
-    def create_framework(self, statement: Statement) -> Recorded:
-        return self._one(statement, "framework.created")
-
-    def define_dimension(self, statement: Statement) -> Recorded:
-        return self._one(statement, "dimension.defined")
-
-    def define_outcome(self, statement: Statement) -> Recorded:
-        return self._one(statement, "outcome.defined")
-
-    def define_kpi(self, statement: Statement) -> Recorded:
-        return self._one(statement, "kpi.defined")
-
-    def revise_kpi(self, statement: Statement) -> Recorded:
-        return self._one(statement, "kpi.revised")
-
-    def open_assessment(self, statement: Statement) -> Recorded:
-        return self._one(statement, "assessment.opened")
-
-    def submit_value(self, statement: Statement) -> Recorded:
-        return self._one(statement, "value.submitted")
-
-    def correct_value(self, statement: Statement) -> Recorded:
-        return self._one(statement, "value.corrected")
-
-    def declare_not_used(self, statement: Statement) -> Recorded:
-        return self._one(statement, "kpi.not_used")
-
-    def set_disclosure(self, statement: Statement) -> Recorded:
-        return self._one(statement, "disclosure.set")
-
-    def complete_submission(self, statement: Statement) -> Recorded:
-        return self._one(statement, "submission.completed")
-
-    def validate_value(self, statement: Statement) -> Recorded:
-        return self._one(statement, "value.validated")
-
-    def query_value(self, statement: Statement) -> Recorded:
-        return self._one(statement, "value.queried")
-
-    def return_value(self, statement: Statement) -> Recorded:
-        return self._one(statement, "value.returned")
-
-    def revise_score(self, statement: Statement) -> Recorded:
-        return self._one(statement, "score.revised")
-
-    def publish(self, statement: Statement) -> Recorded:
-        return self._one(statement, "assessment.published")
-
-    def reopen(self, statement: Statement) -> Recorded:
-        return self._one(statement, "assessment.reopened")
-
-    def assign_reviewer(self, statement: Statement) -> Recorded:
-        return self._one(statement, "reviewer.assigned")
-
-    def record_finding(self, statement: Statement) -> Recorded:
-        return self._one(statement, "review.finding_recorded")
-
-    def raise_flag(self, statement: Statement) -> Recorded:
-        return self._one(statement, "integrity.flag_raised")
 
     # -- reads ---------------------------------------------------------------
 
@@ -231,15 +146,12 @@ class Ledger(Application[str]):
 
     # -- the pipeline (ledger/pipeline.py) --------------------------------------
 
-    def _one(self, statement: Statement, expected_type: str) -> Recorded:
-        return self._with_receipt(self.pipeline.record_all([statement], expected_type)[0])
-
     def _with_receipt(self, recorded: Recorded) -> Recorded:
         index, size = recorded.log_index, recorded.tree_size
-        receipt = self.pipeline.proofs.receipt(self, index, size)
+        receipt = self.pipeline.proofs.receipt(self.receipt, index, size)
         return dataclasses.replace(recorded, receipt=receipt)
 
-    def _follow_log_key(self, work: UnitOfWork) -> None:
+    def follow_log_key(self, work: UnitOfWork) -> None:
         """Sign with the key the registry last handed over to (decisions.md 33),
         also when another process recorded the hand-over: this write's
         checkpoint is then the new key's first, never the old key's."""

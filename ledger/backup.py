@@ -32,7 +32,7 @@ from ledger.errors import BackupError
 from ledger.files import create_private
 from ledger.home import open_ledger, read_config
 from ledger.persistence import SQLITE_FILE, Settings
-from ledger.writer_lock import WriterLock
+from ledger.writer_lock import FileLock
 from verify.formats.checkpoint import parse_checkpoint
 from verify.formats.note import parse_note
 from verify.formats.statement import format_timestamp
@@ -166,7 +166,7 @@ def _sha256(raw: bytes) -> str:
 def _copy_sqlite(settings: Settings, payload: Path) -> LogFacts:
     database = settings.home / SQLITE_FILE
     create_private(payload)
-    with WriterLock(None, str(database)).hold():
+    with FileLock(str(database)).hold():
         source = sqlite3.connect(database)
         copy = sqlite3.connect(payload)
         try:

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.application import Ledger
+from ledger.application import Ledger, Recorded
+from ledger.dialect import dialect_of
 from ledger.errors import ConfigurationError
 from ledger.files import FOLDER_MODE, private_folder, write_private
 from ledger.keys import KeyPair
@@ -138,8 +140,8 @@ def open_ledger(settings: Settings, *, integrate: bool = True) -> Ledger:
     first, later = load_log_keys(settings.home / KEYS_DIR)
     sealer = KeyPair.load(key_path(settings, LEDGER_PRINCIPAL))
     policy = read_policy(settings)
-    sqlite_folder = None if settings.database_url else settings.home
-    with guarded_open(sqlite_folder):  # the database down, locked, full, read-only
+    # The database down, locked, full, or read-only (its folder, for SQLite).
+    with guarded_open(dialect_of(settings).folder(settings)):
         return Ledger(
             settings,
             config.origin,
@@ -194,6 +196,17 @@ def init_ledger(
         key.save(key_path(settings, key.principal))
     first = admin_keys[0]
     write_config(settings, HomeConfig(origin, first.principal, first.public_key))
+    genesis(ledger, admin_keys, ledger_key, threshold)
+    return ledger
+
+
+def genesis(
+    ledger: Ledger, admin_keys: Sequence[KeyPair], ledger_key: KeyPair, threshold: int
+) -> Recorded:
+    """A new ledger's first entry: the registry's genesis, signed by the first
+    admin, naming the genesis admins, the ledger's own principal and the admins'
+    threshold (docs/design.md §3, docs/decisions.md decision 15)."""
+    first = admin_keys[0]
     named = [
         {
             "name": "Genesis administrator" if n == 0 else f"Genesis administrator {n + 1}",
@@ -211,6 +224,5 @@ def init_ledger(
         },
         "threshold": threshold,
     }
-    statement = first.statement(origin, "registry", "registry.genesis", body, 0)
-    ledger.genesis(first.sign(statement))
-    return ledger
+    statement = first.statement(ledger.origin, "registry", "registry.genesis", body, 0)
+    return ledger.record(first.sign(statement))

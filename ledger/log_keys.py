@@ -15,19 +15,19 @@ import base64
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+from eventsourcing.application import Application
 
 from ledger.domain.events import LedgerEvent
 from ledger.domain.registry import REGISTRY_STREAM
 from ledger.errors import ConfigurationError, HandOverError
 from ledger.keys import KeyPair
+from ledger.sequencer import Sequencer
+from ledger.work import UnitOfWork
 from verify.formats.handover import LOG_KEY_ROTATED, HandOver, handover_problem
 from verify.formats.note_keys import Ed25519Signer
 from verify.rules.registry import LogKeyChange
-
-if TYPE_CHECKING:
-    from ledger.application import Ledger
-    from ledger.work import UnitOfWork
 
 LOG_KEY = "log"
 _LATER = re.compile(r"log-([2-9]|[1-9][0-9]+)\.key")
@@ -101,7 +101,26 @@ class LogKeys:
         return vkey in self.signers
 
 
-def log_key_changes(ledger: Ledger) -> list[LogKeyChange]:
+class KeyedLog(Protocol):
+    """What a hand-over reads from the ledger: the log, its origin and the keys
+    that sign it. A protocol, so that the modules below ``ledger.application``
+    never import it (docs/decisions.md decision 40)."""
+
+    @property
+    def origin(self) -> str: ...
+
+    @property
+    def sequencer(self) -> Sequencer: ...
+
+    @property
+    def log_keys(self) -> LogKeys: ...
+
+    def log_size(self) -> int: ...
+
+    def log_vkey(self) -> str: ...
+
+
+def log_key_changes(ledger: Application[str]) -> list[LogKeyChange]:
     """The hand-overs the registry stream holds, read from the stored events
     rather than the replayed aggregate: so that a ledger whose registry stream
     was damaged behind its back still opens for ``pmm verify``, and one that
@@ -120,7 +139,7 @@ def log_key_changes(ledger: Ledger) -> list[LogKeyChange]:
     return found
 
 
-def check_handover(ledger: Ledger, work: UnitOfWork, body: dict[str, Any]) -> None:
+def check_handover(ledger: KeyedLog, work: UnitOfWork, body: dict[str, Any]) -> None:
     """Refuse a ``log.key_rotated`` that does not hand this log over now: it is
     the first statement of its write, so that it takes log index ``size``, the
     current log key signed it, and the ledger holds the new key."""
@@ -143,7 +162,7 @@ def check_handover(ledger: Ledger, work: UnitOfWork, body: dict[str, Any]) -> No
 
 
 def handover_body(
-    ledger: Ledger, old: KeyPair, new: KeyPair, reason: str
+    ledger: KeyedLog, old: KeyPair, new: KeyPair, reason: str
 ) -> dict[str, Any]:
     """A ``log.key_rotated`` body handing the log, at its size now, from ``old``
     (which signs the hand-over) to ``new``; ``approvals`` are added after."""

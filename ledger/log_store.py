@@ -12,8 +12,10 @@ Beside the ``eventsourcing`` events table, in the same database and schema:
   transaction, which serialises integrators on SQLite (write lock) and on
   PostgreSQL (row lock) alike.
 
-The SQL is written once with ``%s`` placeholders; only the two dialect details
-(placeholder style, binary type, schema prefix) differ between backends.
+The SQL is written once with ``%s`` placeholders and a ``{p}`` schema prefix;
+what differs between the backends (placeholders, column types, the events
+table's row id, how a read connects) is the dialect's (``ledger.dialect``,
+docs/decisions.md decision 41).
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder
-from eventsourcing.postgres import PostgresDatastore
+
+from ledger.dialect import Dialect
 
 TABLES = ("pmm_log_leaves", "pmm_log_nodes", "pmm_log_checkpoints", "pmm_log_lock")
 
@@ -31,17 +34,15 @@ TABLES = ("pmm_log_leaves", "pmm_log_nodes", "pmm_log_checkpoints", "pmm_log_loc
 class Cursor:
     """A cursor that takes ``%s`` placeholders on both backends."""
 
-    def __init__(self, raw: Any, qmark: bool, prefix: str) -> None:
-        self.raw, self.qmark, self.prefix = raw, qmark, prefix
+    def __init__(self, raw: Any, dialect: Dialect, prefix: str) -> None:
+        self.raw, self.dialect, self.prefix = raw, dialect, prefix
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
-        sql = sql.replace("{p}", self.prefix)
-        self.raw.execute(sql.replace("%s", "?") if self.qmark else sql, tuple(params))
+        self.raw.execute(self.dialect.sql(sql.replace("{p}", self.prefix)), tuple(params))
         return self
 
     def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        sql = sql.replace("{p}", self.prefix)
-        self.raw.executemany(sql.replace("%s", "?") if self.qmark else sql, rows)
+        self.raw.executemany(self.dialect.sql(sql.replace("{p}", self.prefix)), rows)
 
     def one(self) -> tuple[Any, ...] | None:
         row = self.raw.fetchone()
@@ -58,34 +59,28 @@ class Cursor:
 class LogStore:
     """Reads and writes the log tables through the recorder's datastore."""
 
-    def __init__(self, recorder: ApplicationRecorder) -> None:
+    def __init__(self, recorder: ApplicationRecorder, dialect: Dialect) -> None:
+        self.dialect = dialect
         self.datastore: Any = recorder.datastore  # type: ignore[attr-defined]
-        self.postgres = isinstance(self.datastore, PostgresDatastore)
-        self.prefix = f'"{self.datastore.schema}".' if self.postgres else ""
+        self.prefix = dialect.prefix(self.datastore)
         self.events_table = f"{self.prefix}{recorder.events_table_name}"  # type: ignore[attr-defined]
-        self.rowid = "notification_id" if self.postgres else "rowid"
         self.create_tables()
 
     @contextmanager
     def transaction(self, commit: bool) -> Iterator[Cursor]:
         with self.datastore.transaction(commit=commit) as raw:
-            yield Cursor(raw, not self.postgres, self.prefix)
+            yield Cursor(raw, self.dialect, self.prefix)
 
     @contextmanager
     def read(self) -> Iterator[Cursor]:
-        """A cursor for one read, without BEGIN and ROLLBACK around it: on
-        PostgreSQL an autocommit statement, on SQLite a statement on an
-        autocommit connection (each read is its own consistent snapshot)."""
-        if self.postgres:
-            with self.datastore.get_connection() as conn:
-                yield Cursor(conn.cursor(), False, self.prefix)
-        else:
-            with self.datastore.get_connection(commit=False) as conn, conn.cursor() as raw:
-                yield Cursor(raw, True, self.prefix)
+        """A cursor for one read, without BEGIN and ROLLBACK around it (each
+        read is its own consistent snapshot)."""
+        with self.dialect.read(self.datastore) as raw:
+            yield Cursor(raw, self.dialect, self.prefix)
 
     def new_entries(self, cur: Cursor, after: int, limit: int) -> list[tuple[int, bytes]]:
         """(notification id, entry bytes) of stored events after id ``after``."""
-        rowid = "notification_id" if self.postgres else "rowid"
+        rowid = self.dialect.rowid
         rows = cur.execute(
             f"SELECT {rowid} AS nid, state FROM {self.events_table} WHERE {rowid} > %s "
             f"ORDER BY {rowid} LIMIT %s",
@@ -94,9 +89,8 @@ class LogStore:
         return [(int(nid), bytes(state)) for nid, state in rows]
 
     def create_tables(self) -> None:
-        blob = "BYTEA" if self.postgres else "BLOB"
         # On SQLite an INTEGER PRIMARY KEY is the rowid: one index fewer per leaf.
-        index_type = "BIGINT" if self.postgres else "INTEGER"
+        blob, index_type = self.dialect.blob, self.dialect.log_index
         with self.transaction(commit=True) as cur:
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS {p}pmm_log_leaves ("
@@ -106,7 +100,7 @@ class LogStore:
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS {p}pmm_log_nodes (level INTEGER NOT NULL, "
                 f"idx BIGINT NOT NULL, hash {blob} NOT NULL, PRIMARY KEY (level, idx))"
-                + ("" if self.postgres else " WITHOUT ROWID")
+                + self.dialect.keyed
             )
             cur.execute(
                 "CREATE TABLE IF NOT EXISTS {p}pmm_log_checkpoints ("
@@ -189,7 +183,7 @@ class LogStore:
 
     def entries(self, start: int, stop: int) -> list[tuple[int, bytes]]:
         """(log index, entry bytes) for start <= index < stop, in log order."""
-        rowid = "notification_id" if self.postgres else "rowid"
+        rowid = self.dialect.rowid
         with self.read() as cur:
             rows = cur.execute(
                 f"SELECT l.log_index, e.state FROM {{p}}pmm_log_leaves l "
@@ -206,7 +200,7 @@ class LogStore:
         ``start <= index < stop``, in log order."""
         if not streams:
             return []
-        rowid = "notification_id" if self.postgres else "rowid"
+        rowid = self.dialect.rowid
         marks = ", ".join(["%s"] * len(streams))
         with self.read() as cur:
             rows = cur.execute(
@@ -221,7 +215,7 @@ class LogStore:
     def last_index(self, streams: Sequence[str], stop: int) -> int:
         """The log index of the last entry of ``streams`` below ``stop`` (-1 if
         none): with ``stop`` it names exactly which entries a replay reads."""
-        rowid = "notification_id" if self.postgres else "rowid"
+        rowid = self.dialect.rowid
         marks = ", ".join(["%s"] * len(streams))
         with self.read() as cur:
             row = cur.execute(
@@ -262,7 +256,7 @@ class LogStore:
     def entry(self, index: int) -> bytes:
         """The bytes of entry ``index``. Its own query, not ``entries(i, i + 1)``:
         PostgreSQL would reuse the prepared plan of a large range read."""
-        rowid = "notification_id" if self.postgres else "rowid"
+        rowid = self.dialect.rowid
         with self.read() as cur:
             row = cur.execute(
                 f"SELECT e.state FROM {{p}}pmm_log_leaves l "

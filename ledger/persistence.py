@@ -3,7 +3,9 @@
 The ``eventsourcing`` library's own SQLite persistence is the default (one file
 in the home folder); its PostgreSQL persistence (psycopg 3) is chosen when
 ``PMM_DATABASE_URL`` names a ``postgresql://`` database. Stream ids are text
-(``registry``, ``framework``, ``assessment/KEN/1``).
+(``registry``, ``framework``, ``assessment/KEN/1``). Each backend's
+environment, and all else that differs between the two, is its dialect's
+(``ledger.dialect``, docs/decisions.md decision 41).
 
 ``EntryMapper`` stores each event's log entry bytes verbatim as the stored
 event's state, and rebuilds the event from those bytes: what the database holds
@@ -16,13 +18,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from eventsourcing.persistence import Mapper, MapperDeserialisationError, StoredEvent
 from eventsourcing.utils import resolve_topic
 
 from ledger.domain.events import LedgerEvent
-from ledger.errors import ConfigurationError
 from verify.errors import VerifyError
 from verify.formats.statement import parse_entry, parse_timestamp
 
@@ -49,45 +49,8 @@ class Settings:
 
     @property
     def backend(self) -> str:
+        """The one place the backend is chosen (``ledger.dialect.dialect_of``)."""
         return "postgresql" if self.database_url else "sqlite"
-
-
-def persistence_env(settings: Settings) -> dict[str, str]:
-    """The ``eventsourcing`` environment for these settings."""
-    common = {"ORIGINATOR_ID_TYPE": "text", "AGGREGATE_CACHE_MAXSIZE": "1000"}
-    if not settings.database_url:
-        return {
-            **common,
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
-            "SQLITE_DBNAME": str(settings.home / SQLITE_FILE),
-            "SQLITE_LOCK_TIMEOUT": str(settings.sqlite_lock_timeout),
-        }
-    url = urlsplit(settings.database_url)
-    if url.scheme not in ("postgresql", "postgres", "postgresql+psycopg"):
-        raise ConfigurationError(
-            f"{DATABASE_URL_VAR} must be a postgresql:// URL, not {url.scheme!r}://"
-        )
-    dbname = url.path.lstrip("/")
-    if not dbname:
-        raise ConfigurationError(f"{DATABASE_URL_VAR} names no database: add /DBNAME")
-    env = {
-        **common,
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
-        "POSTGRES_DBNAME": dbname,
-        "POSTGRES_HOST": url.hostname or "127.0.0.1",
-        "POSTGRES_PORT": str(url.port or 5432),
-        "POSTGRES_USER": unquote(url.username or "postgres"),
-        "POSTGRES_PASSWORD": unquote(url.password or ""),
-        "POSTGRES_CONNECT_TIMEOUT": "5",
-        # A pooled connection is checked before each use: after the server
-        # restarts, every idle one is dead, and without the check each would
-        # fail one read or write before the pool replaced it (decision 34).
-        "POSTGRES_PRE_PING": "y",
-    }
-    schema = parse_qs(url.query).get("schema")
-    if schema:
-        env["POSTGRES_SCHEMA"] = schema[0]
-    return env
 
 
 class EntryMapper(Mapper[str]):

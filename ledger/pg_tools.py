@@ -20,8 +20,9 @@ from typing import Any
 
 import psycopg
 
+from ledger.dialect import persistence_env
 from ledger.errors import BackupError, ConfigurationError, LedgerError
-from ledger.persistence import Settings, persistence_env
+from ledger.persistence import Settings
 
 VERSION = re.compile(r"\(PostgreSQL\) (\d+)(?:\.(\d+))?")
 TIMEOUT = 3600.0  # seconds one dump or restore may take

@@ -16,13 +16,16 @@ the domain command on the writer's own copy of the stream
 from __future__ import annotations
 
 import copy
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from eventsourcing.persistence import IntegrityError, Recording
+from eventsourcing.persistence import EventStore, IntegrityError, Recording
 
 from ledger import use_cases
-from ledger.admission import Prechecked, admit, precheck, read_statement
+from ledger.access_log import AccessLog
+from ledger.admission import Prechecked, Statement, admit, precheck, read_statement
 from ledger.domain.events import LedgerEvent, Signed
 from ledger.domain.registry import REGISTRY_STREAM, PrincipalRegistry
 from ledger.domain.seals import SEALS_STREAM, AccessLogSeals
@@ -32,10 +35,14 @@ from ledger.errors import (
     NotFoundError,
     StaleVersionError,
 )
+from ledger.keys import KeyPair
+from ledger.log_keys import KeyedLog
 from ledger.recorded import NewestProofs, Recorded, results
 from ledger.sequencer import Integrated
 from ledger.storage_faults import BEFORE, guarded_write
-from ledger.work import Head, UnitOfWork, WriterCopies
+from ledger.witnessing import Witnessed, Witnessing
+from ledger.work import Head, Streams, UnitOfWork, WriterCopies
+from ledger.writer_lock import WriterLock
 from verify.errors import VerifyError
 from verify.formats.statement import (
     SignedStatement,
@@ -45,18 +52,46 @@ from verify.formats.statement import (
 )
 from verify.rules.seals import SealState
 
-if TYPE_CHECKING:
-    from ledger.application import Ledger, Statement
-
 NEVER = datetime.min.replace(tzinfo=UTC)
 Prepared = tuple[SignedStatement, Prechecked | None]
+
+
+class Writing(KeyedLog, Streams, Protocol):
+    """What the pipeline uses of the ledger (``ledger.application.Ledger``): a
+    protocol, so that nothing below the ledger imports it (docs/decisions.md
+    decision 40)."""
+
+    last_witnessed: Witnessed | None
+
+    @property
+    def sealer(self) -> KeyPair | None: ...
+
+    @property
+    def clock(self) -> Callable[[], datetime]: ...
+
+    @property
+    def writer(self) -> WriterLock: ...
+
+    @property
+    def access_log(self) -> AccessLog: ...
+
+    @property
+    def witnessing(self) -> Witnessing | None: ...
+
+    @property
+    def events(self) -> EventStore[str]: ...
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[str]]: ...
+
+    def follow_log_key(self, work: UnitOfWork) -> None: ...
 
 
 class Pipeline:
     """One per ledger: the writer's copies, and the record time of the write."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Writing) -> None:
         self.ledger = ledger
+        self.lock = threading.Lock()  # this process's writers, one at a time
         self.copies = WriterCopies()
         self.recorded_at = NEVER
         self.proofs = NewestProofs()
@@ -67,7 +102,6 @@ class Pipeline:
     def record_all(
         self,
         statements: list[Statement],
-        only: str | None,
         *,
         seal_only: bool = False,
     ) -> list[Recorded]:
@@ -76,7 +110,7 @@ class Pipeline:
         ledger = self.ledger
         self.proofs.remember(None)
         prepared = self._prepare(statements)
-        with guarded_write() as write, ledger._lock, ledger.writer.hold():
+        with guarded_write() as write, self.lock, ledger.writer.hold():
             work, access_head = self._begin()
             try:
                 signed_events: list[Signed] = []
@@ -84,8 +118,6 @@ class Pipeline:
                     if isinstance(item, VerifyError):
                         raise item
                     signed, checked = item
-                    if only is not None and signed.type != only:
-                        raise use_cases.wrong_use_case(signed.type, only)
                     signed_events.append(self._apply(work, signed, checked))
                 seal = self._seal(work, access_head)
                 if seal is not None:
@@ -102,7 +134,7 @@ class Pipeline:
                     raise StaleVersionError(
                         "a concurrent write changed a stream; re-read and sign again"
                     ) from None
-                ledger._follow_log_key(work)
+                ledger.follow_log_key(work)
                 integrated = ledger.sequencer.integrate()
             except BaseException:
                 if write.phase == BEFORE:
@@ -122,7 +154,7 @@ class Pipeline:
         # moved its receipt to a later checkpoint: its newest leaf's proof is
         # what the integration computed.
         self.proofs.remember(integrated if alone and witnessed is None else None)
-        return results(ledger, statements, signed_events, recordings, size, witnessed)
+        return results(statements, signed_events, recordings, size, witnessed)
 
     def _prepare(self, statements: list[Statement]) -> list[Prepared | VerifyError]:
         """Outside every lock: parse each statement and pre-check its signature.

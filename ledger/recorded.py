@@ -7,18 +7,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import threading
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from eventsourcing.persistence import Recording
 
+from ledger.admission import Statement
 from ledger.domain.events import Signed
 from ledger.sequencer import Integrated
 from ledger.witnessing import Witnessed
 from verify.formats.receipt import Receipt
 from verify.formats.statement import format_timestamp
-
-if TYPE_CHECKING:
-    from ledger.application import Ledger, Statement
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,17 +50,17 @@ class NewestProofs:
             proof = Receipt(index, integrated.last_path, integrated.checkpoint)
         self._local.proof = proof
 
-    def receipt(self, ledger: Ledger, index: int, size: int) -> str:
+    def receipt(self, stored: Callable[[int, int], str], index: int, size: int) -> str:
         """The receipt of entry ``index`` in tree ``size``: the remembered one
-        if it is that, else from the stored hashes (``Ledger.receipt``)."""
+        if it is that, else ``stored``'s, from the stored hashes
+        (``Ledger.receipt``)."""
         proof: Receipt | None = getattr(self._local, "proof", None)
         if proof is not None and proof.index == index == size - 1:
             return proof.format()
-        return ledger.receipt(index, size)
+        return stored(index, size)
 
 
 def results(
-    ledger: Ledger,
     statements: list[Statement],
     signed_events: list[Signed],
     recordings: list[Recording[str]],

@@ -40,7 +40,7 @@ from ledger.home import (
 from ledger.keys import KeyPair
 from ledger.log_keys import load_log_keys, vkey_of
 from ledger.persistence import SQLITE_FILE, Settings
-from ledger.writer_lock import WriterLock
+from ledger.writer_lock import FileLock
 
 MAX_KEY_FILE = 65_536
 
@@ -154,7 +154,7 @@ def _restore_sqlite(settings: Settings, backup: Backup, force: bool) -> str | No
         conn.close()
     database = settings.home / SQLITE_FILE
     # Writers wait while the database is swapped (ledger/writer_lock.py).
-    with WriterLock(None, str(database)).hold():
+    with FileLock(str(database)).hold():
         replaced = None
         if database.exists():
             entries = _sqlite_entries(database)

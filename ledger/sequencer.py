@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from eventsourcing.persistence import ApplicationRecorder
 
+from ledger.dialect import Dialect
 from ledger.errors import LogRangeError
 from ledger.log_store import Cursor, LogStore
 from verify.formats.checkpoint import Checkpoint, sign_checkpoint
@@ -57,13 +58,19 @@ class Integrated:
 class Sequencer:
     """Integrates committed entries and answers proofs from stored hashes."""
 
-    def __init__(self, recorder: ApplicationRecorder, origin: str, signer: Ed25519Signer):
+    def __init__(
+        self,
+        recorder: ApplicationRecorder,
+        origin: str,
+        signer: Ed25519Signer,
+        dialect: Dialect,
+    ):
         if signer.name != origin:
             raise ValueError("the log key's name must be the log origin")
         self.recorder = recorder
         self.origin = origin
         self.signer = signer
-        self.store = LogStore(recorder)
+        self.store = LogStore(recorder, dialect)
         # The frontier of the tree as this process last left it: reused when
         # no other process integrated since (saves popcount(size) reads).
         self._frontier_cache: tuple[int, dict[int, bytes]] = (-1, {})

@@ -15,15 +15,12 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.application import AggregateNotFoundError, Repository
 from eventsourcing.domain import BaseAggregate
 
 from ledger.errors import NotFoundError
-
-if TYPE_CHECKING:
-    from ledger.application import Ledger
 
 Aggregate = BaseAggregate[str]
 MAX_COPIES = 1000  # as many as the repository's cache holds (AGGREGATE_CACHE_MAXSIZE)
@@ -38,6 +35,17 @@ class Head:
     entry: bytes
     recorded_at: datetime
     size: int
+
+
+class Streams(Protocol):
+    """What a unit of work reads from the ledger: its repository and the log's
+    size. A protocol, so that this module imports no ``ledger.application``
+    (docs/decisions.md decision 40)."""
+
+    @property
+    def repository(self) -> Repository[str]: ...
+
+    def log_size(self) -> int: ...
 
 
 class WriterCopies:
@@ -94,7 +102,7 @@ class UnitOfWork:
 
     def __init__(
         self,
-        ledger: Ledger,
+        ledger: Streams,
         copies: WriterCopies | None = None,
         log_size: int | None = None,
     ) -> None:

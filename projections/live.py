@@ -13,7 +13,9 @@ On PostgreSQL the library's notification-driven ``ProjectionRunner`` feeds
 ``ScoresProjection`` (LISTEN/NOTIFY, ``projections.runner``); on SQLite, which
 has no notifications, ``catch_up`` reads the notification log from the
 tracked position, so no server is needed. Both call the same ``process``, so
-live and rebuilt views hold the same rows (tested on both backends).
+live and rebuilt views hold the same rows (tested on both backends). The view
+has a class per backend, as the library's recorders do; the SQL that differs
+is each one's dialect's (``ledger.dialect``, docs/decisions.md decision 41).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, ClassVar
 
 from eventsourcing.persistence import Tracking
 from eventsourcing.postgres import PostgresTrackingRecorder
@@ -29,6 +31,7 @@ from eventsourcing.projection import Projection
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Composed
 
+from ledger.dialect import POSTGRESQL, SQLITE, Dialect
 from ledger.log_store import Cursor, LogStore
 from projections.errors import ProjectionError
 from projections.score_board import TracingBoard
@@ -49,11 +52,15 @@ class ScoresView:
     """SQL of the view, on whichever tracking recorder it is mixed into."""
 
     datastore: Any
-    postgres = False
-    events_table = "stored_events"
+    dialect: ClassVar[Dialect]
+    tracking_table_name: str  # the library's tracking table
 
     def _prefix(self) -> str:
-        return f'"{self.datastore.schema}".' if self.postgres else ""
+        return self.dialect.prefix(self.datastore)
+
+    def cursor(self, raw: Any) -> Cursor:
+        """A cursor on a raw one of this view's datastore (``%s``, ``{p}``)."""
+        return Cursor(raw, self.dialect, self._prefix())
 
     def _view_tables(self) -> list[str]:
         p = self._prefix()
@@ -68,16 +75,16 @@ class ScoresView:
         found: LogStore | None = getattr(self, "_store", None)
         if found is None:
             recorder: Any = SimpleNamespace(
-                datastore=self.datastore, events_table_name=self.events_table
+                datastore=self.datastore, events_table_name=self.dialect.events_table
             )
-            found = self._store = LogStore(recorder)
+            found = self._store = LogStore(recorder, self.dialect)
         return found
 
     def save(self, changes: Changes, log_size: int, tracking: Tracking) -> None:
         """Write the index's changes and move the watermark, with the tracking
         record, in one transaction."""
         with self.datastore.transaction(commit=True) as raw:
-            cur = Cursor(raw, not self.postgres, self._prefix())
+            cur = self.cursor(raw)
             changes.write(cur)
             cur.execute("DELETE FROM {p}pmm_scores_position")
             cur.execute(
@@ -91,7 +98,7 @@ class ScoresView:
         """The current rows of one table (the index's versions not stopped), in
         table order, disclosed at ``levels`` (value entry -> level now)."""
         with self.datastore.transaction(commit=False) as raw:
-            cur = Cursor(raw, not self.postgres, self._prefix())
+            cur = self.cursor(raw)
             found = current_rows(cur, stream, year)
         reader = RowReader(levels)
         return list(in_table_order(reader.row(r[0], r[1], r[2]) for r in found))
@@ -100,7 +107,7 @@ class ScoresView:
         """The watermark: how many log entries the view reflects."""
         with self.datastore.transaction(commit=False) as raw:
             row = (
-                Cursor(raw, not self.postgres, self._prefix())
+                self.cursor(raw)
                 .execute("SELECT log_size FROM {p}pmm_scores_position WHERE id = 1")
                 .one()
             )
@@ -110,7 +117,7 @@ class ScoresView:
         """A view made before the score index existed has no history in it: forget
         the view, so that the next catch-up rebuilds it, index included."""
         with self.datastore.transaction(commit=False) as raw:
-            cur = Cursor(raw, not self.postgres, self._prefix())
+            cur = self.cursor(raw)
             moved = cur.execute("SELECT log_size FROM {p}pmm_scores_position").one()
             indexed = cur.execute("SELECT 1 FROM {p}pmm_score_index LIMIT 1").one()
         if moved is not None and int(moved[0]) > 0 and indexed is None:
@@ -118,9 +125,9 @@ class ScoresView:
 
     def clear(self) -> None:
         """Forget everything, tracking included: the next catch-up rebuilds."""
-        table = self.tracking_table_name if self.postgres else "tracking"  # type: ignore[attr-defined]
+        table = self.tracking_table_name
         with self.datastore.transaction(commit=True) as raw:
-            cur = Cursor(raw, not self.postgres, self._prefix())
+            cur = self.cursor(raw)
             for name in VIEW_TABLES:
                 cur.execute(f"DELETE FROM {{p}}{name}")
             cur.execute(
@@ -129,17 +136,26 @@ class ScoresView:
 
 
 class SQLiteScoresView(ScoresView, SQLiteTrackingRecorder):
+    dialect = SQLITE
+    tracking_table_name = "tracking"  # SQLiteTrackingRecorder's, which it does not name
+
     def construct_create_table_statements(self) -> list[str]:
         return [*super().construct_create_table_statements(), *self._view_tables()]
 
 
 class PostgresScoresView(ScoresView, PostgresTrackingRecorder):
-    postgres = True
-    events_table = "pmmledger_events"
+    dialect = POSTGRESQL
 
     def __init__(self, datastore: Any, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         self.sql_create_statements.extend(Composed([SQL(s)]) for s in self._view_tables())
+
+
+# The view's class for each dialect (``projections.runner.open_view``).
+VIEWS: dict[str, type[ScoresView]] = {
+    SQLITE.name: SQLiteScoresView,
+    POSTGRESQL.name: PostgresScoresView,
+}
 
 
 class ScoresProjection(Projection[Any]):

@@ -11,15 +11,15 @@ from eventsourcing.projection import ProjectionRunner
 from eventsourcing.utils import Environment
 
 from ledger.application import Ledger
-from ledger.persistence import EntryMapper, Settings, persistence_env
+from ledger.dialect import POSTGRESQL, dialect_of, persistence_env
+from ledger.persistence import EntryMapper, Settings
 from ledger.writer_lock import WriterLock
 from projections.disclosure import disclosure_now
 from projections.live import (
     APPLICATION,
     NAME,
-    PostgresScoresView,
+    VIEWS,
     ScoresProjection,
-    SQLiteScoresView,
 )
 from verify.scoring.scoreboard import ScoreTable
 
@@ -37,13 +37,12 @@ def open_view(settings: Settings, lock: WriterLock | None = None) -> Any:
     """The scores view in the ledger's database (tables made if missing, under
     the ledger's tables ``lock``, or under a lock of its own name taken here:
     two PostgreSQL sessions creating them at once can fail)."""
-    env = Environment(NAME, persistence_env(settings))
-    view_class = PostgresScoresView if settings.database_url else SQLiteScoresView
+    dialect = dialect_of(settings)
+    env = Environment(NAME, dialect.env(settings))
+    view_class = VIEWS[dialect.name]
     factory: Any = InfrastructureFactory.construct(env)
-    if lock is None and settings.database_url:
-        lock = WriterLock(factory.datastore, None, "tables")  # the ledger's key
     if lock is None:
-        return factory.tracking_recorder(view_class)
+        lock = dialect.tables_lock(factory.datastore)  # the ledger's key
     with lock.hold():
         return factory.tracking_recorder(view_class)
 
@@ -95,6 +94,6 @@ def run_projection(settings: Settings) -> ProjectionRunner[Any, Any]:
     return ProjectionRunner(
         application_class=LedgerReader,
         projection_class=ScoresProjection,
-        view_class=PostgresScoresView,
+        view_class=VIEWS[POSTGRESQL.name],
         env=persistence_env(settings),
     )

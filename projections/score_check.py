@@ -16,7 +16,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.log_store import Cursor
 from projections.score_board import TracingBoard
 from projections.score_index import INDEX_COLUMNS, Changes, Indexer
 from verify.formats.statement import parse_entry
@@ -54,9 +53,8 @@ class Stored:
 def read_stored(view: Any) -> Stored:
     """The view's rows and watermark, read in one snapshot."""
     with view.datastore.transaction(commit=False) as raw:
-        cur = Cursor(raw, not view.postgres, view._prefix())
-        if view.postgres:
-            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cur = view.cursor(raw)
+        view.dialect.snapshot(cur)
         row = cur.execute("SELECT log_size FROM {p}pmm_scores_position WHERE id = 1").one()
         versions = cur.execute(
             f"SELECT {', '.join(INDEX_COLUMNS)} FROM {{p}}pmm_score_index"

@@ -35,16 +35,7 @@ def _view_exists(store: LogStore, cur: Cursor) -> bool:
     if now - _ABSENT.get(store, -_RECHECK) < _RECHECK:
         return False
     _ABSENT[store] = now
-    if store.postgres:
-        name = f"{store.prefix}pmm_score_publications"
-        found = cur.execute("SELECT to_regclass(%s)", (name,)).one()
-        exists = found is not None and found[0] is not None
-    else:
-        found = cur.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
-            "name = 'pmm_score_publications'"
-        ).one()
-        exists = found is not None
+    exists = store.dialect.table_exists(cur, store.prefix, "pmm_score_publications")
     if exists:
         _MADE.add(store)
     return exists
@@ -147,7 +138,7 @@ def indexed_snapshot(
     the versions disclosure depends on. None when the index cannot answer
     exactly (no view, a size it has not reached or outside the log, no rows):
     the caller then takes the general path, which also names what is wrong."""
-    rowid = "notification_id" if store.postgres else "rowid"
+    rowid = store.dialect.rowid
     events, leaves = store.events_table, "{p}pmm_log_leaves"
     prefix = f"assessment/{member}/"
     entry_at = (

@@ -21,6 +21,7 @@ import psycopg
 import pytest
 
 from ledger.application import Ledger, Recorded, Statement
+from ledger.dialect import POSTGRESQL
 from ledger.errors import NotFoundError
 from ledger.home import init_ledger, resolve_key
 from ledger.keys import KeyPair, with_approvals
@@ -94,7 +95,7 @@ class Operator:
 
     def drop_access_guards(self) -> None:
         """Drop the access log's append-only triggers."""
-        if self.store.postgres:
+        if self.store.dialect is POSTGRESQL:
             self.execute("DROP TRIGGER pmm_access_log_append_only ON {p}pmm_access_log")
         else:
             self.execute("DROP TRIGGER pmm_access_log_no_update")

@@ -271,6 +271,57 @@ def test_domain_imports_only_stdlib_eventsourcing_domain_and_itself() -> None:
     assert bad == []
 
 
+def _import_graph(package: str) -> dict[str, set[str]]:
+    """Module -> the modules of ``package`` it imports, under ``TYPE_CHECKING`` and
+    inside functions too (``ast.walk`` sees every import statement)."""
+    sources = {module: names for _, module, names in _sources(package)}
+    return {
+        module: {
+            candidate
+            for name in names
+            for candidate in _candidates(name)
+            if candidate in sources and candidate != module
+        }
+        for module, names in sources.items()
+    }
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import cycle, as one path that comes back to its first module."""
+    found: list[list[str]] = []
+    done: set[str] = set()
+
+    def walk(module: str, path: list[str]) -> None:
+        for imported in sorted(graph[module]):
+            if imported in path:
+                found.append([*path[path.index(imported) :], imported])
+            elif imported not in done:
+                walk(imported, [*path, imported])
+        done.add(module)
+
+    for module in sorted(graph):
+        if module not in done:
+            walk(module, [module])
+    return found
+
+
+def test_the_ledger_has_no_import_cycle() -> None:
+    """A statement goes one way, ``Ledger.record`` -> pipeline -> use cases ->
+    aggregates: nothing below ``ledger.application`` imports it back, not even
+    for type hints (docs/decisions.md decision 40)."""
+    graph = _import_graph("ledger")
+    assert "ledger.use_cases" in graph["ledger.pipeline"]  # not vacuous
+    assert "ledger.application" not in graph["ledger.use_cases"]
+    assert "ledger.use_cases" not in graph["ledger.application"]
+    assert _cycles(graph) == []
+
+
+def test_cycles_are_found() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c", "a"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
 # -- the checker itself ------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from ledger.access_log import AccessLog
+from ledger.dialect import POSTGRESQL
 from ledger.tokens import check_token
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def test_access_log_show_and_verify(world: World) -> None:
     assert code == 0 and "verified: 2 records" in output, output
     store = world.ledger.sequencer.store
     with store.transaction(commit=True) as cur:  # an operator behind the guard
-        if store.postgres:
+        if store.dialect is POSTGRESQL:
             cur.execute("DROP TRIGGER pmm_access_log_append_only ON {p}pmm_access_log")
         else:
             cur.execute("DROP TRIGGER pmm_access_log_no_update")

@@ -37,7 +37,7 @@ def pmm(world: World, *args: str) -> tuple[int, str]:
 def delete(world: World, sql: str, params: tuple[Any, ...]) -> None:
     """Delete rows behind the ledger's back (one statement, committed)."""
     store = world.ledger.sequencer.store
-    rowid = "notification_id" if store.postgres else "rowid"
+    rowid = store.dialect.rowid
     sql = sql.replace("{events}", store.events_table).replace("{rowid}", rowid)
     count = sql.replace("DELETE FROM", "SELECT COUNT(*) FROM", 1)
     with store.transaction(commit=True) as cur:

@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 import pytest
 
 from ledger.application import Ledger, Recorded
+from ledger.dialect import persistence_env
 from ledger.errors import StorageBusyError
 from ledger.home import open_ledger
-from ledger.persistence import SQLITE_FILE, Settings, persistence_env
+from ledger.persistence import SQLITE_FILE, Settings
 from tests.faults.kit import Tally
 
 if TYPE_CHECKING:

@@ -23,6 +23,7 @@ from api.web.flag_pages import router as flag_pages_router
 from api.web.pages import router as web_router
 from api.web.signin import router as signin_router
 from ledger.application import Ledger
+from ledger.dialect import POSTGRESQL
 from ledger.log_store import LogStore
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 def snapshot(store: LogStore) -> dict[str, tuple[int, str]]:
     """Every table of the ledger's database: its row count and a digest of its rows."""
     with store.read() as cur:
-        if store.postgres:
+        if store.dialect is POSTGRESQL:
             cur.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = %s",
                 (store.datastore.schema,),

@@ -27,6 +27,7 @@ import rfc8785
 
 from ledger.access_log import PAGE_LIMIT, AccessLog, AccessPage
 from ledger.application import Ledger
+from ledger.dialect import POSTGRESQL
 from ledger.home import open_ledger
 from ledger.log_store import LogStore
 from verify.formats.access_chain import FIELDS, GENESIS, ChainResult, record_hash
@@ -365,7 +366,7 @@ def test_sqlite_replace_is_refused(log: AccessLog, six: list[dict[str, Any]]) ->
     # trigger (SQLite fires delete triggers for REPLACE only with
     # recursive_triggers on): a row overwritten with no UPDATE or DELETE.
     store = log.store
-    if store.postgres:
+    if store.dialect is POSTGRESQL:
         pytest.skip("PostgreSQL has no REPLACE; its upsert is refused above")
     before = rows(store)
     forged = {**six[1], "principal": "someone-else"}
@@ -384,7 +385,7 @@ def test_postgres_truncate_is_refused(log: AccessLog, six: list[dict[str, Any]])
     # TRUNCATE removes every row without firing UPDATE or DELETE triggers; the
     # emptied log then checks as a valid chain of size 0.
     store = log.store
-    if not store.postgres:
+    if store.dialect is not POSTGRESQL:
         pytest.skip("SQLite has no TRUNCATE; DELETE without WHERE is refused above")
     before = rows(store)
     with pytest.raises(Exception, match="append-only"):

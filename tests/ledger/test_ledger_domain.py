@@ -794,22 +794,20 @@ def test_assessment_stream_must_match_member_and_cycle(world: World) -> None:
     world.refused(missing, NotFoundError, "'assessment/KEN/9' does not exist")
 
 
-def test_each_use_case_records_only_its_own_statement_type(world: World) -> None:
+def test_every_statement_type_is_recorded_through_record(world: World) -> None:
+    """One way in for every statement type (docs/decisions.md decision 40): no
+    method per use case; bytes and parsed statements alike."""
+    for gone in ("genesis", "submit_value", "correct_value", "validate_value", "publish"):
+        assert not hasattr(world.ledger, gone), gone
     signed = world.sign(
         world.ncp_ken,
         world.KEN,
         "value.submitted",
         world.value_body(world.KPI_HOURS, {"amount": "1"}, "hours"),
     )
-    before = world.state()
-    with pytest.raises(DomainRuleError) as caught:
-        world.ledger.correct_value(signed)
-    assert type(caught.value) is DomainRuleError
-    assert "records value.corrected statements, not value.submitted" in str(caught.value)
-    assert world.state() == before
-    recorded = world.ledger.submit_value(signed.to_bytes())
+    recorded = world.ledger.record(signed.to_bytes())
     assert (recorded.entry_type, recorded.stream_version) == ("value.submitted", 2)
-    validated = world.ledger.validate_value(
+    validated = world.ledger.record(
         world.sign(world.sec, world.KEN, "value.validated", {"entry": 2})
     )
-    assert validated.principal == "sec"
+    assert (validated.entry_type, validated.principal) == ("value.validated", "sec")

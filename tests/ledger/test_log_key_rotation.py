@@ -279,7 +279,7 @@ def test_hostile_the_old_key_signs_after_its_hand_over(
     ledger that does not follow the hand-over)."""
     first, new = log_key(world), new_log_key(world)
     world.ledger.record(hand_over(world, first, new))
-    modified.setattr(Ledger, "_follow_log_key", lambda self, work: None)
+    modified.setattr(Ledger, "follow_log_key", lambda self, work: None)
     world.ledger.sequencer.signer = Ed25519Signer(world.ledger.origin, first.private_key)
     world.hours(world.ncp_ken, world.KEN, "12")
     found = findings(world, tmp_path)

@@ -15,7 +15,6 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from ledger.log_store import Cursor
 from projections.runner import LiveScores
 from projections.score_check import check_view
 from tests.projections.test_score_index import History, _framework
@@ -45,7 +44,7 @@ def live(world: World) -> Iterator[LiveScores]:
 def _edit(live: LiveScores, sql: str) -> None:
     view = live.view
     with view.datastore.transaction(commit=True) as raw:
-        Cursor(raw, not view.postgres, view._prefix()).execute(sql)
+        view.cursor(raw).execute(sql)
 
 
 def _pmm(world: World, *args: str) -> tuple[int, str]:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ledger.errors import LedgerError
-from ledger.log_store import Cursor
 from projections import timetravel
 from projections.disclosure import AUDIENCES, disclosure_now, visible
 from projections.errors import NoSuchAssessmentError
@@ -225,7 +224,7 @@ def test_the_index_equals_the_replay_at_every_log_size(world: World, seed: int) 
 def _index_lines(live: LiveScores) -> list[tuple[Any, ...]]:
     view = live.view
     with view.datastore.transaction(commit=False) as raw:
-        cur = Cursor(raw, not view.postgres, view._prefix())
+        cur = view.cursor(raw)
         lines = cur.execute("SELECT * FROM {p}pmm_score_index").all()
         lines += cur.execute("SELECT * FROM {p}pmm_score_publications").all()
     return sorted(lines, key=repr)
@@ -350,7 +349,7 @@ def test_an_old_view_without_the_index_is_rebuilt(world: World) -> None:
     try:
         live.catch_up()
         with live.view.datastore.transaction(commit=True) as raw:
-            cur = Cursor(raw, not live.view.postgres, live.view._prefix())
+            cur = live.view.cursor(raw)
             cur.execute("DELETE FROM {p}pmm_score_index")
     finally:
         live.close()
