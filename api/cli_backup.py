@@ -20,9 +20,10 @@ from ledger.errors import BackupError, ConfigurationError
 from ledger.home import read_policy
 from ledger.receipt_check import HttpSource, LedgerSource, LogSource, Trust, check_receipt
 from ledger.restore import restore_backup
-from verify.formats.bundle import InputError, load_trust
+from verify.errors import InputError
 from verify.formats.note_keys import Ed25519Verifier
 from verify.formats.policy_text import parse_policy
+from verify.formats.trust import load_trust
 
 receipt_app = typer.Typer(help="Check a receipt against the ledger.", no_args_is_help=True)
 

@@ -4,7 +4,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import sys
 import tempfile
@@ -17,13 +16,15 @@ import typer
 from api.cli_common import Home, Json, err, fail, open_home
 from api.cli_common import out as out_console
 from ledger.errors import LedgerError
-from ledger.export import TRUST_FILE, export
+from ledger.export import export
 from ledger.home import current_policy
 from ledger.verify_status import status_of, write_status
 from verify.__main__ import run as verify_run
 from verify.check.verifier import VerifyResult
 from verify.errors import VerifyError
+from verify.formats.proofs import hash_lines
 from verify.formats.statement import format_timestamp
+from verify.formats.trust import TRUST_FILE
 
 LIVE_LABEL = "the ledger's stored entries"
 
@@ -161,4 +162,4 @@ def add_log_commands(app: typer.Typer) -> None:
             fail(str(exc), 2)
         finally:
             ledger.close()
-        sys.stdout.write("".join(base64.b64encode(h).decode() + "\n" for h in proof))
+        sys.stdout.write(hash_lines(proof))

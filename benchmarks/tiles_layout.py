@@ -1,5 +1,5 @@
 """What a tlog-tiles client fetches to check one inclusion proof, from the tile
-layout (C2SP tlog-tiles; ``ledger.export``): the RFC 6962 audit path is built
+layout (C2SP tlog-tiles; ``verify/formats/tiles.py``): the RFC 6962 audit path is built
 by ``verify.merkle.tree.inclusion_proof`` through a getter that takes each perfect
 subtree of height h at index k from hash tile level ``h // 8``, folding the
 ``2 ** (h % 8)`` hashes it holds there, and notes which tiles it opened.
@@ -17,16 +17,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ledger.export import TILE_HEIGHT, TILE_WIDTH, tile_path
+from verify.formats.tiles import TILE_HEIGHT, TILE_WIDTH, tile_path, tile_width
 from verify.merkle.tree import inclusion_proof, node_hash
 
 HASH = 32
 Tile = tuple[int, int, int]  # level, index, width
-
-
-def tile_width(size: int, level: int, index: int) -> int:
-    """The width of hash tile ``level``/``index`` in a tree of ``size`` leaves."""
-    return min(TILE_WIDTH, (size >> (TILE_HEIGHT * level)) - TILE_WIDTH * index)
 
 
 class TileReader:

@@ -35,6 +35,7 @@ from benchmarks.common import (
 )
 from benchmarks.verify_bundle import cached_bundle, preamble, public_key, raw_entry
 from verify.formats.statement import parse_entry, signing_input
+from verify.formats.trust import TRUST_FILE
 
 NAME = "verify"
 DEFAULT_SIZE, QUICK_SIZE = 1_000_000, 20_000
@@ -95,7 +96,7 @@ def raw_sample(count: int) -> Sample:
 def run_verifier(directory: Path, size: int) -> Run:
     """``python -m verify DIR --trust FILE --json`` in a fresh process, timed."""
     command = [sys.executable, "-c", _CHILD, str(directory)]
-    command += ["--trust", str(directory / "trust.json"), "--json"]
+    command += ["--trust", str(directory / TRUST_FILE), "--json"]
     started = perf_counter()
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=False)
     seconds = perf_counter() - started

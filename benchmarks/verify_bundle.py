@@ -18,7 +18,6 @@ import base64
 import functools
 import hashlib
 import itertools
-import json
 import shutil
 import string
 from concurrent.futures import ProcessPoolExecutor
@@ -30,13 +29,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from benchmarks.common import progress
-from verify.formats.bundle import (
-    TILE_WIDTH,
-    TRUST_FORMAT,
-    split_bundle,
-    tile_path,
-    tiles_of,
-)
+from verify.formats.bundle import split_bundle
 from verify.formats.checkpoint import Checkpoint, sign_checkpoint
 from verify.formats.note import Ed25519Signer
 from verify.formats.statement import (
@@ -47,6 +40,15 @@ from verify.formats.statement import (
     key_id,
     sign,
 )
+from verify.formats.tiles import (
+    CHECKPOINT_FILE,
+    ENTRIES,
+    TILE_WIDTH,
+    frame_entries,
+    tile_path,
+    tiles_of,
+)
+from verify.formats.trust import TRUST_FILE, trust_bytes, trust_fields
 from verify.merkle.frontier import Frontier
 from verify.merkle.tree import leaf_hash
 
@@ -220,8 +222,7 @@ def build_tiles(job: tuple[str, int, int, int]) -> list[tuple[int, bytes]]:
     for n in range(first, last):
         start = n * TILE_WIDTH
         raws = [raw_entry(i) for i in range(start, min(size, start + TILE_WIDTH))]
-        bundle = b"".join(len(raw).to_bytes(2, "big") + raw for raw in raws)
-        _write(Path(directory) / tile_path("entries", n, len(raws)), bundle)
+        _write(Path(directory) / tile_path(ENTRIES, n, len(raws)), frame_entries(raws))
         out.append((n, b"".join(leaf_hash(raw) for raw in raws)))
     return out
 
@@ -266,18 +267,12 @@ def build_bundle(directory: Path, size: int, workers: int) -> None:
             _write(directory / tile_path(level, n, width), b"".join(tile))
     signer = log_signer()
     note = sign_checkpoint(Checkpoint(ORIGIN, size, frontier.root()), signer)
-    _write(directory / "checkpoint", note.encode())
-    first_bundle = directory / tile_path("entries", 0, min(size, TILE_WIDTH))
+    _write(directory / CHECKPOINT_FILE, note.encode())
+    first_bundle = directory / tile_path(ENTRIES, 0, min(size, TILE_WIDTH))
     genesis = split_bundle(first_bundle.read_bytes(), first_bundle)[0]
     vkey = signer.verifier().vkey()
-    trust = {
-        "format": TRUST_FORMAT,
-        "origin": ORIGIN,
-        "log_vkey": vkey,
-        "genesis_entry_sha256": hashlib.sha256(genesis).hexdigest(),
-        "policy": f"log {vkey}\nquorum none\n",
-    }
-    _write(directory / "trust.json", (json.dumps(trust, indent=2) + "\n").encode())
+    trust = trust_fields(ORIGIN, vkey, genesis)
+    _write(directory / TRUST_FILE, trust_bytes(trust))
 
 
 def cached_bundle(cache: Path, size: int, workers: int) -> Path:

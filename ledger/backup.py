@@ -33,8 +33,7 @@ from ledger.files import create_private
 from ledger.home import open_ledger, read_config
 from ledger.persistence import SQLITE_FILE, Settings
 from ledger.writer_lock import FileLock
-from verify.formats.checkpoint import parse_checkpoint
-from verify.formats.note import parse_note
+from verify.formats.checkpoint import note_checkpoint
 from verify.formats.statement import format_timestamp
 from verify.merkle.tree import tree_root
 
@@ -106,7 +105,7 @@ def check_payload(query: Query, manifest: Manifest) -> None:
             f"the manifest says the log has {manifest.log_size} entries; the payload "
             f"holds {facts.size}: the manifest lies or the payload is another one"
         )
-    stored = parse_checkpoint(parse_note(facts.checkpoint).text)
+    stored = note_checkpoint(facts.checkpoint)
     if (stored.size, stored.root) != (claimed.size, claimed.root):
         raise BackupError("the payload's latest checkpoint is not the manifest's")
     if stored_root(query, facts.size) != claimed.root:

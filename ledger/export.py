@@ -7,9 +7,11 @@ Layout under the output folder, exactly as a tlog-tiles server serves it:
   the perfect subtrees of height 8L at indexes N*256 .. N*256+W-1 (32 bytes
   each, W = 256 for a full tile);
 * ``tile/entries/<N>[.p/<W>]``: entry bundles, each entry as a big-endian
-  uint16 length then its exact bytes;
+  uint16 length then its exact bytes (paths and framing:
+  ``verify/formats/tiles.py``);
 * ``trust.json``: the roots a verifier pins (docs/design.md §5): origin, log
-  verifier key, the genesis entry's SHA-256, and the tlog-policy text;
+  verifier key, the genesis entry's SHA-256, and the tlog-policy text
+  (``verify/formats/trust.py``);
 * ``access-log.jsonl``: the access log's records, one JSON object a line, as
   stored, so the verifier holds them to the seals in the log (decision 16).
   Like the entry bundles it is for entitled auditors, not a public mirror.
@@ -24,7 +26,6 @@ exactly what is missing.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -33,30 +34,22 @@ from ledger.errors import ConfigurationError
 from ledger.files import private_folder, write_private
 from ledger.home import POLICY_FILE
 from ledger.log_keys import log_key_changes
-from verify.formats.checkpoint import parse_checkpoint
-from verify.formats.note import parse_note
+from verify.formats.bundle import ACCESS_LOG_FILE
+from verify.formats.checkpoint import tree_size
+from verify.formats.tiles import (
+    CHECKPOINT_FILE,
+    ENTRIES,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    frame_entries,
+    hash_tiles,
+    tile_path,
+)
+from verify.formats.trust import TRUST_FILE, trust_bytes, trust_fields
 
-TILE_WIDTH = 256
-TILE_HEIGHT = 8
-TRUST_FILE = "trust.json"
-ACCESS_LOG_FILE = "access-log.jsonl"
-
-
-def tile_index_path(index: int) -> str:
-    """``1234067`` → ``x001/x234/067``: 3-digit groups, all but the last with x."""
-    groups = []
-    while True:
-        groups.append(f"{index % 1000:03d}")
-        index //= 1000
-        if index == 0:
-            break
-    groups.reverse()
-    return "/".join([*("x" + g for g in groups[:-1]), groups[-1]])
-
-
-def tile_path(level: int | str, index: int, width: int) -> str:
-    partial = "" if width == TILE_WIDTH else f".p/{width}"
-    return f"tile/{level}/{tile_index_path(index)}{partial}"
+# TRUST_FILE is named here too for projections/report.py, which imports it from
+# this module; its one definition is verify/formats/trust.py.
+__all__ = ["TRUST_FILE", "export"]
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -77,24 +70,20 @@ def export(ledger: Ledger, out: Path, policy: str | None = None) -> dict[str, ob
     if out.exists() and any(out.iterdir()):
         raise ConfigurationError(f"{out} is not empty; export into a new folder")
     note = ledger.sequencer.checkpoint()
-    size = parse_checkpoint(parse_note(note).text).size
+    size = tree_size(note)
     store = ledger.sequencer.store
     tiles = 0
     missing_tiles: list[str] = []
-    level = 0
-    while size >> (TILE_HEIGHT * level):
-        leaves_at_level = size >> (TILE_HEIGHT * level)
-        for start in range(0, leaves_at_level, TILE_WIDTH):
-            width = min(TILE_WIDTH, leaves_at_level - start)
-            name = tile_path(level, start // TILE_WIDTH, width)
-            try:
-                hashes = store.node_range(TILE_HEIGHT * level, start, start + width)
-            except LookupError:  # subtree hashes gone: no tile, which the verifier reports
-                missing_tiles.append(name)
-                continue
-            _write(out / name, b"".join(hashes))
-            tiles += 1
-        level += 1
+    for level, n, width in hash_tiles(size):
+        name = tile_path(level, n, width)
+        start = n * TILE_WIDTH
+        try:
+            hashes = store.node_range(TILE_HEIGHT * level, start, start + width)
+        except LookupError:  # subtree hashes gone: no tile, which the verifier reports
+            missing_tiles.append(name)
+            continue
+        _write(out / name, b"".join(hashes))
+        tiles += 1
     genesis = b""
     missing: list[int] = []
     for start in range(0, size, TILE_WIDTH):
@@ -107,9 +96,9 @@ def export(ledger: Ledger, out: Path, policy: str | None = None) -> dict[str, ob
         # which the verifier reports as that entry missing (docs/verifier.md).
         missing += [i for i in range(start, stop) if i not in found]
         raws = [found.get(i, b"") for i in range(start, stop)]
-        bundle = b"".join(len(raw).to_bytes(2, "big") + raw for raw in raws)
-        _write(out / tile_path("entries", start // TILE_WIDTH, stop - start), bundle)
-    _write(out / "checkpoint", note.encode())
+        bundle = frame_entries(raws)
+        _write(out / tile_path(ENTRIES, start // TILE_WIDTH, stop - start), bundle)
+    _write(out / CHECKPOINT_FILE, note.encode())
     lines = [
         json.dumps(record, sort_keys=True) + "\n" for record in ledger.access_log.records()
     ]
@@ -118,14 +107,8 @@ def export(ledger: Ledger, out: Path, policy: str | None = None) -> dict[str, ob
     # hand-overs from it to the key that signs now (docs/decisions.md 33).
     changes = log_key_changes(ledger)
     vkey = changes[0].old_key if changes else ledger.log_vkey()
-    trust = {
-        "format": "pmm-trust/v1",
-        "origin": ledger.origin,
-        "log_vkey": vkey,
-        "genesis_entry_sha256": hashlib.sha256(genesis).hexdigest(),
-        "policy": policy or f"log {vkey}\nquorum none\n",
-    }
-    _write(out / TRUST_FILE, (json.dumps(trust, indent=2) + "\n").encode())
+    trust = trust_fields(ledger.origin, vkey, genesis, policy)
+    _write(out / TRUST_FILE, trust_bytes(trust))
     return {
         "size": size,
         "hash_tiles": tiles,

@@ -7,19 +7,18 @@ to the ledger's database. ``Witness.add_checkpoint`` implements the
 the spec prescribes; the HTTP server around it is ``api.witness_server``.
 
 Request body: ``old <size>\\n``, 0..63 base64 consistency-proof lines, an empty
-line, then the checkpoint note. Answers: 404 unknown origin, 403 no valid log
-signature, 400 malformed or old > size, 409 (body ``<size>\\n``, type
-``text/x.tlog.size``) when ``old`` is not the size it last cosigned or when a
-same-size checkpoint has another root, 422 a bad proof or a size-0 checkpoint
-without the empty root, 200 with cosignature lines on success. State is saved
-(atomically, under a file lock) before the cosignature is returned, so a
-crashed witness never forgets what it signed.
+line, then the checkpoint note (read by ``verify/formats/proofs.py``). Answers:
+404 unknown origin, 403 no valid log signature, 400 malformed or old > size,
+409 (body ``<size>\\n``, type ``text/x.tlog.size``) when ``old`` is not the size
+it last cosigned or when a same-size checkpoint has another root, 422 a bad
+proof or a size-0 checkpoint without the empty root, 200 with cosignature lines
+on success. State is saved (atomically, under a file lock) before the
+cosignature is returned, so a crashed witness never forgets what it signed.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import fcntl
 import json
 import os
@@ -34,20 +33,21 @@ from verify.errors import (
     ProofError,
     UnverifiedNoteError,
     VerifyError,
+    WitnessRequestError,
     quote,
 )
-from verify.formats.checkpoint import Checkpoint, check_own_checkpoint, parse_checkpoint
+from verify.formats.checkpoint import Checkpoint, check_own_checkpoint
 from verify.formats.cosignature import CosignatureSigner
-from verify.formats.note import Signature, open_note, parse_note
+from verify.formats.note import Signature, open_note
 from verify.formats.note_keys import Ed25519Verifier
+from verify.formats.proofs import parse_add_checkpoint
 from verify.merkle.tree import EMPTY_ROOT, verify_witness_consistency
 
 SIZE_TYPE = "text/x.tlog.size"
-MAX_PROOF_LINES = 63
 MAX_REASON = 300  # characters of a refusal's reason (docs/decisions.md 17)
 
 
-def _reason(exc: Exception) -> str:
+def _reason(exc: Exception | str) -> str:
     """Why a request was refused, in short: the messages quote the request."""
     text = str(exc)
     return text if len(text) <= MAX_REASON else text[:MAX_REASON] + "…"
@@ -81,26 +81,17 @@ class Witness:
 
     def add_checkpoint(self, request: bytes) -> Answer:
         try:
-            text = request.decode("utf-8")
-            head, _, note_text = text.partition("\n\n")
-            lines = head.split("\n")
-            if not lines[0].startswith("old ") or len(lines) - 1 > MAX_PROOF_LINES:
-                return Answer(
-                    400, "request must start with 'old <size>' and <= 63 proof lines\n"
-                )
-            old = int(lines[0][4:]) if lines[0][4:].isdigit() else -1
-            proof = [base64.b64decode(line, validate=True) for line in lines[1:]]
-            note = parse_note(note_text)
-            checkpoint = parse_checkpoint(note.text)
-        except (UnicodeDecodeError, binascii.Error, ValueError, VerifyError) as exc:
-            return Answer(400, f"malformed add-checkpoint request: {_reason(exc)}\n")
-        if old < 0 or lines[0] != f"old {old}":
-            return Answer(400, "old size must be a decimal number without leading zeros\n")
+            read = parse_add_checkpoint(request)
+        except WitnessRequestError as exc:
+            if exc.cause is None:
+                return Answer(400, f"{exc.message}\n")
+            return Answer(400, f"{exc.message}: {_reason(exc.cause)}\n")
+        old, checkpoint = read.request.old, read.checkpoint
         log = self.logs.get(checkpoint.origin)
         if log is None:
             return Answer(404, f"unknown log origin {quote(checkpoint.origin)}\n")
         try:
-            open_note(note_text, [log])
+            open_note(read.request.note, [log])
             check_own_checkpoint(checkpoint)
         except (NoteSignatureError, UnverifiedNoteError) as exc:
             return Answer(403, f"no valid signature by the log key: {_reason(exc)}\n")
@@ -108,7 +99,8 @@ class Witness:
             return Answer(422, f"checkpoint refused: {_reason(exc)}\n")
         if old > checkpoint.size:
             return Answer(400, f"old size {old} is larger than the checkpoint's\n")
-        return self._advance(checkpoint.origin, old, proof, note.text, checkpoint)
+        proof = list(read.request.proof)
+        return self._advance(checkpoint.origin, old, proof, read.note.text, checkpoint)
 
     def _advance(
         self, origin: str, old: int, proof: list[bytes], body: str, checkpoint: Checkpoint

@@ -24,7 +24,6 @@ with the matching consistency proof.
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 import urllib.error
@@ -36,8 +35,10 @@ from dataclasses import dataclass
 from ledger.log_store import LogStore
 from ledger.writer_lock import WriterLock
 from verify.errors import VerifyError
+from verify.formats.checkpoint import parse_checkpoint
 from verify.formats.note import Note, Signature, parse_note, parse_signature_lines
 from verify.formats.policy_text import PolicyWitness, TrustPolicy
+from verify.formats.proofs import AddCheckpoint
 
 TIMEOUT_SECONDS = 5.0  # one request to one witness
 # How long a writer waits for another writer's round: a round with witnesses
@@ -76,7 +77,7 @@ class WitnessClient:
         """Ask every witness with a URL whose cosignature ``note`` lacks (none
         when not ``ask``); the note with every cosignature that verifies."""
         parsed = parse_note(note)
-        size = int(parsed.text.split("\n")[1])
+        size = parse_checkpoint(parsed.text).size
         signatures = list(parsed.signatures)
         names: set[str] = set()
         refusals: list[str] = []
@@ -130,12 +131,7 @@ class WitnessClient:
         for _ in range(2):
             with self._proof_lock:  # the sequencer's store, from several threads
                 proof = self.proof(old, size) if 0 < old < size else []
-            request = (
-                f"old {old}\n"
-                + "".join(base64.b64encode(h).decode() + "\n" for h in proof)
-                + "\n"
-                + note
-            )
+            request = AddCheckpoint(old, tuple(proof), note).format()
             try:
                 with urllib.request.urlopen(
                     urllib.request.Request(

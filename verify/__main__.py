@@ -20,7 +20,7 @@ from typing import Any
 
 from verify.check.findings import Finding
 from verify.check.verifier import VerifyResult, verify_export
-from verify.formats.bundle import InputError
+from verify.errors import InputError
 
 RESULT_FORMAT = "pmm-verify-result/v1"
 EXIT_VERIFIED, EXIT_FAILED, EXIT_INPUT = 0, 1, 2

@@ -87,6 +87,25 @@ class CheckpointError(VerifyError):
     """A checkpoint body is malformed or is not the one expected."""
 
 
+class TilePathError(VerifyError):
+    """A path is not the canonical tlog-tiles name of a tile."""
+
+
+class InputError(VerifyError):
+    """An input could not be read: missing, truncated or malformed (exit 2)."""
+
+
+class WitnessRequestError(VerifyError):
+    """A tlog-witness add-checkpoint request is malformed (HTTP 400). ``cause``
+    is what failed to decode or parse, which the witness bounds before quoting
+    it back (docs/decisions.md 17)."""
+
+    def __init__(self, message: str, cause: str | None = None) -> None:
+        super().__init__(message if cause is None else f"{message}: {cause}")
+        self.message = message
+        self.cause = cause
+
+
 class ReceiptError(VerifyError):
     """A ``c2sp.org/tlog-proof@v1`` receipt is malformed."""
 

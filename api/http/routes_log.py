@@ -1,7 +1,8 @@
 """The integrity log over HTTP, laid out as C2SP tlog-tiles (docs/formats.md §2.5).
 
 ``/checkpoint`` and ``/tile/...`` answer exactly the bytes ``pmm export``
-writes at the same paths (``ledger.export``), so a static mirror and this
+writes at the same paths (``ledger.export``; paths and framing from
+``verify/formats/tiles.py``), so a static mirror and this
 server are interchangeable; full tiles never change and are cacheable for
 ever. Entry bundles carry values of every disclosure level, so they need a
 principal who may read everything, and each read is in the access log.
@@ -10,8 +11,6 @@ Receipts and proofs are answered from stored subtree hashes.
 
 from __future__ import annotations
 
-import base64
-import re
 import weakref
 from typing import Annotated, Any
 
@@ -22,13 +21,21 @@ from api.http.auth import AccessLogDep, ReaderDep, log_reads
 from api.http.deps import LedgerDep
 from api.http.errors import PROBLEM
 from ledger.application import Ledger
-from ledger.export import TILE_HEIGHT, TILE_WIDTH, tile_path
 from ledger.log_store import LogStore
 from projections.access import FULL_READERS
 from projections.audit import restricted_by_member
 from projections.kept import Kept, kept_for
-from verify.formats.checkpoint import parse_checkpoint
-from verify.formats.note import parse_note
+from verify.errors import TilePathError
+from verify.formats.checkpoint import tree_size
+from verify.formats.proofs import hash_lines
+from verify.formats.tiles import (
+    ENTRIES,
+    TILE_HEIGHT,
+    TILE_WIDTH,
+    frame_entries,
+    level_size,
+    parse_tile_path,
+)
 
 router = APIRouter(tags=["log"])
 
@@ -36,11 +43,6 @@ TEXT = "text/plain; charset=utf-8"
 IMMUTABLE = "public, max-age=31536000, immutable"
 # Indexes and sizes far beyond any log, still inside a 63-bit database integer.
 MAX_INDEX = 2**53
-# tile/<L>/<N>[.p/<W>], N as 3-digit groups (all but the last prefixed x).
-TILE = re.compile(
-    r"(?P<level>entries|[0-9]{1,2})/(?P<index>(?:x[0-9]{3}/){0,4}[0-9]{3})"
-    r"(?:\.p/(?P<width>[0-9]{1,3}))?"
-)
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such tile (yet)", **PROBLEM}
 }
@@ -58,7 +60,7 @@ Size = Annotated[
 def checkpoint_size(ledger: Ledger) -> tuple[str, int]:
     """The latest signed checkpoint note and its tree size."""
     note = ledger.sequencer.checkpoint()
-    return note, parse_checkpoint(parse_note(note).text).size
+    return note, tree_size(note)
 
 
 @router.get(
@@ -89,27 +91,21 @@ def _full_tiles(ledger: Ledger) -> Kept[str, bytes]:
 def tile_bytes(ledger: Ledger, path: str) -> tuple[bytes, bool, list[tuple[int, bytes]]]:
     """The tile at ``tile/<path>``, whether it is full, and for an entry bundle
     its (log index, entry) pairs; 404 if there is none."""
-    found = TILE.fullmatch(path)
-    width = int(found["width"]) if found and found["width"] else TILE_WIDTH
-    if found is None or not 0 < width <= TILE_WIDTH:
-        raise HTTPException(404, f"tile/{path} is not a tlog-tiles path")
-    level_text = found["level"]
-    index = int(found["index"].replace("x", "").replace("/", ""))
-    level: int | str = level_text if level_text == "entries" else int(level_text)
-    if tile_path(level, index, width) != f"tile/{path}":
-        raise HTTPException(404, f"tile/{path} is not in canonical form")
+    try:
+        tile = parse_tile_path(path)
+    except TilePathError as exc:
+        raise HTTPException(404, str(exc)) from None
+    level, width = tile.level, tile.width
     _, size = checkpoint_size(ledger)
-    count = size if level == "entries" else size >> (TILE_HEIGHT * int(level))
-    start = index * TILE_WIDTH
-    if start + width > count:
+    start = tile.index * TILE_WIDTH
+    if start + width > level_size(size, level):
         raise HTTPException(404, f"tile/{path} is beyond the log (tree size {size})")
     store = ledger.sequencer.store
-    if level == "entries":
-        # Entry bundle framing (tlog-tiles): big-endian uint16 length, then the
-        # entry's exact bytes; the same framing ledger/export.py writes.
+    if level == ENTRIES:
+        # The entry bundle framing of verify/formats/tiles.py, as ledger/export.py
+        # writes it (docs/formats.md §2.5).
         entries = store.entries(start, start + width)
-        data = b"".join(len(raw).to_bytes(2, "big") + raw for _, raw in entries)
-        return data, width == TILE_WIDTH, entries
+        return frame_entries(raw for _, raw in entries), width == TILE_WIDTH, entries
     data = b"".join(store.node_range(TILE_HEIGHT * int(level), start, start + width))
     if width == TILE_WIDTH:
         _full_tiles(ledger).put(path, data)
@@ -187,5 +183,4 @@ def get_consistency(
     new: Annotated[int, Query(ge=0, le=MAX_INDEX)],
 ) -> PlainTextResponse:
     proof = ledger.sequencer.consistency(old, new)
-    text = "".join(base64.b64encode(h).decode() + "\n" for h in proof)
-    return PlainTextResponse(text, media_type=TEXT)
+    return PlainTextResponse(hash_lines(proof), media_type=TEXT)

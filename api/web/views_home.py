@@ -28,7 +28,7 @@ from projections.access import FULL_READERS, Reader
 from projections.flags import FlagFilter, read_flags
 from projections.timetravel import size_at
 from verify.errors import VerifyError
-from verify.formats.checkpoint import parse_checkpoint
+from verify.formats.checkpoint import note_checkpoint
 from verify.formats.cosignature import CosignatureVerifier, cosignature_timestamp
 from verify.formats.note import parse_note
 from verify.formats.statement import format_timestamp, parse_entry, parse_timestamp
@@ -42,7 +42,7 @@ OPEN_FLAGS_SHOWN = 10  # the rest are one click away, on /ui/flags
 
 def overview(ledger: Ledger, reader: Reader) -> View:
     note = ledger.sequencer.checkpoint()
-    checkpoint = parse_checkpoint(parse_note(note).text)
+    checkpoint = note_checkpoint(note)
     context: Context = {
         "log_size": ledger.log_size(),
         "checkpoint": {

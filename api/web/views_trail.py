@@ -17,12 +17,11 @@ from api.web.params import member_code, text, url, year_number
 from api.web.render import View
 from api.web.views_common import Context, definitions, latest, member_name
 from ledger.application import Ledger
-from ledger.export import TILE_WIDTH, tile_path
 from projections.access import FULL_READERS, Reader
 from projections.errors import QueryError
 from projections.trail import Trail, TrailEntry, peers, value_trail
-from verify.formats.checkpoint import parse_checkpoint
-from verify.formats.note import parse_note
+from verify.formats.checkpoint import tree_size
+from verify.formats.tiles import ENTRIES, TILE_WIDTH, tile_path, tile_width
 
 VALUE_TYPES = ("value.submitted", "value.corrected")
 MARKS = {
@@ -48,7 +47,7 @@ def _bundle(index: int, size: int) -> str | None:
     if index >= size:
         return None
     tile = index // TILE_WIDTH
-    return "/" + tile_path("entries", tile, min(TILE_WIDTH, size - tile * TILE_WIDTH))
+    return "/" + tile_path(ENTRIES, tile, tile_width(size, ENTRIES, tile))
 
 
 def _row(entry: TrailEntry, size: int, reader: Reader) -> dict[str, Any]:
@@ -119,7 +118,7 @@ def trail(
         raise QueryError(f"{kpi_code!r} is not a KPI of the framework")
     definition = latest(versions)
     direction = str(definition.get("direction", "none"))
-    size = parse_checkpoint(parse_note(ledger.sequencer.checkpoint()).text).size
+    size = tree_size(ledger.sequencer.checkpoint())
     rows = [_row(e, size, reader) for e in found.entries]
     others = peers(ledger, reader, code, t, kpi_code)
     shown = [p for p in others.shown if p.status == "value"]

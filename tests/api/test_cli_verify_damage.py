@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from typer.testing import CliRunner
 
 from api.cli import app
-from ledger.export import tile_path
+from verify.formats.tiles import tile_path
 
 if TYPE_CHECKING:
     from pathlib import Path

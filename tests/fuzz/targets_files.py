@@ -20,7 +20,8 @@ from projections.framework_file import load_framework
 from tests.fuzz.strategies import ORIGIN
 from tests.fuzz.strategies_log import LOG
 from verify.check.state import load_state
-from verify.formats.bundle import InputError, TrustRoots, load_trust
+from verify.errors import InputError
+from verify.formats.trust import TrustRoots, load_trust
 
 # A refusal quotes its input only in short (docs/decisions.md 17): one
 # problem's message stays under this; a file's list of problems may grow with
@@ -87,7 +88,7 @@ def thresholds(data: bytes) -> bool:
 
 
 def trust(data: bytes) -> bool:
-    """An auditor's ``trust.json`` (verify/formats/bundle.py): read, or ``InputError``."""
+    """An auditor's ``trust.json`` (verify/formats/trust.py): read, or ``InputError``."""
     try:
         in_folder({"trust.json": data}, lambda f: load_trust(f / "trust.json"))
     except InputError as exc:

@@ -14,11 +14,13 @@ from fastapi.testclient import TestClient
 
 from api.http import create_app
 from ledger.application import Ledger
-from ledger.export import ACCESS_LOG_FILE, TRUST_FILE, export
+from ledger.export import export
 from ledger.keys import KeyPair
 from ledger.tokens import issue_token
+from verify.formats.bundle import ACCESS_LOG_FILE
 from verify.formats.policy_text import parse_policy
 from verify.formats.receipt import verify_receipt
+from verify.formats.trust import TRUST_FILE
 from verify.merkle.tree import leaf_hash
 
 if TYPE_CHECKING:

@@ -12,11 +12,12 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.errors import ConfigurationError
-from ledger.export import export, tile_index_path, tile_path
+from ledger.export import export
 from ledger.keys import KeyPair
 from verify.formats.checkpoint import parse_checkpoint
 from verify.formats.note import open_note
 from verify.formats.note_keys import Ed25519Verifier
+from verify.formats.tiles import tile_index_path, tile_path
 
 if TYPE_CHECKING:
     from tests.conftest import Registration

@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ledger.export import export, tile_path
+from ledger.export import export
 from verify.__main__ import main
 from verify.check import replay
-from verify.formats.bundle import tiles_of
 from verify.formats.statement import parse_entry
+from verify.formats.tiles import tile_path, tiles_of
 
 if TYPE_CHECKING:
     from tests.conftest import World

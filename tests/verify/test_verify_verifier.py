@@ -17,13 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ledger.export import export, tile_index_path, tile_path
+from ledger.export import export
 from ledger.keys import KeyPair
 from verify.__main__ import main
 from verify.check.findings import Finding
 from verify.check.signatures import SignatureJob, SignaturePool
 from verify.check.verifier import verify_export
-from verify.formats import bundle
 from verify.formats.checkpoint import parse_checkpoint
 from verify.formats.cosignature import CosignatureSigner
 from verify.formats.note import parse_note
@@ -150,14 +149,6 @@ def test_witness_cosignatures_meet_the_quorum(world: World, tmp_path: Path) -> N
 def _cosignature(witness: CosignatureSigner, body: str) -> str:
     raw = witness.key_id.to_bytes(4, "big") + witness.sign_at(body.encode(), 1_700_000_000)
     return base64.b64encode(raw).decode()
-
-
-def test_tile_paths_agree_with_the_exporter() -> None:
-    for index in (0, 7, 999, 1000, 1234067, 10**9):
-        assert bundle.tile_index_path(index) == tile_index_path(index)
-        assert bundle.tile_path(2, index, 17) == tile_path(2, index, 17)
-    assert list(bundle.tiles_of(513)) == [(0, 256), (1, 256), (2, 1)]
-    assert list(bundle.tiles_of(0)) == []
 
 
 # -- input errors: exit 2, the file named, never "verified" ---------------------------

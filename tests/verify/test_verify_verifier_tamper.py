@@ -19,16 +19,17 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ledger.export import export, tile_path
+from ledger.export import export
 from ledger.home import key_path
 from ledger.keys import KeyPair
 from verify.__main__ import main
 from verify.check.verifier import VerifyResult, verify_export
-from verify.formats.bundle import split_bundle, tiles_of
+from verify.formats.bundle import split_bundle
 from verify.formats.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
 from verify.formats.cosignature import CosignatureSigner
 from verify.formats.note_keys import Ed25519Signer
 from verify.formats.statement import entry_bytes, parse_entry, parse_timestamp, sign
+from verify.formats.tiles import tile_path, tiles_of
 from verify.merkle.tree import leaf_hash, memory_perfect, root_of
 
 if TYPE_CHECKING:

@@ -32,10 +32,11 @@ from pathlib import Path
 from typing import Any
 
 from verify.check.findings import Evidence, Finding
-from verify.errors import VerifyError, shown
-from verify.formats.bundle import InputError, TrustRoots, read_input
+from verify.errors import InputError, VerifyError, shown
 from verify.formats.checkpoint import open_checkpoint
+from verify.formats.inputs import read_input
 from verify.formats.note_keys import Ed25519Verifier
+from verify.formats.trust import TrustRoots
 
 STATE_FORMAT = "pmm-verifier-state/v1"
 

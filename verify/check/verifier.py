@@ -42,11 +42,12 @@ from verify.check.replay import Recovery, Replay
 from verify.check.state import Seen, VerifierState, load_state, prefix_findings, save_state
 from verify.check.state import size_findings as state_size_findings
 from verify.check.walk import Walk
-from verify.errors import VerifyError
+from verify.errors import InputError, VerifyError
 from verify.formats.access_chain import SealMark, check_chain
-from verify.formats.bundle import Bundle, InputError, TrustRoots, load_trust
+from verify.formats.bundle import Bundle
 from verify.formats.checkpoint import open_checkpoint
 from verify.formats.note_keys import Ed25519Verifier
+from verify.formats.trust import TrustRoots, load_trust
 
 __all__ = ["Counts", "InputError", "VerifyResult", "verify_export"]
 

@@ -34,8 +34,9 @@ from verify.check.precheck import KnownKeys, Precheck
 from verify.check.publications import PUBLISHED, Publications
 from verify.check.replay import Checked, Replay
 from verify.check.signatures import Prechecks, SignatureJob, SignaturePool, pool_size
-from verify.formats.bundle import TILE_WIDTH, Bundle, EntryBundle, HashTile, tiles_of
+from verify.formats.bundle import Bundle, EntryBundle, HashTile
 from verify.formats.handover import LOG_KEY_ROTATED
+from verify.formats.tiles import TILE_WIDTH, tile_width, tiles_of
 from verify.merkle.frontier import Frontier
 from verify.merkle.tree import HASH_SIZE, leaf_hash
 
@@ -60,7 +61,7 @@ class TileCheck:
     def __call__(self, level: int, index: int, node: bytes) -> None:
         n, position = divmod(index, TILE_WIDTH)
         if self.loaded.get(level, (-1,))[0] != n:
-            width = min(TILE_WIDTH, (self.size >> (8 * level)) - n * TILE_WIDTH)
+            width = tile_width(self.size, level, n)
             tile = self.bundle.hashes(level, n, width)
             self.loaded[level] = (n, tile)
             if tile.hashes is None:

@@ -28,6 +28,7 @@ from verify.formats.note import (
     b64decode_strict,
     check_name,
     open_note,
+    parse_note,
     sign_note,
 )
 from verify.merkle.tree import EMPTY_ROOT, HASH_SIZE
@@ -97,6 +98,18 @@ def parse_checkpoint(text: str) -> Checkpoint:
     if len(root) != HASH_SIZE:
         raise CheckpointError(f"checkpoint root hash is {len(root)} bytes, not {HASH_SIZE}")
     return Checkpoint(lines[0], size, root, tuple(lines[3:]))
+
+
+def note_checkpoint(note: str | bytes) -> Checkpoint:
+    """The checkpoint a signed note carries, its signatures not checked: for a
+    note the caller signed or stored itself (``open_checkpoint`` checks them)."""
+    return parse_checkpoint(parse_note(note).text)
+
+
+def tree_size(note: str | bytes) -> int:
+    """The tree size of the checkpoint a signed note carries (line 2 of its
+    text), signatures not checked: the one reading of it (``note_checkpoint``)."""
+    return note_checkpoint(note).size
 
 
 def check_own_checkpoint(checkpoint: Checkpoint) -> None:

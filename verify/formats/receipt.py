@@ -23,9 +23,10 @@ import base64
 from dataclasses import dataclass
 
 from verify.errors import CheckpointError, NoteError, ReceiptError
-from verify.formats.checkpoint import parse_checkpoint, parse_decimal
-from verify.formats.note import b64decode_strict, parse_note
+from verify.formats.checkpoint import note_checkpoint, parse_decimal
+from verify.formats.note import b64decode_strict
 from verify.formats.policy_text import TrustPolicy, VerifiedCheckpoint
+from verify.formats.proofs import hash_lines
 from verify.merkle.tree import HASH_SIZE, verify_inclusion
 
 RECEIPT_HEADER = "c2sp.org/tlog-proof@v1"
@@ -49,8 +50,7 @@ class Receipt:
                 raise ReceiptError("extra data, when present, must be non-empty")
             lines.append("extra " + base64.b64encode(self.extra).decode("ascii"))
         lines.append(f"index {self.index}")
-        lines += [base64.b64encode(h).decode("ascii") for h in self.path]
-        return "\n".join(lines) + "\n\n" + self.checkpoint
+        return "\n".join(lines) + "\n" + hash_lines(self.path) + "\n" + self.checkpoint
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ def parse_receipt(text: str | bytes) -> Receipt:
                 raise ReceiptError(
                     f"audit path hash {position} is {len(value)} bytes, not 32"
                 )
-        parse_checkpoint(parse_note(note).text)
+        note_checkpoint(note)
     except (NoteError, CheckpointError) as exc:
         raise ReceiptError(str(exc)) from None
     return Receipt(index, path, note, extra)

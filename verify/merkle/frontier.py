@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from verify.formats.bundle import TILE_HEIGHT
+from verify.formats.tiles import TILE_HEIGHT
 from verify.merkle.tree import EMPTY_ROOT, node_hash
 
 # on_node(tile level, index of the subtree at that level, its hash)
