@@ -1,7 +1,7 @@
 """The KPI framework's rules: dimensions → expected outcomes → KPIs (docs/design.md).
 
 ``FrameworkState`` is what the ``framework`` stream's entries say, replayed in
-order (``apply``); ``refusal`` says why a definition statement may not be
+order (``verify.rules.transitions``); ``refusal`` says why a definition statement may not be
 recorded against it. KPI definitions are versioned: ``kpi.revised`` adds a
 version that applies from a stated reference year, never earlier than the
 last one, and a derived KPI reads only defined KPIs, never itself.
@@ -75,40 +75,6 @@ class FrameworkState:
         if code not in self.kpis:
             return rule(f"KPI {code!r} is not defined in the framework")
         return None
-
-    # -- replay -------------------------------------------------------------
-
-    def apply(self, kind: str, body: Mapping[str, Any], version: int) -> None:
-        """Take the framework entry at stream ``version`` into account."""
-        if kind == "framework.created":
-            self.title = body["title"]
-            self.aggregation = body.get("aggregation", "mean")
-        elif kind in ("dimension.defined", "dimension.revised"):
-            self.dimensions[body["code"]] = body["name"]
-            if kind == "dimension.revised":
-                self.revised_from[f"dimension:{body['code']}"] = body["applies_from"]
-        elif kind in ("outcome.defined", "outcome.revised"):
-            self.outcomes[body["code"]] = (body["dimension"], body["name"])
-            if kind == "outcome.revised":
-                self.revised_from[f"outcome:{body['code']}"] = body["applies_from"]
-        elif kind in ("kpi.defined", "kpi.revised"):
-            versions = self.kpis.setdefault(body["code"], [])
-            versions.append(
-                KpiVersion(
-                    body["code"],
-                    len(versions) + 1,
-                    body["outcome"],
-                    body["name"],
-                    body["unit"],
-                    body["value_kind"],
-                    body["direction"],
-                    body["disclosure"],
-                    body["scoring_method"],
-                    body["applies_from"],
-                    bool(body.get("illustrative", False)),
-                    version,
-                )
-            )
 
     # -- rules --------------------------------------------------------------
 
