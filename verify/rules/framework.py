@@ -45,6 +45,30 @@ class KpiVersion:
     entry: int
 
 
+@dataclass(frozen=True)
+class Version:
+    """One version of a definition as recorded: its body, where the caller
+    counts it (the scoreboard: its log index; the ledger: its stream version),
+    its number (1 for the definition, 2 for its first revision...) and the
+    reference year it applies from (0 for a dimension or outcome as first
+    defined)."""
+
+    body: Mapping[str, Any]
+    position: int
+    number: int
+    applies_from: int
+
+
+def latest(versions: list[Version], year: int) -> Version | None:
+    """The version that applies to reference ``year``: the latest ``applies_from``
+    not after it, the later revision of two from the same year."""
+    applicable = [v for v in versions if v.applies_from <= year]
+    return max(applicable, key=lambda v: (v.applies_from, v.number)) if applicable else None
+
+
+DEFINITIONS = ("dimension", "outcome", "kpi")
+
+
 @dataclass
 class FrameworkState:
     """The framework as its entries so far define it."""
@@ -54,9 +78,11 @@ class FrameworkState:
     dimensions: dict[str, str] = field(default_factory=dict)
     outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)
     kpis: dict[str, list[KpiVersion]] = field(default_factory=dict)
-    # The reference year the latest version of a dimension or outcome applies
-    # from (0: as first defined), keyed "dimension:CODE" / "outcome:CODE".
-    revised_from: dict[str, int] = field(default_factory=dict)
+    # Every version of every definition, body and all, by kind (``DEFINITIONS``)
+    # and code: what the scores read, and where a revision's year starts from.
+    definitions: dict[str, dict[str, list[Version]]] = field(
+        default_factory=lambda: {kind: {} for kind in DEFINITIONS}
+    )
 
     def kpi_for(self, code: str, reference_year: int) -> KpiVersion | Refusal:
         """The version of KPI ``code`` that applies to ``reference_year``."""
@@ -124,7 +150,8 @@ def _outcome_dimension(state: FrameworkState, body: Mapping[str, Any]) -> Refusa
 def _revision_year(
     state: FrameworkState, what: str, body: Mapping[str, Any]
 ) -> Refusal | None:
-    last = state.revised_from.get(f"{what}:{body['code']}", 0)
+    versions = state.definitions[what].get(body["code"], [])
+    last = versions[-1].applies_from if versions else 0
     if body["applies_from"] < last:
         return rule(
             f"a new version of {what} {body['code']!r} must apply from reference "

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from verify.rules import Change, Transition, step
-from verify.rules.framework import FrameworkState, KpiVersion
+from verify.rules.framework import FrameworkState, KpiVersion, Version
 from verify.rules.integrity import Handling, IntegrityState
 from verify.rules.registry import (
     GENESIS,
@@ -141,20 +141,27 @@ def _created(s: FrameworkState, c: Change) -> None:
     s.aggregation = c.body.get("aggregation", "mean")
 
 
+def _definition(s: FrameworkState, c: Change) -> None:
+    """A definition or a revision adds the next version of its definition."""
+    body = c.body
+    versions = s.definitions[c.kind.split(".")[0]].setdefault(body["code"], [])
+    applies_from = int(body.get("applies_from", 0))
+    versions.append(Version(body, c.position, len(versions) + 1, applies_from))
+
+
 def _dimension(s: FrameworkState, c: Change) -> None:
+    _definition(s, c)
     s.dimensions[c.body["code"]] = c.body["name"]
-    if c.kind == "dimension.revised":
-        s.revised_from[f"dimension:{c.body['code']}"] = c.body["applies_from"]
 
 
 def _outcome(s: FrameworkState, c: Change) -> None:
+    _definition(s, c)
     s.outcomes[c.body["code"]] = (c.body["dimension"], c.body["name"])
-    if c.kind == "outcome.revised":
-        s.revised_from[f"outcome:{c.body['code']}"] = c.body["applies_from"]
 
 
 def _kpi(s: FrameworkState, c: Change) -> None:
-    """A KPI's definition or revision adds its next version."""
+    """A KPI's definition or revision adds its next version, read as well."""
+    _definition(s, c)
     body = c.body
     versions = s.kpis.setdefault(body["code"], [])
     versions.append(

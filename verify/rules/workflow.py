@@ -107,6 +107,11 @@ class Workflow:
     # is the values' bookkeeping only; the ledger's aggregate keeps them.
     keep_values: bool = True
 
+    def current_record(self, kpi: str, year: int) -> ValueRecord | None:
+        """The current value of ``kpi`` for reference ``year``, if any."""
+        entry = self.current.get((kpi, year))
+        return None if entry is None else self.values[entry]
+
     # -- rules ---------------------------------------------------------------
 
     def value(self, entry: int) -> ValueRecord | Refusal:
