@@ -90,7 +90,7 @@ def _before(board: Scoreboard, stream: str, entry_type: str, body: dict[str, Any
     if entry_type == "score.revised":
         revised = state.revised.get((body["kpi"], body["reference_year"]))
         return str(revised[0]) if revised else None
-    current = state.values.get((body["kpi"], body.get("reference_year", 0)))
+    current = state.current_record(body["kpi"], body.get("reference_year", 0))
     return {"status": current.status, "value": current.value} if current else None
 
 
@@ -211,7 +211,7 @@ def _level(now: Disclosure, board: Scoreboard, entry: Entry) -> str:
     body = entry.signed.body
     state = board.assessments.get(entry.stream)
     if entry.entry_type in VALUE_TYPES and state is not None:
-        before = state.values.get((body["kpi"], body["reference_year"]))
+        before = state.current_record(body["kpi"], body["reference_year"])
         if before is not None:
             level = narrowest([level, now.value(before.entry)])
     return level

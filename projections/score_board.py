@@ -19,20 +19,15 @@ the scores — with two additions, both made of its own methods:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from verify.formats.statement import Entry
+from verify.rules.framework import Version, latest
+from verify.rules.workflow import ValueRecord, Workflow
 from verify.scoring.methods import method_inputs
-from verify.scoring.scoreboard import (
-    AssessmentState,
-    Scoreboard,
-    ScoreRow,
-    Value,
-    Version,
-    _latest,
-)
+from verify.scoring.scoreboard import Scoreboard, ScoreRow
 
 RowKey = tuple[str, str]  # level, code
 Before = tuple[ScoreRow | None, frozenset[int] | None]  # a row and its deps, if any
@@ -197,7 +192,7 @@ class TracingBoard(Scoreboard):
             return shape
         shape = self._shapes[year] = Shape()
         for code in sorted(self.kpis):
-            version = _latest(self.kpis[code], year)
+            version = latest(self.kpis[code], year)
             if version is None:
                 continue
             parent = str(version.body["outcome"])
@@ -208,26 +203,26 @@ class TracingBoard(Scoreboard):
             for name in method_inputs(version.body["scoring_method"]):
                 shape.readers_of.setdefault(name, []).append(code)
         for code in sorted(self.outcomes):
-            version = _latest(self.outcomes[code], year)
+            version = latest(self.outcomes[code], year)
             if version is None:
                 continue
             parent = str(version.body["dimension"])
             shape.dimension_of[code] = parent
             shape.outcomes_of.setdefault(parent, []).append(code)
         shape.dimensions = [
-            code for code in sorted(self.dimensions) if _latest(self.dimensions[code], year)
+            code for code in sorted(self.dimensions) if latest(self.dimensions[code], year)
         ]
         return shape
 
     # -- tracing -------------------------------------------------------------------
 
-    def _now(self, value: Value) -> str:
+    def _now(self, value: ValueRecord) -> str:
         if self._seen is None:
             return super()._now(value)
         self._seen.add(value.entry)
         return "public"
 
-    def _kpi_row(self, state: AssessmentState, code: str, year: int) -> ScoreRow | None:
+    def _kpi_row(self, state: Workflow, code: str, year: int) -> ScoreRow | None:
         if self._seen is None:
             return super()._kpi_row(state, code, year)
         self._seen = set()
@@ -248,9 +243,3 @@ class TracingBoard(Scoreboard):
             found = [self._deps[(c.level, c.code)] for c in children]
             self._deps[(level, code)] = frozenset().union(*found)
         return row
-
-
-def end_levels(state: AssessmentState) -> Mapping[int, str]:
-    """The levels the board's values have at its end (what ``table`` uses
-    without ``levels``)."""
-    return {v.entry: v.disclosure for v in state.values.values()}

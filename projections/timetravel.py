@@ -266,4 +266,4 @@ def _publications(ledger: Ledger, stream: str) -> list[tuple[int, int]]:
         return indexed_publications(store, stream)
     board = Scoreboard()
     board.apply_all(stream_entries(store, [stream], ledger.log_size()))
-    return [(i, cut_at) for i, cut_at, _ in board.assessments[stream].publications]
+    return [(p.position, p.cut_at) for p in board.assessments[stream].publications]

@@ -55,6 +55,8 @@ DOMAIN_ALLOWED = (
     "verify.rules.registry",
     "verify.rules.seals",
     "verify.rules.integrity",
+    # What each statement type does to that state (decision 44).
+    "verify.rules.transitions",
 )
 # Allowed as themselves only, not their submodules (verify.rules.signer needs
 # cryptography, so the domain may not import it).

@@ -177,7 +177,7 @@ def get_framework(
                 {
                     "version": v.number,
                     "applies_from": v.applies_from,
-                    "log_index": v.index,
+                    "log_index": v.position,
                     "definition": dict(v.body),
                 }
                 for v in found

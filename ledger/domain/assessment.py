@@ -6,7 +6,8 @@ name the current value they supersede, nobody reviews its own value, locks
 after completion and publication, reopened KPIs only, assigned reviewers —
 are ``verify.rules.workflow``: defined once, checked here before an event is
 triggered and replayed by the offline verifier. The aggregate's state *is*
-the rules' ``Workflow``; each event applies itself to it.
+the rules' ``Workflow``; each event applies itself to it through
+``verify.rules.transitions``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ledger.domain.events import (
     registered,
 )
 from ledger.domain.refusals import refuse
+from verify.rules.transitions import apply_workflow
 from verify.rules.workflow import Context, Publication, ValueRecord, Workflow
 from verify.rules.workflow_rules import opening_refusal, refusal
 
@@ -100,8 +102,7 @@ class AssessmentEvent(LedgerEvent):
     """An assessment entry: it applies itself to the aggregate's ``Workflow``."""
 
     def apply(self, aggregate: Any) -> None:
-        workflow: Workflow = aggregate.workflow
-        workflow.apply(self.TOPIC, self.principal, self.body, self.originator_version)
+        apply_workflow(aggregate.workflow, self.change())
 
 
 class AssessmentOpened(LedgerCreated, AssessmentEvent):

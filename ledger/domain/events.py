@@ -3,7 +3,8 @@
 Each event carries the statement as signed, its signature and the exact log
 entry bytes (docs/design.md §3): the persistence mapper stores those bytes verbatim
 and rebuilds the event from them, so nothing is re-serialised before hashing.
-Validation lives in the aggregates' command methods; ``apply`` only replays.
+Validation lives in the aggregates' command methods; ``apply`` only replays,
+through the transitions the verifier replays too (``verify.rules.transitions``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from eventsourcing.domain import (
     MetaDomainEvent,
 )
 from eventsourcing.utils import register_topic
+
+from verify.rules import Change
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,12 @@ class LedgerEvent(CanMutateAggregate[str], metaclass=MetaDomainEvent):
     @property
     def principal(self) -> str:
         return str(self.statement["principal"])
+
+    def change(self) -> Change:
+        """This entry as the rules' state takes it (``verify.rules.transitions``);
+        the ledger counts positions in stream versions."""
+        version = self.originator_version
+        return Change(self.TOPIC, self.principal, self.body, version, version)
 
 
 class LedgerCreated(CanInitAggregate[str], LedgerEvent):

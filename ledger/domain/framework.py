@@ -24,6 +24,7 @@ from ledger.domain.refusals import refuse
 from ledger.errors import DomainRuleError, NotFoundError
 from verify.rules import Refusal
 from verify.rules.framework import UNITS_BY_KIND, FrameworkState, KpiVersion
+from verify.rules.transitions import apply_framework
 
 __all__ = ["FRAMEWORK_STREAM", "UNITS_BY_KIND", "Framework", "KpiVersion"]
 
@@ -86,8 +87,7 @@ class FrameworkEvent(LedgerEvent):
     """A framework entry: it applies itself to the aggregate's ``FrameworkState``."""
 
     def apply(self, aggregate: Any) -> None:
-        state: FrameworkState = aggregate.state
-        state.apply(self.TOPIC, self.body, self.originator_version)
+        apply_framework(aggregate.state, self.change())
 
 
 class FrameworkCreated(LedgerCreated, FrameworkEvent):

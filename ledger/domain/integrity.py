@@ -22,6 +22,7 @@ from ledger.domain.events import (
 )
 from ledger.domain.refusals import refuse
 from verify.rules.integrity import IntegrityState, MemberOf
+from verify.rules.transitions import apply_integrity
 
 INTEGRITY_STREAM = "integrity"
 
@@ -52,8 +53,7 @@ class IntegrityEvent(LedgerEvent):
     FIRST: ClassVar[type[LedgerCreated]]
 
     def apply(self, aggregate: Any) -> None:
-        state: IntegrityState = aggregate.state
-        state.apply(self.TOPIC, self.principal, self.body, self.originator_version)
+        apply_integrity(aggregate.state, self.change())
 
 
 class ThresholdsSet(IntegrityEvent):

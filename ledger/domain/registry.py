@@ -25,10 +25,10 @@ from ledger.domain.events import (
 )
 from ledger.domain.refusals import refuse
 from ledger.errors import NotFoundError
-from verify.rules.registry import PrincipalState, RegistryState, genesis_refusal
+from verify.rules.registry import Principal, RegistryState, genesis_refusal
+from verify.rules.transitions import apply_registry
 
 REGISTRY_STREAM = "registry"
-Principal = PrincipalState
 
 __all__ = ["REGISTRY_STREAM", "Principal", "PrincipalRegistry"]
 
@@ -87,8 +87,7 @@ class RegistryEvent(LedgerEvent):
     """A registry entry: it applies itself to the aggregate's ``RegistryState``."""
 
     def apply(self, aggregate: Any) -> None:
-        state: RegistryState = aggregate.state
-        state.apply(self.TOPIC, self.body, self.originator_version)
+        apply_registry(aggregate.state, self.change())
 
 
 class Genesis(LedgerCreated, RegistryEvent):

@@ -20,6 +20,7 @@ from ledger.domain.events import (
 )
 from ledger.domain.refusals import refuse
 from verify.rules.seals import SealState
+from verify.rules.transitions import apply_seal
 
 SEALS_STREAM = "access-log"
 
@@ -51,8 +52,7 @@ class Sealed(LedgerEvent):
     FIRST: ClassVar[type[LedgerCreated]]
 
     def apply(self, aggregate: Any) -> None:
-        state: SealState = aggregate.state
-        state.apply(self.body, self.originator_version)
+        apply_seal(aggregate.state, self.change())
 
 
 class FirstSeal(LedgerCreated, Sealed):

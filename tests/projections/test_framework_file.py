@@ -578,7 +578,7 @@ def test_apply_a_revision_from_the_file(world: World, tmp_path: Path) -> None:
     after = current_framework(world.ledger)
     assert after is not None
     latest = after.kpis[world.KPI_HOURS][-1]
-    assert (latest.number, latest.applies_from, latest.index) == (2, 2023, size)
+    assert (latest.number, latest.applies_from, latest.position) == (2, 2023, size)
     assert latest.body["reason"] == "48 hours is the new frontier"
     assert latest.body["scoring_method"]["best"] == "48"
     # The file now matches the ledger: nothing more to record.

@@ -14,35 +14,30 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from verify.check.findings import Finding
 from verify.formats.statement import parse_entry
-from verify.scoring.scoreboard import Scoreboard, table_difference
+from verify.rules.workflow import Publication
+from verify.scoring.scoreboard import Scoreboard
+from verify.scoring.tables import table_difference
 
 PUBLISHED = "assessment.published"
-
-
-@dataclass(frozen=True)
-class Publication:
-    index: int
-    stream: str
-    cut_at: int
-    scores: dict[str, Any]
+# A publication (its position: its log index) and its stream.
+Noted = tuple[str, Publication]
 
 
 @dataclass
 class Publications:
-    found: list[Publication] = field(default_factory=list)
+    found: list[Noted] = field(default_factory=list)
 
     def note(self, index: int, raw: bytes) -> None:
         """Remember a publication entry (already checked by the replay)."""
         try:
             entry = parse_entry(raw)
             body = entry.signed.body
-            self.found.append(
-                Publication(index, entry.stream, body["cut_at"], body["scores"])
-            )
+            version, cut_at = entry.stream_version, body["cut_at"]
+            found = Publication(version, cut_at, body["title"], index, body["scores"])
+            self.found.append((entry.stream, found))
         except Exception:  # a malformed entry is the replay's finding
             return
 
@@ -55,16 +50,17 @@ class Publications:
         entry that is missing or unreadable (already a finding), the replay below
         a later cut is incomplete, so no table cut above it can be judged."""
         pending = sorted(
-            (p for p in self.found if p.cut_at <= usable), key=lambda p: (p.cut_at, p.index)
+            (n for n in self.found if n[1].cut_at <= usable),
+            key=lambda n: (n[1].cut_at, n[1].position),
         )
         if not pending:
             return []
-        streams = {"framework", *(p.stream for p in pending)}
+        streams = {"framework", *(stream for stream, _ in pending)}
         markers = [f'"stream":"{s}"'.encode() for s in sorted(streams)]
         board = Scoreboard()
         findings = []
-        for index, raw in entries(pending[-1].cut_at):
-            while pending and pending[0].cut_at <= index:  # the replay at its cut
+        for index, raw in entries(pending[-1][1].cut_at):
+            while pending and pending[0][1].cut_at <= index:  # the replay at its cut
                 findings.extend(_compare(board, pending.pop(0)))
             if any(marker in raw for marker in markers):
                 try:
@@ -78,22 +74,22 @@ class Publications:
                     )
                     return [*findings, Finding("error", reason, index)]
         # The rest are cut at the largest size: the whole replay.
-        for publication in pending:
-            findings.extend(_compare(board, publication))
+        for noted in pending:
+            findings.extend(_compare(board, noted))
         return findings
 
 
-def _compare(board: Scoreboard, publication: Publication) -> list[Finding]:
+def _compare(board: Scoreboard, noted: Noted) -> list[Finding]:
     try:
-        return _differences(board, publication)
+        return _differences(board, noted)
     except Exception as exc:  # a finding at the publication, never a crash
         reason = f"its table cannot be compared ({type(exc).__name__}: {exc})"
-        return [Finding("error", reason, publication.index, publication.stream, PUBLISHED)]
+        return [Finding("error", reason, noted[1].position, noted[0], PUBLISHED)]
 
 
-def _differences(board: Scoreboard, publication: Publication) -> list[Finding]:
-    stream = publication.stream
-    where = (publication.index, stream, PUBLISHED)
+def _differences(board: Scoreboard, noted: Noted) -> list[Finding]:
+    stream, publication = noted
+    where = (publication.position, stream, PUBLISHED)
     if stream not in board.assessments:
         return [
             Finding(

@@ -2,22 +2,20 @@
 
 docs/design.md §5 items 1 and 4, docs/verifier.md. The verifier keeps the same
 state the ledger's aggregates keep — the principal registry, the framework,
-each assessment's workflow, the access log's seals, the integrity officers' records —
-and checks every entry
-with the very rules the ledger's command methods call (``verify/rules/``,
-docs/decisions.md decision 14), so an operator who runs modified ledger code
-and records a forbidden transition is named at exactly that entry:
+each assessment's workflow, the access log's seals, the integrity officers'
+records — changes it by the same transitions (``verify.rules.transitions``)
+and checks every entry with the very rules the ledger's command methods call
+(``verify/rules/``, docs/decisions.md decisions 14 and 44), so an operator who
+runs modified ledger code and records a forbidden transition is named at
+exactly that entry:
 
 * the entry and its statement are canonical and well formed, for this origin;
-  entry 0 is the genesis the trust file pins;
 * it is signed by the key its principal has at that position
   (``verify.rules.signer``); registry changes carry the admins' threshold of
   approvals; the role may sign the type, an NCP only for its own Member
   (``verify.rules.policy``);
-* the registry, framework, workflow and seal rules allow it;
-* stream versions run 1, 2, 3... per stream, record time never decreases, and
-  no statement was issued after it was recorded (beyond the clock skew) or
-  more than ``MAX_STATEMENT_AGE`` before.
+* the registry, framework, workflow, seal and integrity rules allow it;
+* the genesis, stream versions and clocks are in order (``verify.check.timeline``).
 
 Registry entries are signature-checked before they change who may sign;
 other entries' signatures may be deferred as a ``SignatureJob``. A worker's
@@ -28,37 +26,35 @@ signer had at that position (docs/decisions.md, decision 36).
 
 from __future__ import annotations
 
-import hashlib
 from array import array
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
 
 from verify.check.findings import Finding
 from verify.check.precheck import Precheck, entry_from, signature_outcome
 from verify.check.signatures import SignatureJob, signature_failure
+from verify.check.timeline import Timeline, genesis_problems
 from verify.errors import VerifyError, quote
 from verify.formats.schema import STATEMENT_TYPES, StatementType, stream_member
-from verify.formats.statement import (
-    MAX_STATEMENT_AGE,
-    SignedStatement,
-    check_statement,
-    parse_entry,
-    parse_timestamp,
-)
-from verify.rules import Refusal
+from verify.formats.statement import SignedStatement, check_statement, parse_entry
+from verify.rules import Change, Refusal
 from verify.rules.framework import FrameworkState
 from verify.rules.integrity import IntegrityState
 from verify.rules.policy import refusal
-from verify.rules.registry import GENESIS, RegistryState
+from verify.rules.registry import RegistryState
 from verify.rules.seals import SealState
 from verify.rules.signer import approvers_of, signer_of
+from verify.rules.transitions import (
+    apply_framework,
+    apply_integrity,
+    apply_registry,
+    apply_seal,
+    apply_workflow,
+)
 from verify.rules.workflow import Context, Workflow
 from verify.rules.workflow_rules import opening_refusal
 from verify.rules.workflow_rules import refusal as workflow_refusal
 
-CLOCK_SKEW = timedelta(minutes=5)  # what the ledger allows (ledger admission)
 # Checks after which an entry may not change the replayed state: its signer
 # is not who it claims, or it is not this log's. A bad signature blocks only a
 # registry entry (checked here, before it changes who signs); other entries'
@@ -113,9 +109,9 @@ class Replay:
         self.member_codes: dict[str, int] = {}
         self.member_names: list[str] = [""]
         self.stream_codes: dict[str, int] = {}  # the Member code of each stream seen
-        self.versions: dict[str, int] = {}
+        self.timeline = Timeline()
+        self.versions = self.timeline.versions  # each stream's last version
         self.by_type: Counter[str] = Counter()
-        self.last_recorded: tuple[int, datetime] | None = None
         self.recoveries: list[Recovery] = []
 
     @property
@@ -160,15 +156,15 @@ class Replay:
                     f"this log is {self.origin!r}",
                 )
             )
-        problems += self._genesis_problems(index, raw, kind.name)
+        problems += genesis_problems(index, raw, kind.name, self.genesis_sha256)
         job, approvers = self._authority(
             index, entry.stream, kind, signed, (defer, found), problems
         )
         blocked = _AUTHORITY + (("signature",) if kind.stream == "registry" else ())
         if not any(check in blocked for check, _ in problems):
             problems += self._rules(index, entry.stream, kind, signed, approvers)
-        problems += self._order_problems(entry.stream, entry.stream_version, signed)
-        problems += self._time_problems(index, entry.recorded_at, signed.statement)
+        problems += self.timeline.order_problems(entry.stream, entry.stream_version, signed)
+        problems += self.timeline.time_problems(index, entry.recorded_at, signed.statement)
         return Checked(
             tuple(Finding(c, r, index, entry.stream, kind.name) for c, r in problems),
             job,
@@ -197,25 +193,6 @@ class Replay:
         return self.member_names[self.entry_members[index]]
 
     # -- who signed ------------------------------------------------------------
-
-    def _genesis_problems(self, index: int, raw: bytes, kind: str) -> list[tuple[str, str]]:
-        if index == 0 and kind != GENESIS:
-            return [
-                ("genesis", f"entry 0 must be the genesis entry ({GENESIS}), not {kind}")
-            ]
-        if index == 0:
-            digest = hashlib.sha256(raw).hexdigest()
-            if digest != self.genesis_sha256:
-                return [
-                    (
-                        "genesis",
-                        f"entry 0 has SHA-256 {digest}; the trust file pins the "
-                        f"genesis entry {self.genesis_sha256}",
-                    )
-                ]
-        elif kind == GENESIS:
-            return [("genesis", "a second genesis entry: only entry 0 may be the genesis")]
-        return []
 
     def _authority(
         self,
@@ -275,39 +252,41 @@ class Replay:
         signed: SignedStatement,
         approvers: tuple[str, ...],
     ) -> list[tuple[str, str]]:
-        """The registry, framework, seal and workflow rules; then apply the entry."""
+        """The registry, framework, seal, integrity and workflow rules; then the
+        entry's transition (``verify.rules.transitions``), refused or not: the
+        log says it happened. Only a refused registry entry is not applied, as
+        it would change who may sign. Positions here are log indexes."""
         body, who, name = signed.body, signed.principal, kind.name
-        version = signed.expected_version + 1
+        change = Change(name, who, body, signed.expected_version + 1, index)
         found: Refusal | None = None
         check = "workflow"
         if kind.stream == "registry":
             check = "registry"
             found = self.registry.refusal(name, who, body, approvers)
-            if found is None:  # a refused registry entry never changes who signs
-                self.registry.apply(name, body, index)
+            if found is None:
+                apply_registry(self.registry, change)
                 if name == "principal.key_recovered":
                     self.recoveries.append(
                         Recovery(index, body["principal"], who, approvers)
                     )
         elif kind.stream == "framework":
             found = self.framework.refusal(name, body)
-            self.framework.apply(name, body, version)
+            apply_framework(self.framework, change)
         elif kind.stream == "access-log":
             found = self.seals.refusal(body)
-            self.seals.apply(body, index)
+            apply_seal(self.seals, change)
         elif kind.stream == "integrity":
             # The log size when this entry was recorded is its own index.
             found = self.integrity.refusal(name, body, index, self.member_of)
-            self.integrity.apply(name, who, body, index)
+            apply_integrity(self.integrity, change)
         elif name == "assessment.opened":
             found = opening_refusal(stream, body)
             if stream not in self.assessments:
                 self.assessments[stream] = Workflow(stream, keep_values=False)
-                self.assessments[stream].apply(name, who, body, version)
+                apply_workflow(self.assessments[stream], change)
         elif (workflow := self.assessments.get(stream)) is not None:
             found = workflow_refusal(workflow, name, who, body, self._context(index))
-            if _applies(workflow, name, body):
-                workflow.apply(name, who, body, version)
+            apply_workflow(workflow, change)
         return [] if found is None else [(check, found.reason)]
 
     def _context(self, index: int) -> Context:
@@ -317,78 +296,3 @@ class Replay:
 
         # A publication's cut lies within the log before the publication itself.
         return Context(self.framework, role_of, index)
-
-    # -- versions and time -------------------------------------------------------------
-
-    def _order_problems(
-        self, stream: str, version: int, signed: SignedStatement
-    ) -> list[tuple[str, str]]:
-        problems = []
-        if version != signed.expected_version + 1:
-            problems.append(
-                (
-                    "stream_version",
-                    f"entry has stream_version {version}, but its statement expects "
-                    f"version {signed.expected_version} and so records version "
-                    f"{signed.expected_version + 1}",
-                )
-            )
-        last = self.versions.get(stream, 0)
-        if version != last + 1:
-            problems.append(
-                (
-                    "stream_version",
-                    f"stream {stream!r} version {version} follows version {last}; "
-                    "versions are contiguous from 1"
-                    if last
-                    else f"stream {stream!r} starts at version {version}, not 1",
-                )
-            )
-        self.versions[stream] = version
-        return problems
-
-    def _time_problems(
-        self, index: int, recorded_at: str, statement: dict[str, Any]
-    ) -> list[tuple[str, str]]:
-        problems = []
-        recorded = parse_timestamp(recorded_at)
-        if self.last_recorded is not None and recorded < self.last_recorded[1]:
-            before, at = self.last_recorded
-            problems.append(
-                (
-                    "recorded_at",
-                    f"recorded_at {recorded_at} is earlier than entry {before}'s "
-                    f"{_stamp(at)}; record time never decreases along the log",
-                )
-            )
-        self.last_recorded = (index, recorded)
-        issued = parse_timestamp(statement["issued_at"])
-        if issued > recorded + CLOCK_SKEW:
-            problems.append(
-                (
-                    "issued_at",
-                    f"statement issued at {statement['issued_at']}, after it was "
-                    f"recorded at {recorded_at} (beyond the {CLOCK_SKEW} clock skew)",
-                )
-            )
-        elif recorded - issued > MAX_STATEMENT_AGE:
-            problems.append(
-                (
-                    "issued_at",
-                    f"statement issued at {statement['issued_at']} and recorded at "
-                    f"{recorded_at}: more than {MAX_STATEMENT_AGE} later, which the "
-                    "ledger refuses (a statement kept back is not good for ever)",
-                )
-            )
-        return problems
-
-
-def _applies(workflow: Workflow, kind: str, body: dict[str, Any]) -> bool:
-    """Whether a (possibly refused) entry can be applied: the value it names exists."""
-    if "entry" in body and kind != "integrity.flag_raised":
-        return body["entry"] in workflow.values
-    return True
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -12,7 +12,11 @@ domain stays pure (tests/test_layering.py checks it).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+State = TypeVar("State")
 
 
 @dataclass(frozen=True)
@@ -36,3 +40,27 @@ def not_found(reason: str) -> Refusal:
 
 def conflict(reason: str) -> Refusal:
     return Refusal("conflict", reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """A recorded entry as the state takes it. ``version`` is its stream
+    version (what bodies name as ``entry``); ``position`` is where the caller
+    counts it: the ledger counts stream versions, the verifier and the
+    scoreboard log indexes."""
+
+    kind: str
+    principal: str
+    body: Mapping[str, Any]
+    version: int
+    position: int
+
+
+Transition = Callable[[State, Change], None]
+
+
+def step(table: Mapping[str, Transition[State]], state: State, change: Change) -> None:
+    """Apply the transition of ``change.kind`` in ``table``, if it has one."""
+    found = table.get(change.kind)
+    if found is not None:  # a type that changes nothing this state holds
+        found(state, change)

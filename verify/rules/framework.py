@@ -1,7 +1,7 @@
 """The KPI framework's rules: dimensions → expected outcomes → KPIs (docs/design.md).
 
 ``FrameworkState`` is what the ``framework`` stream's entries say, replayed in
-order (``apply``); ``refusal`` says why a definition statement may not be
+order (``verify.rules.transitions``); ``refusal`` says why a definition statement may not be
 recorded against it. KPI definitions are versioned: ``kpi.revised`` adds a
 version that applies from a stated reference year, never earlier than the
 last one, and a derived KPI reads only defined KPIs, never itself.
@@ -45,6 +45,30 @@ class KpiVersion:
     entry: int
 
 
+@dataclass(frozen=True)
+class Version:
+    """One version of a definition as recorded: its body, where the caller
+    counts it (the scoreboard: its log index; the ledger: its stream version),
+    its number (1 for the definition, 2 for its first revision...) and the
+    reference year it applies from (0 for a dimension or outcome as first
+    defined)."""
+
+    body: Mapping[str, Any]
+    position: int
+    number: int
+    applies_from: int
+
+
+def latest(versions: list[Version], year: int) -> Version | None:
+    """The version that applies to reference ``year``: the latest ``applies_from``
+    not after it, the later revision of two from the same year."""
+    applicable = [v for v in versions if v.applies_from <= year]
+    return max(applicable, key=lambda v: (v.applies_from, v.number)) if applicable else None
+
+
+DEFINITIONS = ("dimension", "outcome", "kpi")
+
+
 @dataclass
 class FrameworkState:
     """The framework as its entries so far define it."""
@@ -54,9 +78,11 @@ class FrameworkState:
     dimensions: dict[str, str] = field(default_factory=dict)
     outcomes: dict[str, tuple[str, str]] = field(default_factory=dict)
     kpis: dict[str, list[KpiVersion]] = field(default_factory=dict)
-    # The reference year the latest version of a dimension or outcome applies
-    # from (0: as first defined), keyed "dimension:CODE" / "outcome:CODE".
-    revised_from: dict[str, int] = field(default_factory=dict)
+    # Every version of every definition, body and all, by kind (``DEFINITIONS``)
+    # and code: what the scores read, and where a revision's year starts from.
+    definitions: dict[str, dict[str, list[Version]]] = field(
+        default_factory=lambda: {kind: {} for kind in DEFINITIONS}
+    )
 
     def kpi_for(self, code: str, reference_year: int) -> KpiVersion | Refusal:
         """The version of KPI ``code`` that applies to ``reference_year``."""
@@ -75,40 +101,6 @@ class FrameworkState:
         if code not in self.kpis:
             return rule(f"KPI {code!r} is not defined in the framework")
         return None
-
-    # -- replay -------------------------------------------------------------
-
-    def apply(self, kind: str, body: Mapping[str, Any], version: int) -> None:
-        """Take the framework entry at stream ``version`` into account."""
-        if kind == "framework.created":
-            self.title = body["title"]
-            self.aggregation = body.get("aggregation", "mean")
-        elif kind in ("dimension.defined", "dimension.revised"):
-            self.dimensions[body["code"]] = body["name"]
-            if kind == "dimension.revised":
-                self.revised_from[f"dimension:{body['code']}"] = body["applies_from"]
-        elif kind in ("outcome.defined", "outcome.revised"):
-            self.outcomes[body["code"]] = (body["dimension"], body["name"])
-            if kind == "outcome.revised":
-                self.revised_from[f"outcome:{body['code']}"] = body["applies_from"]
-        elif kind in ("kpi.defined", "kpi.revised"):
-            versions = self.kpis.setdefault(body["code"], [])
-            versions.append(
-                KpiVersion(
-                    body["code"],
-                    len(versions) + 1,
-                    body["outcome"],
-                    body["name"],
-                    body["unit"],
-                    body["value_kind"],
-                    body["direction"],
-                    body["disclosure"],
-                    body["scoring_method"],
-                    body["applies_from"],
-                    bool(body.get("illustrative", False)),
-                    version,
-                )
-            )
 
     # -- rules --------------------------------------------------------------
 
@@ -158,7 +150,8 @@ def _outcome_dimension(state: FrameworkState, body: Mapping[str, Any]) -> Refusa
 def _revision_year(
     state: FrameworkState, what: str, body: Mapping[str, Any]
 ) -> Refusal | None:
-    last = state.revised_from.get(f"{what}:{body['code']}", 0)
+    versions = state.definitions[what].get(body["code"], [])
+    last = versions[-1].applies_from if versions else 0
     if body["applies_from"] < last:
         return rule(
             f"a new version of {what} {body['code']!r} must apply from reference "

@@ -114,16 +114,3 @@ class IntegrityState:
                 f"flag {body['flag']} is already {last.action} (by {last.principal})"
             )
         return None
-
-    def apply(
-        self, kind: str, principal: str, body: Mapping[str, Any], position: int
-    ) -> None:
-        if kind == "integrity.thresholds_set":
-            self.thresholds_version = max(self.thresholds_version, body["version"])
-        elif kind == "integrity.flag_handled":
-            self.handled[body["flag"]] = Handling(
-                body["action"], principal, body["reason"], position
-            )
-        elif kind == "report.issued":
-            for digest in (body["sha256"], body["html_sha256"]):
-                self.reports.setdefault(digest, position)

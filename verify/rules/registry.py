@@ -17,7 +17,8 @@ admins, the threshold of them that must agree to change who may read or sign
   33): the threshold here, a key never used before; the old log key's own
   signature over the hand-over is ``verify.formats.handover``'s to check.
 
-``RegistryState`` is what the entries say, replayed in order. Approval
+``RegistryState`` is what the entries say, replayed in order
+(``verify.rules.transitions``). Approval
 signatures are checked outside (``verify.rules.signer``, which needs
 ``cryptography``): the rules here take the principals whose approvals
 verified, and count them. Standard library only.
@@ -43,7 +44,7 @@ LEDGER_ROLE = "ledger"
 
 
 @dataclass
-class PrincipalState:
+class Principal:
     """A principal as of the current position; ``keys`` lists every key it had."""
 
     id: str
@@ -81,7 +82,7 @@ class RegistryState:
     counts in: the ledger's registry stream versions, the verifier's log indexes.
     """
 
-    principals: dict[str, PrincipalState] = field(default_factory=dict)
+    principals: dict[str, Principal] = field(default_factory=dict)
     threshold: int = 1
     # How messages name a position: "registry version" (the ledger), "entry"
     # (the verifier, whose positions are log indexes).
@@ -89,50 +90,13 @@ class RegistryState:
     owners: dict[str, str] = field(default_factory=dict)  # every key ever -> principal
     log_keys: list[LogKeyChange] = field(default_factory=list)  # the hand-overs
 
-    def get(self, principal: str) -> PrincipalState | None:
+    def get(self, principal: str) -> Principal | None:
         return self.principals.get(principal)
 
     def active_admins(self) -> list[str]:
         return [
             p.id for p in self.principals.values() if p.role == "admin" and not p.revoked
         ]
-
-    # -- replay --------------------------------------------------------------
-
-    def apply(self, kind: str, body: Mapping[str, Any], position: int) -> None:
-        """Take the registry entry at ``position`` into account."""
-        if kind == GENESIS:
-            self.threshold = body["threshold"]
-            for admin in body["admins"]:
-                self._add(admin, "admin", None, position)
-            self._add(body["ledger"], LEDGER_ROLE, None, position)
-        elif kind == "principal.registered":
-            self._add(body, body["role"], body["member"], position)
-        elif kind in ("principal.key_rotated", "principal.key_recovered"):
-            principal = self.principals[body["principal"]]
-            principal.retired[principal.public_key] = position
-            principal.public_key = body["public_key"]
-            principal.keys.append(body["public_key"])
-            self.owners[body["public_key"]] = principal.id
-            if kind == "principal.key_recovered":
-                principal.recovered_at.append(position)
-        elif kind == LOG_KEY_ROTATED:
-            change = LogKeyChange(position, body["old_key"], body["new_key"], dict(body))
-            self.log_keys.append(change)
-        elif kind == "principal.revoked":
-            principal = self.principals[body["principal"]]
-            principal.revoked_at = position
-            principal.revoked_reason = body["reason"]
-
-    def _add(
-        self, body: Mapping[str, Any], role: str, member: str | None, position: int
-    ) -> None:
-        key = body["public_key"]
-        name = body["principal"]
-        self.principals[name] = PrincipalState(
-            name, body["name"], role, member, key, [key], position
-        )
-        self.owners[key] = name
 
     # -- rules ---------------------------------------------------------------
 
@@ -205,7 +169,7 @@ class RegistryState:
             )
         return self._fresh_key(body["public_key"])
 
-    def _revoke(self, target: PrincipalState) -> Refusal | None:
+    def _revoke(self, target: Principal) -> Refusal | None:
         if target.role == "admin":
             left = len(self.active_admins()) - 1
             if left < self.threshold:

@@ -53,6 +53,3 @@ class SealState:
         if body["size"] == 0 and body["head"] != EMPTY_HEAD:
             return rule("an empty access log's head is 64 zeros")
         return None
-
-    def apply(self, body: Mapping[str, Any], position: int) -> None:
-        self.seals.append(Seal(body["size"], body["head"], position))

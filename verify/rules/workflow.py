@@ -15,17 +15,18 @@ may not be recorded against it. The rules (docs/decisions.md, decisions 5, 14):
 * only an assigned peer reviewer records findings; a publication needs a
   completed submission and a cut that does not go back in the log.
 
-This module is the state and its replay; ``verify.rules.workflow_rules`` the
-checks, one per statement type. Cross-stream facts (the framework's KPI
-versions, principals' roles, the log size) come in a ``Context``, so the same
-functions serve the ledger and the offline verifier.
+This module is the state; ``verify.rules.transitions`` what each entry does
+to it, ``verify.rules.workflow_rules`` the checks, one per statement type.
+Cross-stream facts (the framework's KPI versions, principals' roles, the log
+size) come in a ``Context``, so the same functions serve the ledger and the
+offline verifier.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from verify.rules import Refusal, conflict, not_found, rule
@@ -53,13 +54,22 @@ class ValueRecord:
     supersedes: int | None = None
     superseded_by: int | None = None
     review: str = "submitted"  # submitted | validated | queried | returned
+    # Where the caller counts the entry: its stream version in the ledger, its
+    # log index in the verifier and the scoreboard (whose rows cite log indexes).
+    position: int = 0
 
 
 @dataclass(frozen=True, slots=True)
 class Publication:
+    """An ``assessment.published`` entry: its stream version, the log size it
+    was cut at, its title, its position (as ``ValueRecord.position``) and the
+    score table it publishes (docs/scoring.md), which the verifier replays."""
+
     entry: int
     cut_at: int
     title: str
+    position: int
+    scores: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -73,7 +83,8 @@ class Context:
 
 @dataclass
 class Workflow:
-    """The state of one assessment stream, replayed entry by entry."""
+    """The state of one assessment stream, replayed entry by entry
+    (``verify.rules.transitions.apply_workflow``)."""
 
     stream: str
     member: str = ""
@@ -87,52 +98,19 @@ class Workflow:
     publications: list[Publication] = field(default_factory=list)
     reopened: set[str] = field(default_factory=set)
     reviewers: set[str] = field(default_factory=set)
+    # What the scores read besides: where each not-used declaration stands
+    # (its position) and the latest score revision per KPI and year (the score
+    # and its position); no rule reads them.
+    not_used_at: dict[str, int] = field(default_factory=dict)
+    revised: dict[tuple[str, int], tuple[Decimal, int]] = field(default_factory=dict)
     # The verifier's replay keeps no values (no rule reads them), so its memory
     # is the values' bookkeeping only; the ledger's aggregate keeps them.
     keep_values: bool = True
 
-    # -- replay --------------------------------------------------------------
-
-    def apply(
-        self, kind: str, principal: str, body: Mapping[str, Any], version: int
-    ) -> None:
-        """Take the entry at stream ``version`` into account."""
-        self.version = version
-        if kind == "assessment.opened":
-            self.member, self.cycle = body["member"], body["cycle"]
-            self.reference_year = body["reference_year"]
-        elif kind in VALUE_TYPES:
-            key = (sys.intern(body["kpi"]), body["reference_year"])
-            previous = self.current.get(key)
-            if previous is not None:
-                self.values[previous].superseded_by = version
-            self.values[version] = ValueRecord(
-                version,
-                sys.intern(body["kpi"]),
-                body["reference_year"],
-                sys.intern(body["status"]),
-                body["value"] if self.keep_values else None,
-                sys.intern(body["disclosure"]),
-                sys.intern(principal),
-                supersedes=body.get("supersedes"),
-            )
-            self.current[key] = version
-        elif kind == "kpi.not_used":
-            self.not_used[body["kpi"]] = body["justification"]
-        elif kind == "disclosure.set":
-            self.values[body["entry"]].disclosure = body["disclosure"]
-        elif kind == "submission.completed":
-            self.completed = True
-        elif kind in REVIEWS:
-            self.values[body["entry"]].review = REVIEWS[kind]
-        elif kind == "assessment.published":
-            self.publications.append(Publication(version, body["cut_at"], body["title"]))
-            self.reopened = set()
-        elif kind == "assessment.reopened":
-            self.reopened |= set(body["kpis"])
-            self.completed = False
-        elif kind == "reviewer.assigned":
-            self.reviewers.add(body["principal"])
+    def current_record(self, kpi: str, year: int) -> ValueRecord | None:
+        """The current value of ``kpi`` for reference ``year``, if any."""
+        entry = self.current.get((kpi, year))
+        return None if entry is None else self.values[entry]
 
     # -- rules ---------------------------------------------------------------
 
