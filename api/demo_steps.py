@@ -22,11 +22,11 @@ from api.demo_kit import (
     sample_value,
     value_body,
 )
+from intake.framework_file import load_framework
 from ledger.home import key_path
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
 from ledger.scores import replay_table
-from projections.framework_file import load_framework
 from verify.formats.schema import assessment_stream
 
 

@@ -1,6 +1,6 @@
 """World Bank DataBank "long" CSV exports → signed ``value.submitted`` statements.
 
-``projections.databank_file`` reads the export. ``DataBankImport``
+``intake.databank_file`` reads the export. ``DataBankImport``
 maps Country Code → Member (ISO 3166-1 alpha-3), Series Code → KPI (the KPI of
 that code, or the one whose name ends ``[series CODE]``) and each year column →
 a reference year; checks every value against the ledger's framework and
@@ -23,6 +23,8 @@ from typing import Any
 
 import pycountry
 
+from intake.databank_file import DataBankFile, Row, decimal_text
+from intake.errors import IntakeError
 from ledger.application import Ledger
 from ledger.domain.assessment import Assessment
 from ledger.domain.framework import FRAMEWORK_STREAM, Framework, KpiVersion
@@ -36,8 +38,6 @@ from ledger.errors import (
     UnknownPrincipalError,
 )
 from ledger.keys import KeyPair
-from projections.databank_file import DataBankFile, Row, decimal_text
-from projections.errors import ProjectionError
 from verify.errors import VerifyError, quote
 from verify.formats.schema import assessment_stream
 
@@ -133,13 +133,13 @@ class DataBankImport:
         try:
             framework: Framework = self.ledger.aggregate(FRAMEWORK_STREAM)
         except LedgerError:
-            raise ProjectionError(
+            raise IntakeError(
                 "the ledger holds no KPI framework: apply one first (pmm framework apply)"
             ) from None
         data = self.data
         years = tuple(y for y in data.years if y in (self.year - 1, self.year))
         if not years:
-            raise ProjectionError(
+            raise IntakeError(
                 f"{data.path} has columns for {', '.join(map(str, data.years))}; an "
                 f"assessment for reference year {self.year} takes values for "
                 f"{self.year - 1} and {self.year} only, and the file has neither"
