@@ -22,7 +22,7 @@ from ledger.application import Ledger, Recorded
 from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.errors import LedgerError
 from ledger.keys import KeyPair
-from ledger.scores import replay_board
+from projections.log_reader import LogReader
 from verify.errors import VerifyError
 from verify.scoring.scoreboard import Scoreboard
 
@@ -33,7 +33,7 @@ def current_framework(ledger: Ledger) -> Scoreboard | None:
     """The framework the ledger holds now (None before ``framework.created``)."""
     if not ledger.stream_version(FRAMEWORK_STREAM):
         return None
-    return replay_board(ledger.sequencer.store, [], ledger.log_size())
+    return LogReader.of(ledger).board([], ledger.log_size())
 
 
 def apply_framework(ledger: Ledger, key: KeyPair, spec: FrameworkFile) -> list[Recorded]:

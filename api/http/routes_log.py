@@ -23,10 +23,10 @@ from api.http.deps import LedgerDep
 from api.http.errors import PROBLEM
 from ledger.application import Ledger
 from ledger.export import TILE_HEIGHT, TILE_WIDTH, tile_path
-from ledger.log_store import LogStore
 from projections.access import FULL_READERS
 from projections.audit import restricted_by_member
 from projections.kept import Kept, kept_for
+from projections.log_reader import LogReader
 from verify.formats.checkpoint import parse_checkpoint
 from verify.formats.note import parse_note
 
@@ -77,13 +77,13 @@ def get_checkpoint(ledger: LedgerDep) -> PlainTextResponse:
 # subtree hashes) a tile costs. Entry bundles are never kept: each read of one
 # is checked against the reader and written to the access log.
 FULL_TILES = 1024  # 8 KiB a tile: at most 8 MiB a process
-_FULL_TILES: weakref.WeakKeyDictionary[LogStore, Kept[str, bytes]] = (
+_FULL_TILES: weakref.WeakKeyDictionary[LogReader, Kept[str, bytes]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def _full_tiles(ledger: Ledger) -> Kept[str, bytes]:
-    return kept_for(_FULL_TILES, ledger.sequencer.store, FULL_TILES)
+    return kept_for(_FULL_TILES, LogReader.of(ledger), FULL_TILES)
 
 
 def tile_bytes(ledger: Ledger, path: str) -> tuple[bytes, bool, list[tuple[int, bytes]]]:
@@ -103,7 +103,7 @@ def tile_bytes(ledger: Ledger, path: str) -> tuple[bytes, bool, list[tuple[int, 
     start = index * TILE_WIDTH
     if start + width > count:
         raise HTTPException(404, f"tile/{path} is beyond the log (tree size {size})")
-    store = ledger.sequencer.store
+    store = LogReader.of(ledger)
     if level == "entries":
         # Entry bundle framing (tlog-tiles): big-endian uint16 length, then the
         # entry's exact bytes; the same framing ledger/export.py writes.
