@@ -24,8 +24,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from api.cli_common import As, Home, Json, err, fail, key_for, open_home, out
-from intake.databank import DataBankImport, ImportReport
+from intake.databank import DataBankImport
 from intake.databank_file import read_databank
+from intake.databank_report import ImportReport
 from intake.errors import IntakeError
 from ledger.errors import LedgerError
 from verify.errors import VerifyError

@@ -31,5 +31,14 @@ class ImportFileError(IntakeError):
     """A DataBank file whose header or layout is not the expected one."""
 
 
+class ValueRefusedError(IntakeError):
+    """Why the importer refuses one value before signing it (``reason``: a short
+    key the import's report counts by); it never leaves ``intake.databank``."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class TomlTextError(IntakeError, ValueError):
     """Why a TOML file cannot be read; the message names the problem."""

@@ -20,8 +20,9 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.cli_framework import apply_framework
-from intake.databank import DataBankImport, ImportReport
+from intake.databank import DataBankImport
 from intake.databank_file import read_databank
+from intake.databank_report import ImportReport
 from intake.errors import ImportFileError
 from intake.framework_file import load_framework
 from ledger.application import Ledger
