@@ -23,12 +23,11 @@ from api.cli_common import As, Home, Json, fail, key_for, open_home, out
 from api.cli_readers import As as ReadAs
 from api.cli_readers import reader_for
 from api.cli_statements import record
-from api.flag_defaults import packaged
+from api.flag_defaults import load_thresholds, packaged
 from ledger.domain.integrity import INTEGRITY_STREAM
 from ledger.errors import LedgerError
 from projections.access import log_restricted_reads
 from projections.errors import ProjectionError
-from projections.flag_thresholds import load_thresholds
 from projections.flags import (
     HANDLED,
     THRESHOLDS_SET,

@@ -16,13 +16,13 @@ import typer
 from rich.table import Table
 
 from api.cli_common import As, Home, Json, err, fail, key_for, open_home, out
+from intake.errors import FrameworkFileError
+from intake.framework_file import FrameworkFile, load_framework, plan
 from ledger.application import Ledger, Recorded
 from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.errors import LedgerError
 from ledger.keys import KeyPair
-from ledger.scores import replay_board
-from projections.errors import FrameworkFileError
-from projections.framework_file import FrameworkFile, load_framework, plan
+from projections.log_reader import LogReader
 from verify.errors import VerifyError
 from verify.scoring.scoreboard import Scoreboard
 
@@ -33,7 +33,7 @@ def current_framework(ledger: Ledger) -> Scoreboard | None:
     """The framework the ledger holds now (None before ``framework.created``)."""
     if not ledger.stream_version(FRAMEWORK_STREAM):
         return None
-    return replay_board(ledger.sequencer.store, [], ledger.log_size())
+    return LogReader.of(ledger).board([], ledger.log_size())
 
 
 def apply_framework(ledger: Ledger, key: KeyPair, spec: FrameworkFile) -> list[Recorded]:

@@ -1,6 +1,6 @@
 """``pmm import databank CSV --as KEY --cycle C --year T``: external data → signed values.
 
-Reads a World Bank DataBank long-format export (``projections.databank``) and
+Reads a World Bank DataBank long-format export (``intake.databank``) and
 records its values for reference years T and T−1 in the assessments
 ``assessment/<MEMBER>/<C>`` (opened with reference year T where missing),
 signed by KEY, a Secretariat principal, with the file's SHA-256 as source and
@@ -24,10 +24,11 @@ from rich.progress import Progress
 from rich.table import Table
 
 from api.cli_common import As, Home, Json, err, fail, key_for, open_home, out
+from intake.databank import DataBankImport
+from intake.databank_file import read_databank
+from intake.databank_report import ImportReport
+from intake.errors import IntakeError
 from ledger.errors import LedgerError
-from projections.databank import DataBankImport, ImportReport
-from projections.databank_file import read_databank
-from projections.errors import ProjectionError
 from verify.errors import VerifyError
 from verify.formats.schema import ASSESSMENT_STREAM_RE, MEMBER_RE, assessment_stream
 
@@ -152,7 +153,7 @@ def databank(
         fail(f"--year {year}: a reference year from 1901 to 2200", 2)
     try:
         data = read_databank(csv_file)
-    except ProjectionError as exc:
+    except IntakeError as exc:
         fail(f"{exc}; nothing recorded", 2)
     ledger = open_home(home)
     try:
@@ -164,7 +165,7 @@ def databank(
             report = job.run(
                 lambda done, total: bar.update(task, completed=done, total=total)
             )
-    except ProjectionError as exc:
+    except IntakeError as exc:
         fail(f"{exc}; nothing recorded", 2)
     except (LedgerError, VerifyError) as exc:
         fail(f"refused ({type(exc).__name__}): {exc}; nothing recorded", 1)

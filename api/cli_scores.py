@@ -22,18 +22,10 @@ from api.cli_common import Home, Json, err, fail, open_home, out
 from api.cli_readers import As, Audience, audience_of, log_cli_read, reader_for
 from api.cli_view_check import verify_view as _verify_view
 from ledger.errors import LedgerError
-from projections.changes import diff as diff_query
-from projections.errors import NoSuchAssessmentError, ProjectionError
-from projections.exports import (
-    changes_frame,
-    history_frame,
-    restricted_names,
-    scores_frame,
-    write,
-)
+from projections.errors import ProjectionError
+from projections.exports import history_frame, restricted_names, write
 from projections.runner import LiveScores
-from projections.timetravel import Position, Scores, find_assessment
-from projections.timetravel import scores as scores_query
+from projections.score_query import When, read_diff, read_scores
 
 Member = Annotated[str, typer.Option("--member", help="Member code, e.g. KEN.")]
 Year = Annotated[int, typer.Option("--year", help="Reference year T.")]
@@ -134,20 +126,6 @@ def _run(
         ledger.close()
 
 
-def _live(ledger: Any, member: str, year: int, cycle: str | None) -> Scores:
-    """Now: the live projection, brought up to date first (its watermark shown)."""
-    stream = find_assessment(ledger.sequencer.store, member, year, cycle)
-    live = LiveScores(ledger)
-    try:
-        size = live.catch_up()
-        table = live.table(stream, year)
-    finally:
-        live.close()
-    if not table.rows:
-        raise NoSuchAssessmentError(f"{stream} has no scores for {year}")
-    return Scores(table, Position(size, "now, from the live projection"))
-
-
 def add_score_commands(app: typer.Typer) -> None:
     @app.command()
     def scores(
@@ -173,20 +151,9 @@ def add_score_commands(app: typer.Typer) -> None:
         """Scores of MEMBER for reference YEAR, now or at any record time."""
 
         def work(ledger: Any, audience: str) -> tuple[pd.DataFrame, str]:
-            if as_of is None and at_size is None and published is None:
-                found = _live(ledger, member, year, cycle)
-            else:
-                found = scores_query(
-                    ledger,
-                    member,
-                    year,
-                    cycle=cycle,
-                    as_of=as_of,
-                    at_size=at_size,
-                    published=published,
-                )
-            frame = scores_frame(found.table, found.position, audience)
-            hidden = len(found.table.rows) - len(frame)
+            when = When(cycle, as_of, at_size, published)
+            read = read_scores(ledger, member, year, when, audience, live=True)
+            found, frame, hidden = read.found, read.frame(), read.withheld
             title = (
                 f"{found.table.stream}, reference year {year}, {found.position.label} "
                 f"(log size {found.position.size}"
@@ -223,8 +190,8 @@ def add_score_commands(app: typer.Typer) -> None:
         """What changed in MEMBER's YEAR between two record times: by whom, why."""
 
         def work(ledger: Any, audience: str) -> tuple[pd.DataFrame, str]:
-            found = diff_query(ledger, member, year, start=start, end=end, cycle=cycle)
-            frame = changes_frame(found, audience)
+            read = read_diff(ledger, member, year, start, end, cycle, audience)
+            found, frame = read.found, read.frame
             title = (
                 f"{found.stream}, reference year {year}: {found.start.label} (size "
                 f"{found.start.size}) to {found.end.label} (size {found.end.size}); "

@@ -13,6 +13,7 @@ import typer
 from api.cli_common import fail, open_home, out
 from ledger.errors import LedgerError
 from projections.errors import ProjectionError
+from projections.log_reader import LogReader
 from projections.runner import LiveScores
 from projections.score_check import check_view
 
@@ -21,7 +22,7 @@ def verify_view(home: Path | None, as_json: bool) -> None:
     ledger = open_home(home)
     live = LiveScores(ledger)
     try:
-        found = check_view(ledger.sequencer.store, live.view)
+        found = check_view(LogReader.of(ledger), live.view)
     except (ProjectionError, LedgerError) as exc:
         fail(str(exc), 2)
     finally:

@@ -35,6 +35,7 @@ from api.demo_trust import officer_reads, recover_a_key
 from ledger.application import Ledger
 from ledger.home import init_ledger, resolve_key
 from ledger.persistence import Settings
+from projections.log_reader import LogReader
 from verify.formats.statement import parse_entry
 
 STEPS = (
@@ -99,8 +100,6 @@ def run_demo(
 
 def _entry_types(ledger: Ledger) -> dict[str, int]:
     """How many entries of each type the log holds (the ledger's own seals too)."""
-    store = ledger.sequencer.store
-    found = Counter(
-        parse_entry(raw).entry_type for _, raw in store.entries(0, store.size())
-    )
+    log = LogReader.of(ledger)
+    found = Counter(parse_entry(raw).entry_type for _, raw in log.entries(0, log.size()))
     return dict(sorted(found.items()))

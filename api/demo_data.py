@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from projections.framework_file import load_framework
+from intake.framework_file import load_framework
 
 FRAMEWORK_FILE: Final = Path(__file__).parent / "frameworks" / "pmm-demo.toml"
 

@@ -15,9 +15,8 @@ from decimal import Decimal
 
 from api import demo_data
 from api.demo_kit import CYCLE, OFFICER, SEC, VALIDATOR, YEAR, Demo, evidence, value_body
-from api.flag_defaults import PACKAGED_FILE, packaged
+from api.flag_defaults import PACKAGED_FILE, load_thresholds, packaged
 from ledger.domain.integrity import INTEGRITY_STREAM
-from projections.flag_thresholds import load_thresholds
 from projections.flags import compute_flags
 from verify.formats.schema import assessment_stream
 

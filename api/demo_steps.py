@@ -22,11 +22,11 @@ from api.demo_kit import (
     sample_value,
     value_body,
 )
+from intake.framework_file import load_framework
 from ledger.home import key_path
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
-from ledger.scores import replay_table
-from projections.framework_file import load_framework
+from projections.log_reader import LogReader
 from verify.formats.schema import assessment_stream
 
 
@@ -88,7 +88,7 @@ def framework(demo: Demo) -> None:
 def published(demo: Demo, stream: str, title: str) -> dict[str, Any]:
     """A publication body: cut at the current log size, with the scores it gives."""
     cut_at = demo.ledger.log_size()
-    table = replay_table(demo.ledger.sequencer.store, stream, cut_at)
+    table = LogReader.of(demo.ledger).table(stream, cut_at)
     return {"cut_at": cut_at, "scores": table.published(), "title": title}
 
 

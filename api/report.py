@@ -27,6 +27,7 @@ from ledger.domain.integrity import INTEGRITY_STREAM
 from ledger.files import write_private
 from ledger.home import current_policy
 from ledger.keys import KeyPair
+from projections.log_reader import LogReader
 from projections.report import AuditReport
 from verify.errors import VerifyError
 from verify.formats.policy_text import TrustPolicy, parse_policy
@@ -160,8 +161,8 @@ def find_report(
 ) -> CopyCheck:
     """The ``report.issued`` entry naming ``digest`` (PDF or HTML), with its
     inclusion proven against the latest checkpoint under ``policy``."""
-    store = ledger.sequencer.store
-    for index, raw in store.stream_entries([INTEGRITY_STREAM], ledger.log_size()):
+    log = LogReader.of(ledger)
+    for index, raw in log.stream_entries([INTEGRITY_STREAM], ledger.log_size()):
         entry = parse_entry(raw)
         body = entry.signed.body
         if entry.entry_type != "report.issued":

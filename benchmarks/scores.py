@@ -2,8 +2,8 @@
 each operation against a plain read of the entries it needs, in the same run.
 
 1. **All scores as of a past time R** (the log size at 70 % of the log, found
-   with ``size_at``): ``projections.timetravel.all_scores(ledger, R)``, and beside
-   it the replay it replaces, as the reference: the entries below R read in
+   with ``LogReader.size_at``): ``projections.timetravel.all_scores(ledger, R)``,
+   and beside it the replay it replaces, as the reference: the entries below R read in
    chunks of 5,000 (the baseline), ``json.loads`` of each (the floor of any JSON
    replay), ``parse_entry``, ``Scoreboard.apply``, then every open assessment's
    tables for T-1 and T; and ``replay_board`` over every stream against its own
@@ -58,8 +58,8 @@ from benchmarks.scores_measure import (
 from benchmarks.scores_workload import reference_year
 from ledger.home import open_ledger
 from ledger.scores import replay_table
+from projections.log_reader import LogReader
 from projections.runner import LiveScores
-from projections.timetravel import size_at
 from verify.formats.statement import parse_entry, parse_timestamp
 
 NAME = "scores"
@@ -123,7 +123,7 @@ def measure(backend: str, options: Options, size: int, section: Section) -> None
     try:
         store, rng, repeat = ledger.sequencer.store, random.Random(SEED), options.repeat
         ((_, raw),) = store.entries(int(size * PAST), int(size * PAST) + 1)
-        past = size_at(store, parse_timestamp(parse_entry(raw).recorded_at))
+        past = LogReader.of(ledger).size_at(parse_timestamp(parse_entry(raw).recorded_at))
         streams = [s for s, _ in store.opened("assessment/")]
         progress(f"{NAME} {backend}: warming the page cache (a full read, untimed)")
         read_chunks(store, size)

@@ -12,6 +12,7 @@ from ledger.application import Ledger
 from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.log_store import LogStore
 from ledger.scores import replay_board
+from projections.log_reader import LogReader
 from projections.timetravel import find_assessment, position, scores
 from verify.formats.statement import format_timestamp, parse_entry, parse_timestamp
 from verify.scoring.scoreboard import Scoreboard
@@ -139,7 +140,7 @@ def run_queries(ledger: Ledger, picks: list[tuple[str, str]]) -> list[Query]:
         size = answer.position.size
         # The same work in its three parts, each timed alone.
         start = perf_counter()
-        found = find_assessment(store, member, year, None)
+        found = find_assessment(LogReader.of(ledger), member, year, None)
         find = perf_counter() - start
         start = perf_counter()
         where = position(ledger, as_of=as_of)

@@ -25,10 +25,10 @@ from api.cli_framework import apply_framework
 from api.demo_data import FRAMEWORK_FILE, KPIS, Kpi
 from api.demo_kit import sample_value, value_body
 from benchmarks.common import progress, register_principals
+from intake.framework_file import load_framework
 from ledger.home import init_ledger, resolve_key
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
-from projections.framework_file import load_framework
 from verify.formats.statement import SignedStatement
 
 ORIGIN = "bench.pmm.example/ledger"

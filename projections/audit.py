@@ -29,11 +29,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.application import Ledger
-from ledger.log_store import LogStore
 from projections.access import Reader
 from projections.disclosure import Disclosure, disclosure_now, entry_level, withheld_body
 from projections.errors import QueryError
-from projections.timetravel import parse_moment, size_at
+from projections.log_reader import LogReader
+from projections.timetravel import parse_moment
 from verify.errors import VerifyError
 from verify.formats.statement import Entry, parse_entry
 
@@ -144,15 +144,15 @@ def _shown(ctx: _Context, index: int, entry: Entry, reader: Reader) -> dict[str,
     }
 
 
-def _bounds(store: LogStore, flt: EventFilter, cursor: int, size: int) -> tuple[int, int]:
+def _bounds(log: LogReader, flt: EventFilter, cursor: int, size: int) -> tuple[int, int]:
     """Log indexes [start, stop) to scan: record time never decreases along the
     log (docs/design.md §2), so a time range is an index range, found by bisection."""
     start, stop = cursor, size
     if flt.since is not None:  # a date means from the start of that day
         since = f"{flt.since}T00:00:00Z" if len(flt.since) == 10 else flt.since
-        start = max(start, size_at(store, parse_moment(since)))
+        start = max(start, log.size_at(parse_moment(since)))
     if flt.until is not None:
-        stop = min(stop, size_at(store, parse_moment(flt.until)))
+        stop = min(stop, log.size_at(parse_moment(flt.until)))
     return start, stop
 
 
@@ -162,20 +162,20 @@ def audit_events(
     """One page of matching entries from log index ``cursor`` on."""
     if not 1 <= limit <= PAGE_LIMIT:
         raise QueryError(f"limit must be between 1 and {PAGE_LIMIT}, not {limit}")
-    store = ledger.sequencer.store
+    log = LogReader.of(ledger)
     size = ledger.log_size()
-    start, stop = _bounds(store, flt, cursor, size)
+    start, stop = _bounds(log, flt, cursor, size)
     streams: list[str] | None = None
     if flt.member is not None:
-        streams = [s for s, _ in store.opened(f"assessment/{flt.member}/")]
+        streams = [s for s, _ in log.opened(f"assessment/{flt.member}/")]
     ctx, page = _Context(ledger), EventPage([], max(cursor, start), False, size)
     position = start
     while position < stop and position - start < SCAN_LIMIT:
         chunk_stop = min(stop, position + 500, start + SCAN_LIMIT)
         if streams is None:
-            chunk = store.entries(position, chunk_stop)
+            chunk = log.entries(position, chunk_stop)
         else:  # only the Member's assessments, plus entries naming the Member
-            chunk = store.stream_entries([*streams, "registry"], chunk_stop, position)
+            chunk = log.stream_entries([*streams, "registry"], chunk_stop, position)
         for index, raw in chunk:
             entry = parse_entry(raw)
             if not _matches(ctx, entry, flt):

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger.application import Ledger
-from ledger.scores import stream_entries
 from projections.disclosure import VALUE_TYPES, Disclosure, disclosure_now, narrowest
 from projections.errors import QueryError
+from projections.log_reader import LogReader
 from projections.timetravel import Position, find_assessment, position
 from verify.formats.statement import Entry
 from verify.scoring.scoreboard import Scoreboard, ScoreRow
@@ -129,12 +129,12 @@ def diff(
     ``start`` and ``end`` are times (RFC 3339 or a date) or log sizes
     (``size:N``); ``end`` defaults to now.
     """
-    store = ledger.sequencer.store
-    stream = find_assessment(store, member, year, cycle)
+    log = LogReader.of(ledger)
+    stream = find_assessment(log, member, year, cycle)
     first, last = _where(ledger, start), _where(ledger, end)
     if first.size > last.size:
         raise QueryError(f"--from ({first.label}) is after --to ({last.label})")
-    entries = stream_entries(store, [stream], last.size)  # read once, split at start
+    entries = log.parsed([stream], last.size)  # read once, split at start
     # Every row at the level its values have now (decision 26), not then.
     now = disclosure_now(ledger, stream)
     board = Scoreboard()

@@ -1,4 +1,4 @@
-"""Errors of the read side: why a file, query or import was refused.
+"""Errors of the read side: why a query or a thresholds file was refused.
 
 ``status`` is the HTTP status the API answers with (translated in one place,
 api/); the command line prints the message and exits 2 (input error).
@@ -15,18 +15,6 @@ class ProjectionError(Exception):
     status = 422
 
 
-class FrameworkFileError(ProjectionError):
-    """A framework file that cannot be applied; lists every problem found."""
-
-    def __init__(self, path: str, problems: Sequence[str]) -> None:
-        self.path = path
-        self.problems = tuple(problems)
-        lines = "\n".join(f"  {path}: {p}" for p in self.problems)
-        super().__init__(
-            f"{path}: {len(self.problems)} problem(s), nothing applied:\n{lines}"
-        )
-
-
 class QueryError(ProjectionError):
     """A score, diff or export query that names nothing, or is out of range."""
 
@@ -37,10 +25,6 @@ class NoSuchAssessmentError(ProjectionError):
     """No assessment of that Member for that reference year (or cycle)."""
 
     status = 404
-
-
-class ImportFileError(ProjectionError):
-    """A DataBank file whose header or layout is not the expected one."""
 
 
 class SignInRequiredError(ProjectionError):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from ledger.application import Ledger
 from projections.disclosure import disclosure_now
 from projections.errors import QueryError
+from projections.log_reader import LogReader
 from projections.score_reads import indexed_levels, indexed_size, indexed_tables
 from verify.formats.statement import parse_entry
 from verify.scoring.scoreboard import Scoreboard, ScoreTable
@@ -21,23 +22,23 @@ def all_scores(ledger: Ledger, size: int) -> list[ScoreTable]:
     log_size = ledger.log_size()
     if not 0 <= size <= log_size:
         raise QueryError(f"log size {size} is outside the log (0..{log_size})")
-    store = ledger.sequencer.store
-    if size > indexed_size(store):
+    log = LogReader.of(ledger)
+    if size > indexed_size(log):
         return replayed_scores(ledger, size)
     # The levels now: the view's own when it has reached the whole log (one
     # query), else each assessment's from the ledger (decision 26).
-    watermark, levels = indexed_levels(store)
+    watermark, levels = indexed_levels(log)
     if watermark >= log_size:
-        return indexed_tables(store, size, lambda s: levels.get(s, {}))
-    return indexed_tables(store, size, lambda s: disclosure_now(ledger, s).levels)
+        return indexed_tables(log, size, lambda s: levels.get(s, {}))
+    return indexed_tables(log, size, lambda s: disclosure_now(ledger, s).levels)
 
 
 def replayed_scores(ledger: Ledger, size: int) -> list[ScoreTable]:
     """The naive reference of ``all_scores``: the log below ``size`` replayed."""
-    store = ledger.sequencer.store
+    log = LogReader.of(ledger)
     board = Scoreboard()
     for start in range(0, size, _CHUNK):
-        entries = store.entries(start, min(size, start + _CHUNK))
+        entries = log.entries(start, min(size, start + _CHUNK))
         board.apply_all((i, parse_entry(raw)) for i, raw in entries)
     return [
         board.table(stream, year, disclosure_now(ledger, stream).levels)

@@ -21,10 +21,10 @@ from typing import Any
 import pandas as pd
 
 from ledger.application import Ledger
-from ledger.scores import stream_entries
 from projections.changes import Diff
 from projections.disclosure import AUDIENCES, VALUE_TYPES, disclosure_now, visible
 from projections.errors import QueryError
+from projections.log_reader import LogReader
 from projections.timetravel import Position, find_assessment
 from verify.scoring.scoreboard import ScoreTable
 
@@ -79,9 +79,9 @@ def history_frame(
 ) -> pd.DataFrame:
     """Every value recorded in the assessment, superseded ones included, in log order."""
     check_audience(audience)
-    store = ledger.sequencer.store
-    stream = find_assessment(store, member, year, cycle)
-    entries = stream_entries(store, [stream], ledger.log_size())
+    log = LogReader.of(ledger)
+    stream = find_assessment(log, member, year, cycle)
+    entries = log.parsed([stream], ledger.log_size())
     # Each value at its level now, superseded ones too; a correction also at
     # the level of the value it corrects, which its reason speaks of.
     levels = disclosure_now(ledger, stream)

@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ledger.log_store import LogStore
+from projections.log_reader import LogReader
 from verify.formats.statement import Entry, parse_entry, parse_timestamp
 
 VALUE_TYPES = ("value.submitted", "value.corrected")
@@ -129,12 +129,12 @@ def amount(act: Act) -> Decimal | None:
     return None
 
 
-def read_facts(store: LogStore, size: int) -> Facts:
+def read_facts(log: LogReader, size: int) -> Facts:
     """The first ``size`` entries of the log, as the rules read them."""
     facts = Facts(size)
     start = 0
     while start < size:
-        for index, raw in store.entries(start, min(size, start + 2000)):
+        for index, raw in log.entries(start, min(size, start + 2000)):
             entry = parse_entry(raw)
             act = Act(
                 index,

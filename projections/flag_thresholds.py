@@ -14,11 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from projections.errors import ThresholdsFileError
-from projections.toml_text import TomlTextError, read_toml
 from verify.scoring.methods import decimal_of, decimal_problem
 
 # Every rule and the parameters it reads; a file must give exactly these.
@@ -128,19 +126,15 @@ def from_body(
     )
 
 
-def load_thresholds(path: Path) -> tuple[Thresholds, str | None]:
-    """A thresholds file, checked whole; and its ``reason`` if it gives one."""
-    try:
-        data = read_toml(path)
-    except OSError as exc:
-        raise ThresholdsFileError(str(path), [f"cannot read it: {exc.strerror}"]) from None
-    except TomlTextError as exc:
-        raise ThresholdsFileError(str(path), [f"not TOML: {exc}"]) from None
+def checked_file(path: str, data: dict[str, Any]) -> tuple[Thresholds, str | None]:
+    """A thresholds file's table, as read from its TOML (``api.flag_defaults``
+    reads it with intake's TOML reader: docs/decisions.md, decision 46), checked
+    whole; and its ``reason`` if it gives one."""
     reason = data.pop("reason", None)
     version = data.pop("version", None)
     found = problems(version, data)
     if reason is not None and (not isinstance(reason, str) or not reason.strip()):
         found.append("reason must be a sentence saying why these thresholds")
     if found:
-        raise ThresholdsFileError(str(path), found)
+        raise ThresholdsFileError(path, found)
     return from_body({"version": version, "thresholds": data}), reason

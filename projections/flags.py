@@ -35,6 +35,7 @@ from projections.flag_outliers import STATISTICAL
 from projections.flag_rules import RULES
 from projections.flag_thresholds import PARAMETERS, Thresholds, from_body
 from projections.flag_timing import TIMING
+from projections.log_reader import LogReader
 from verify.formats.fields import FLAG_ACTIONS, FLAG_ID_RE
 
 SEVERITIES = ("low", "medium", "high")
@@ -169,7 +170,7 @@ _KNOWN: weakref.WeakKeyDictionary[Ledger, _Known] = weakref.WeakKeyDictionary()
 def _compute(
     ledger: Ledger, packaged: Thresholds, size: int
 ) -> tuple[list[Flag], Thresholds]:
-    facts = read_facts(ledger.sequencer.store, size)
+    facts = read_facts(LogReader.of(ledger), size)
     thresholds = thresholds_at(facts, packaged)
     handled = _handling(facts)
     flags = []

@@ -28,6 +28,7 @@ from ledger.export import TRUST_FILE, export
 from projections.access import FULL_READERS, Reader, log_restricted_read
 from projections.flag_thresholds import Thresholds
 from projections.flags import FlagFilter, read_flags, report_rows
+from projections.log_reader import LogReader
 from projections.timetravel import Scores, scores
 from verify.check.verifier import VerifyResult, verify_export
 from verify.formats.statement import Entry, format_timestamp, parse_entry
@@ -127,10 +128,10 @@ def build_report(
     read = scores(
         ledger, member, year, cycle=cycle, as_of=as_of, at_size=at_size, published=published
     )
-    store = ledger.sequencer.store
+    log = LogReader.of(ledger)
     stream = read.table.stream
     cut = read.position.size
-    entries = [(i, parse_entry(raw)) for i, raw in store.stream_entries([stream], cut)]
+    entries = [(i, parse_entry(raw)) for i, raw in log.stream_entries([stream], cut)]
     lines = tuple(_entry_line(ledger, index, entry) for index, entry in entries)
     flags = read_flags(ledger, reader, packaged, FlagFilter(member=member), size=cut)
     # Building the report shows every value: the access log says so first.
@@ -166,7 +167,7 @@ def build_report(
 def _score_lines(
     ledger: Ledger, read: Scores, entries: list[tuple[int, Entry]]
 ) -> tuple[ScoreLine, ...]:
-    by_index, store = dict(entries), ledger.sequencer.store
+    by_index, log = dict(entries), LogReader.of(ledger)
     validated: dict[int, list[str]] = {}  # stream version -> validators
     for _, each in entries:
         if each.entry_type == "value.validated":
@@ -180,7 +181,7 @@ def _score_lines(
         for index in row.sources:
             entry = by_index.get(index)
             if entry is None:  # a KPI definition: in the framework stream
-                entry = by_index.setdefault(index, parse_entry(store.entry(index)))
+                entry = by_index.setdefault(index, parse_entry(log.entry(index)))
             sources.append(
                 Provenance(
                     index,

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from projections.log_reader import LogReader
 from projections.score_board import TracingBoard
 from projections.score_index import INDEX_COLUMNS, Changes, Indexer
 from verify.formats.statement import parse_entry
@@ -71,22 +72,22 @@ def read_stored(view: Any) -> Stored:
     )
 
 
-def expected(store: Any, size: int) -> Changes:
+def expected(log: LogReader, size: int) -> Changes:
     """Every row the view should hold after the first ``size`` entries: the
     projection's indexer over the whole prefix, as one batch."""
     board, indexer = TracingBoard(), Indexer()
     for start in range(0, size, CHUNK):
-        for index, raw in store.entries(start, min(size, start + CHUNK)):
+        for index, raw in log.entries(start, min(size, start + CHUNK)):
             entry = parse_entry(raw)
             board.apply(index, entry)
             indexer.after(board, index, entry)
     return indexer.take()
 
 
-def check_view(store: Any, view: Any) -> ViewCheck:
+def check_view(log: LogReader, view: Any) -> ViewCheck:
     """Compare the stored view with one recomputed from the log."""
     stored = read_stored(view)
-    changes = expected(store, stored.watermark)
+    changes = expected(log, stored.watermark)
     versions = {tuple(line) for line in changes.opened}
     publications = set(changes.published)
     levels = {(s, e, level) for (s, e), level in changes.levels.items()}

@@ -1,9 +1,11 @@
 """Score tables read from the bitemporal index (decision 37), one query each.
 
 Reads go through the ledger's own connection (the index lives in the ledger's
-database, beside the log). The index answers a log size only up to the scores
-view's watermark; ``indexed_size`` tells how far that is, and the callers in
-``projections.timetravel`` replay the log for anything beyond it.
+database, beside the log): the log reader's tables (``projections.log_reader``),
+the one place besides the reader itself that runs SQL on them. The index answers
+a log size only up to the scores view's watermark; ``indexed_size`` tells how
+far that is, and the callers in ``projections.timetravel`` replay the log for
+anything beyond it.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.log_store import Cursor, LogStore
 from projections.kept import Kept, kept_for
+from projections.log_reader import LogReader
 from projections.score_index import all_levels, all_rows_as_of, publications, rows_as_of
 from projections.score_rows import RowReader, in_table_order
 from verify.scoring.scoreboard import ScoreRow, ScoreTable
@@ -41,10 +44,10 @@ def _view_exists(store: LogStore, cur: Cursor) -> bool:
     return exists
 
 
-def indexed_size(store: LogStore) -> int:
+def indexed_size(log: LogReader) -> int:
     """The largest log size the index answers (-1: there is no scores view)."""
-    with store.read() as cur:
-        if not _view_exists(store, cur):
+    with log.store.read() as cur:
+        if not _view_exists(log.store, cur):
             return -1
         row = cur.execute("SELECT log_size FROM {p}pmm_scores_position WHERE id = 1").one()
     return int(row[0]) if row else 0
@@ -56,12 +59,12 @@ def _table(stream: str, year: int, rows: list[ScoreRow]) -> ScoreTable:
 
 
 def indexed_table(
-    store: LogStore, stream: str, year: int, size: int, levels: Mapping[int, str]
+    log: LogReader, stream: str, year: int, size: int, levels: Mapping[int, str]
 ) -> ScoreTable | None:
     """``stream``'s table for ``year`` at log ``size`` (≤ ``indexed_size``), its
     rows disclosed at ``levels``; None if the index holds no such table (the
     assessment was not open yet, or ``year`` is not one the view keeps)."""
-    with store.read() as cur:
+    with log.store.read() as cur:
         found = rows_as_of(cur, stream, year, size)
     if not found:
         return None
@@ -70,11 +73,11 @@ def indexed_table(
 
 
 def indexed_tables(
-    store: LogStore, size: int, levels_of: Callable[[str], Mapping[int, str]]
+    log: LogReader, size: int, levels_of: Callable[[str], Mapping[int, str]]
 ) -> list[ScoreTable]:
     """Every indexed table at log ``size``, by stream then year; each stream's
     rows disclosed at ``levels_of(stream)``."""
-    with store.read() as cur:
+    with log.store.read() as cur:
         found = all_rows_as_of(cur, size)
     grouped: dict[tuple[str, int], list[ScoreRow]] = {}
     readers: dict[str, RowReader] = {}
@@ -91,16 +94,16 @@ def indexed_tables(
     return [_table(s, int(y), grouped[(s, y)]) for s, y in sorted(grouped)]
 
 
-def indexed_levels(store: LogStore) -> tuple[int, dict[str, dict[int, str]]]:
+def indexed_levels(log: LogReader) -> tuple[int, dict[str, dict[int, str]]]:
     """The watermark, and every value's level there by stream, in one snapshot."""
-    with store.transaction(commit=False) as cur:
+    with log.store.transaction(commit=False) as cur:
         row = cur.execute("SELECT log_size FROM {p}pmm_scores_position WHERE id = 1").one()
         return (int(row[0]) if row else 0), all_levels(cur)
 
 
-def indexed_stream_levels(store: LogStore, stream: str) -> tuple[int, dict[int, str]]:
+def indexed_stream_levels(log: LogReader, stream: str) -> tuple[int, dict[int, str]]:
     """The watermark, and each of ``stream``'s values' level there, in one snapshot."""
-    with store.transaction(commit=False) as cur:
+    with log.store.transaction(commit=False) as cur:
         row = cur.execute("SELECT log_size FROM {p}pmm_scores_position WHERE id = 1").one()
         lines = cur.execute(
             "SELECT entry, level FROM {p}pmm_score_levels WHERE stream = %s", (stream,)
@@ -108,9 +111,9 @@ def indexed_stream_levels(store: LogStore, stream: str) -> tuple[int, dict[int, 
     return (int(row[0]) if row else 0), {int(entry): level for entry, level in lines}
 
 
-def indexed_publications(store: LogStore, stream: str) -> list[tuple[int, int]]:
+def indexed_publications(log: LogReader, stream: str) -> list[tuple[int, int]]:
     """(log index, cut_at) of ``stream``'s publications below ``indexed_size``."""
-    with store.read() as cur:
+    with log.store.read() as cur:
         return publications(cur, stream)
 
 
@@ -126,7 +129,7 @@ class Snapshot:
 
 
 def indexed_snapshot(
-    store: LogStore,
+    log: LogReader,
     member: str,
     year: int,
     pick: Callable[[list[tuple[str, bytes]]], str],
@@ -138,6 +141,7 @@ def indexed_snapshot(
     the versions disclosure depends on. None when the index cannot answer
     exactly (no view, a size it has not reached or outside the log, no rows):
     the caller then takes the general path, which also names what is wrong."""
+    store = log.store
     rowid = store.dialect.rowid
     events, leaves = store.events_table, "{p}pmm_log_leaves"
     prefix = f"assessment/{member}/"
@@ -199,13 +203,13 @@ def _after(prefix: str) -> str:
 
 
 def snapshot_table(
-    store: LogStore, snapshot: Snapshot, year: int, levels: Mapping[int, str]
+    log: LogReader, snapshot: Snapshot, year: int, levels: Mapping[int, str]
 ) -> ScoreTable:
     """The snapshot's table, its rows disclosed at ``levels`` (those of
     ``snapshot.versions``). In one ledger, the same stored rows at the same
-    versions give the same table, so it is kept per store: a repeated read
+    versions give the same table, so it is kept per log reader: a repeated read
     decodes nothing."""
-    kept = kept_for(_KEPT, store, 256)
+    kept = kept_for(_KEPT, log, 256)
     key = (snapshot.stream, year, snapshot.versions, tuple(snapshot.rows))
     found = kept.get(key)
     if found is not None:
@@ -217,6 +221,6 @@ def snapshot_table(
     return table
 
 
-_KEPT: weakref.WeakKeyDictionary[LogStore, Kept[tuple[Any, ...], ScoreTable]] = (
+_KEPT: weakref.WeakKeyDictionary[LogReader, Kept[tuple[Any, ...], ScoreTable]] = (
     weakref.WeakKeyDictionary()
 )

@@ -18,13 +18,11 @@ from typing import Any
 from ledger.application import Ledger
 from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.errors import NotFoundError
-from ledger.log_store import LogStore
-from ledger.scores import replay_board, stream_entries
 from projections.disclosure import disclosure_at_versions, disclosure_now
 from projections.errors import NoSuchAssessmentError, QueryError
 from projections.every_score import all_scores, replayed_scores
 from projections.kept import Kept, kept_for
-from projections.record_times import recorded_at, size_at
+from projections.log_reader import LogReader
 from projections.score_reads import (
     indexed_publications,
     indexed_size,
@@ -48,7 +46,6 @@ __all__ = [
     "replayed_scores",
     "replayed_table",
     "scores",
-    "size_at",
 ]
 
 
@@ -68,10 +65,10 @@ class Scores:
     publication: dict[str, Any] | None = None  # the signed table, for --published
 
 
-def find_assessment(store: LogStore, member: str, year: int, cycle: str | None) -> str:
+def find_assessment(log: LogReader, member: str, year: int, cycle: str | None) -> str:
     """The stream of ``member``'s assessment for reference ``year`` (or of ``cycle``)."""
     _check_member(member)
-    return pick_assessment(store.opened(f"assessment/{member}/"), member, year, cycle)
+    return pick_assessment(log.opened(f"assessment/{member}/"), member, year, cycle)
 
 
 def _check_member(member: str) -> None:
@@ -120,23 +117,23 @@ def position(
     at_size: int | None = None,
 ) -> Position:
     """The record-time position a query names (default: the whole log, now)."""
-    store, size = ledger.sequencer.store, ledger.log_size()
+    log, size = LogReader.of(ledger), ledger.log_size()
     if as_of is not None and at_size is not None:
         raise QueryError("name one record time: --as-of or --at-size, not both")
     if at_size is not None:
         if not 0 <= at_size <= size:
             raise QueryError(f"--at-size {at_size} is outside the log (0..{size})")
-        return _labelled(store, at_size, f"at log size {at_size}")
+        return _labelled(log, at_size, f"at log size {at_size}")
     if as_of is not None:
         moment = parse_moment(as_of)
-        return _labelled(store, size_at(store, moment), f"as recorded at {as_of}")
-    return _labelled(store, size, "now")
+        return _labelled(log, log.size_at(moment), f"as recorded at {as_of}")
+    return _labelled(log, size, "now")
 
 
-def _labelled(store: LogStore, size: int, label: str) -> Position:
+def _labelled(log: LogReader, size: int, label: str) -> Position:
     if size == 0:
         return Position(0, label)
-    return Position(size, label, recorded_at(store, size - 1))
+    return Position(size, label, log.recorded_at(size - 1))
 
 
 def scores(
@@ -150,7 +147,6 @@ def scores(
     published: str | None = None,
 ) -> Scores:
     """Member's scores for reference ``year`` at a record time or as published."""
-    store = ledger.sequencer.store
     if published is not None:
         if as_of is not None or at_size is not None:
             raise QueryError(
@@ -162,7 +158,7 @@ def scores(
         fast = _snapshot(ledger, member, year, cycle, at_size)
         if fast is not None:
             return fast
-    stream = find_assessment(store, member, year, cycle)
+    stream = find_assessment(LogReader.of(ledger), member, year, cycle)
     where = position(ledger, as_of=as_of, at_size=at_size)
     return Scores(_table(ledger, stream, year, where), where)
 
@@ -172,8 +168,9 @@ def _snapshot(
 ) -> Scores | None:
     """Now or at a size, from the index in one connection checkout (the read
     path of the HTTP API), or None: then the general path answers."""
+    log = LogReader.of(ledger)
     found = indexed_snapshot(
-        ledger.sequencer.store,
+        log,
         member,
         year,
         lambda opened: pick_assessment(opened, member, year, cycle),
@@ -185,11 +182,11 @@ def _snapshot(
     label = "now" if at_size is None else f"at log size {at_size}"
     recorded_at = parse_entry(found.last).recorded_at if found.last is not None else None
     where = Position(found.size, label, recorded_at)
-    table = snapshot_table(ledger.sequencer.store, found, year, levels)
+    table = snapshot_table(log, found, year, levels)
     return Scores(table, where)
 
 
-# Replayed score tables, most recently used first, per log store.
+# Replayed score tables, most recently used first, per log reader.
 #
 # A table's scores depend only on the framework's and its assessment's
 # entries below the log size asked for, and entries below an index never
@@ -198,7 +195,7 @@ def _snapshot(
 # such index, the stream's version now)`` names a table exactly, and a read
 # that nothing relevant has changed since is answered without replaying.
 TableKey = tuple[str, int, int, int]
-_TABLES: weakref.WeakKeyDictionary[LogStore, Kept[TableKey, ScoreTable]] = (
+_TABLES: weakref.WeakKeyDictionary[LogReader, Kept[TableKey, ScoreTable]] = (
     weakref.WeakKeyDictionary()
 )
 
@@ -206,14 +203,14 @@ _TABLES: weakref.WeakKeyDictionary[LogStore, Kept[TableKey, ScoreTable]] = (
 def _table(ledger: Ledger, stream: str, year: int, where: Position) -> ScoreTable:
     """From the score index when it has reached ``where`` (one query), else
     (the view behind, or a year it does not keep) replayed from the log."""
-    store = ledger.sequencer.store
-    if where.size <= indexed_size(store):
+    log = LogReader.of(ledger)
+    if where.size <= indexed_size(log):
         # The levels now: the view's own when it has reached the whole log (one
         # query), else the assessment's from the ledger (decision 26).
-        watermark, levels = indexed_stream_levels(store, stream)
+        watermark, levels = indexed_stream_levels(log, stream)
         if watermark < ledger.log_size():
             levels = disclosure_now(ledger, stream).levels
-        found = indexed_table(store, stream, year, where.size, levels)
+        found = indexed_table(log, stream, year, where.size, levels)
         if found is not None:
             return found
     return replayed_table(ledger, stream, year, where)
@@ -221,13 +218,13 @@ def _table(ledger: Ledger, stream: str, year: int, where: Position) -> ScoreTabl
 
 def replayed_table(ledger: Ledger, stream: str, year: int, where: Position) -> ScoreTable:
     """The naive reference: ``stream``'s entries and the framework's replayed."""
-    store = ledger.sequencer.store
-    tables = kept_for(_TABLES, store, 256)
-    last = store.last_index([FRAMEWORK_STREAM, stream], where.size)
+    log = LogReader.of(ledger)
+    tables = kept_for(_TABLES, log, 256)
+    last = log.last_index([FRAMEWORK_STREAM, stream], where.size)
     key = (stream, year, last, ledger.stream_version(stream))
     table = tables.get(key)
     if table is None:
-        board = replay_board(store, [stream], where.size)
+        board = log.board([stream], where.size)
         if stream not in board.assessments:
             raise NoSuchAssessmentError(
                 f"{stream} was not yet opened {where.label} (log size {where.size})"
@@ -239,9 +236,9 @@ def replayed_table(ledger: Ledger, stream: str, year: int, where: Position) -> S
 
 def _published(ledger: Ledger, member: str, year: int, cycle: str) -> Scores:
     """``CYCLE`` is its latest publication, ``CYCLE@N`` its N-th (1 is the first)."""
-    store = ledger.sequencer.store
+    log = LogReader.of(ledger)
     name, _, nth = cycle.partition("@")
-    stream = find_assessment(store, member, year, name)
+    stream = find_assessment(log, member, year, name)
     publications = _publications(ledger, stream)
     if not publications:
         raise NotFoundError(f"{stream} has not been published")
@@ -252,8 +249,8 @@ def _published(ledger: Ledger, member: str, year: int, cycle: str) -> Scores:
         )
     index, cut_at = publications[int(nth) - 1 if nth else -1]
     label = f"as published in cycle {name} (log index {index}, cut at {cut_at})"
-    where = _labelled(store, cut_at, label)
-    signed = parse_entry(store.entry(index)).signed.body.get("scores", {})
+    where = _labelled(log, cut_at, label)
+    signed = parse_entry(log.entry(index)).signed.body.get("scores", {})
     # Disclosed as the levels stand now, not then (decision 26).
     return Scores(_table(ledger, stream, year, where), where, dict(signed))
 
@@ -261,9 +258,9 @@ def _published(ledger: Ledger, member: str, year: int, cycle: str) -> Scores:
 def _publications(ledger: Ledger, stream: str) -> list[tuple[int, int]]:
     """(log index, cut_at) of every publication of ``stream`` so far: from the
     score index when it has reached the whole log, else from a replay."""
-    store = ledger.sequencer.store
-    if indexed_size(store) >= ledger.log_size():
-        return indexed_publications(store, stream)
+    log = LogReader.of(ledger)
+    if indexed_size(log) >= ledger.log_size():
+        return indexed_publications(log, stream)
     board = Scoreboard()
-    board.apply_all(stream_entries(store, [stream], ledger.log_size()))
+    board.apply_all(log.parsed([stream], ledger.log_size()))
     return [(p.position, p.cut_at) for p in board.assessments[stream].publications]

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ledger.application import Ledger
-from ledger.scores import stream_entries
 from projections.access import Reader
 from projections.disclosure import disclosure_now, withheld_body
+from projections.log_reader import LogReader
 from projections.timetravel import find_assessment
 from verify.formats.statement import Entry, parse_entry
 
@@ -108,14 +108,14 @@ def value_trail(
     cycle: str | None = None,
 ) -> Trail:
     """Every entry of ``member``'s year-``year`` assessment about ``kpi``."""
-    store = ledger.sequencer.store
-    stream = find_assessment(store, member, year, cycle)
+    log = LogReader.of(ledger)
+    stream = find_assessment(log, member, year, cycle)
     size = ledger.log_size()
     values = ledger.aggregate(stream).values
     levels = disclosure_now(ledger, stream)
     registry = ledger.registry()
     found, shown = [], dict[str | None, list[str]]()
-    for index, entry in stream_entries(store, [stream], size):
+    for index, entry in log.parsed([stream], size):
         if entry.stream != stream:
             continue
         about, concerns = _about(entry, kpi, values)
@@ -147,9 +147,8 @@ def value_trail(
 def peers(ledger: Ledger, reader: Reader, member: str, year: int, kpi: str) -> Peers:
     """The current value of ``kpi`` for ``year`` in every other Member's
     assessment of that reference year that the reader may see; the rest counted."""
-    store = ledger.sequencer.store
     shown, withheld, logged = [], 0, dict[str | None, list[str]]()
-    for stream, raw in store.opened("assessment/"):
+    for stream, raw in LogReader.of(ledger).opened("assessment/"):
         body = parse_entry(raw).signed.body
         other = str(body["member"])
         if other == member or body["reference_year"] != year:

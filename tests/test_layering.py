@@ -1,4 +1,5 @@
-"""Dependencies point down only: api → projections → ledger → verify (docs/design.md §6).
+"""Dependencies point down only: api → projections, intake → ledger → verify
+(docs/design.md §6); projections and intake do not import each other.
 
 Two checks. At run time, importing ``verify`` in a fresh interpreter loads
 nothing of the ledger and none of the heavy libraries, so an auditor can run
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-OURS = ("verify", "ledger", "projections", "api")
+OURS = ("verify", "ledger", "intake", "projections", "api")
 VERIFY_MODULES = (
     "verify",
     "verify.formats.canonical",
@@ -31,6 +32,7 @@ VERIFY_MODULES = (
 # docs/design.md §6, plus our own upper layers and the database driver.
 FORBIDDEN_IN_VERIFY = (
     "ledger",
+    "intake",
     "projections",
     "api",
     "eventsourcing",
@@ -217,11 +219,13 @@ def test_packages_have_sources() -> None:
     # Guard against the checks below passing vacuously.
     assert len(list(_sources("verify"))) >= 5
     assert len(list(_sources("ledger"))) >= 5
+    assert len(list(_sources("intake"))) >= 4
+    assert len(list(_sources("projections"))) >= 5
     assert any(path.parent.name == "domain" for path, _, _ in _sources("ledger"))
 
 
 def test_verify_imports_nothing_of_ours_but_verify() -> None:
-    assert _violations("verify", ("ledger", "projections", "api")) == []
+    assert _violations("verify", ("ledger", "intake", "projections", "api")) == []
 
 
 def test_verify_imports_only_stdlib_cryptography_and_rfc8785() -> None:
@@ -235,12 +239,16 @@ def test_verify_imports_only_stdlib_cryptography_and_rfc8785() -> None:
     assert bad == []
 
 
-def test_ledger_imports_no_projections_or_api() -> None:
-    assert _violations("ledger", ("projections", "api")) == []
+def test_ledger_imports_no_intake_projections_or_api() -> None:
+    assert _violations("ledger", ("intake", "projections", "api")) == []
 
 
-def test_projections_import_no_api() -> None:
-    assert _violations("projections", ("api",)) == []
+def test_projections_import_no_intake_or_api() -> None:
+    assert _violations("projections", ("intake", "api")) == []
+
+
+def test_intake_imports_no_projections_or_api() -> None:
+    assert _violations("intake", ("projections", "api")) == []
 
 
 def _domain_allows(name: str) -> bool:

@@ -21,8 +21,8 @@ from api.http.errors import PROBLEM
 from ledger.access_log import PAGE_LIMIT as ACCESS_PAGE_LIMIT
 from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.errors import NotFoundError
-from ledger.scores import replay_board
 from projections.audit import PAGE_LIMIT, EventFilter, audit_events
+from projections.log_reader import LogReader
 from projections.timetravel import parse_moment, position
 from verify.formats.statement import format_timestamp
 
@@ -167,7 +167,7 @@ def get_framework(
     """Every dimension, expected outcome and KPI, each with all its versions
     (the reference year it applies from, the log index that defined it)."""
     where = position(ledger, as_of=as_of, at_size=at_size)
-    board = replay_board(ledger.sequencer.store, [], where.size)
+    board = LogReader.of(ledger).board([], where.size)
     if not board.kpis and not board.dimensions:
         raise NotFoundError(f"the log holds no {FRAMEWORK_STREAM} at {where.label}")
 

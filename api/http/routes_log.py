@@ -21,10 +21,10 @@ from api.http.auth import AccessLogDep, ReaderDep, log_reads
 from api.http.deps import LedgerDep
 from api.http.errors import PROBLEM
 from ledger.application import Ledger
-from ledger.log_store import LogStore
 from projections.access import FULL_READERS
 from projections.audit import restricted_by_member
 from projections.kept import Kept, kept_for
+from projections.log_reader import LogReader
 from verify.errors import TilePathError
 from verify.formats.checkpoint import tree_size
 from verify.formats.proofs import hash_lines
@@ -79,13 +79,13 @@ def get_checkpoint(ledger: LedgerDep) -> PlainTextResponse:
 # subtree hashes) a tile costs. Entry bundles are never kept: each read of one
 # is checked against the reader and written to the access log.
 FULL_TILES = 1024  # 8 KiB a tile: at most 8 MiB a process
-_FULL_TILES: weakref.WeakKeyDictionary[LogStore, Kept[str, bytes]] = (
+_FULL_TILES: weakref.WeakKeyDictionary[LogReader, Kept[str, bytes]] = (
     weakref.WeakKeyDictionary()
 )
 
 
 def _full_tiles(ledger: Ledger) -> Kept[str, bytes]:
-    return kept_for(_FULL_TILES, ledger.sequencer.store, FULL_TILES)
+    return kept_for(_FULL_TILES, LogReader.of(ledger), FULL_TILES)
 
 
 def tile_bytes(ledger: Ledger, path: str) -> tuple[bytes, bool, list[tuple[int, bytes]]]:
@@ -100,7 +100,7 @@ def tile_bytes(ledger: Ledger, path: str) -> tuple[bytes, bool, list[tuple[int, 
     start = tile.index * TILE_WIDTH
     if start + width > level_size(size, level):
         raise HTTPException(404, f"tile/{path} is beyond the log (tree size {size})")
-    store = ledger.sequencer.store
+    store = LogReader.of(ledger)
     if level == ENTRIES:
         # The entry bundle framing of verify/formats/tiles.py, as ledger/export.py
         # writes it (docs/formats.md §2.5).

@@ -14,7 +14,6 @@ FastAPI's ``jsonable_encoder`` walk would cost twice the query itself.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 import pandas as pd
@@ -24,20 +23,9 @@ from fastapi.responses import JSONResponse
 from api.http.auth import AccessLogDep, ReaderDep, log_read
 from api.http.deps import LedgerDep
 from api.http.errors import PROBLEM
-from ledger.application import Ledger
-from projections.access import Reader
-from projections.changes import diff as diff_query
-from projections.disclosure import visible
 from projections.errors import QueryError
-from projections.exports import (
-    SCORE_COLUMNS,
-    changes_frame,
-    file_bytes,
-    history_frame,
-    restricted_names,
-    score_rows,
-)
-from projections.timetravel import scores as scores_query
+from projections.exports import file_bytes, restricted_names
+from projections.score_query import When, read_diff, read_history, read_scores
 
 router = APIRouter(tags=["scores"])
 READ_ERRORS: dict[int | str, dict[str, Any]] = {
@@ -63,38 +51,6 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return list(json.loads(frame.to_json(orient="records")))
 
 
-def scores_read(
-    ledger: Ledger, reader: Reader, member: str, year: int, **when: Any
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The answer's header and the rows the reader may see (no pandas: this is
-    the hot path of the API)."""
-    found = scores_query(ledger, member, year, **when)
-    audience = reader.audience(found.table.member)
-    rows = score_rows(found.table, found.position, audience)
-    answer = {
-        "stream": found.table.stream,
-        "member": found.table.member,
-        "cycle": found.table.cycle,
-        "reference_year": year,
-        "position": {
-            "size": found.position.size,
-            "label": found.position.label,
-            "recorded_at": found.position.recorded_at,
-        },
-        "audience": audience,
-        "withheld": len(found.table.rows) - len(rows),
-    }
-    return answer, rows
-
-
-def restricted_score_names(rows: list[dict[str, Any]]) -> list[str]:
-    return [
-        f"score {row['level']} {row['code']}"
-        for row in rows
-        if row["disclosure"] == "restricted"
-    ]
-
-
 @router.get(
     "/scores",
     response_class=JSONResponse,
@@ -115,29 +71,11 @@ def get_scores(
 ) -> JSONResponse:
     """Score rows with provenance (method, version, sources) and the log position:
     now, ``as_of`` a time, ``at_size`` a log size, or as ``published``."""
-    answer, rows = scores_read(
-        ledger,
-        reader,
-        member,
-        year,
-        cycle=cycle,
-        as_of=as_of,
-        at_size=at_size,
-        published=published,
-    )
-    log_read(access, reader, request, answer["member"], restricted_score_names(rows))
-    return JSONResponse({**answer, "rows": rows})
-
-
-def history_read(
-    ledger: Ledger, reader: Reader, member: str, year: int, cycle: str | None
-) -> tuple[pd.DataFrame, int]:
-    audience = reader.audience(member)
-    everything = history_frame(ledger, member, year, "restricted", cycle)
-    if everything.empty:
-        return everything, 0
-    frame = everything[everything["disclosure"].map(lambda d: visible(d, audience))]
-    return frame.reset_index(drop=True), len(everything) - len(frame)
+    when = When(cycle, as_of, at_size, published)
+    read = read_scores(ledger, member, year, when, reader.audience(member))
+    answer = read.header()
+    log_read(access, reader, request, answer["member"], read.restricted_shown())
+    return JSONResponse({**answer, "rows": read.rows})
 
 
 @router.get(
@@ -156,7 +94,7 @@ def get_history(
     cycle: Cycle = None,
 ) -> JSONResponse:
     """Values in log order with who recorded them, why and on what evidence."""
-    frame, withheld = history_read(ledger, reader, member, year, cycle)
+    frame, withheld = read_history(ledger, member, year, cycle, reader.audience(member))
     log_read(access, reader, request, member, restricted_names(frame))
     return JSONResponse(
         {
@@ -167,34 +105,6 @@ def get_history(
             "rows": _records(frame),
         }
     )
-
-
-def diff_read(
-    ledger: Ledger,
-    reader: Reader,
-    member: str,
-    year: int,
-    start: str,
-    end: str | None,
-    cycle: str | None,
-) -> tuple[dict[str, Any], pd.DataFrame]:
-    found = diff_query(ledger, member, year, start=start, end=end, cycle=cycle)
-    audience = reader.audience(member)
-    frame = changes_frame(found, audience)
-    changes = [asdict(c) for c in found.changes if visible(c.disclosure, audience)]
-    moved = [asdict(s) for s in found.score_changes if visible(s.disclosure, audience)]
-    answer = {
-        "stream": found.stream,
-        "member": member,
-        "reference_year": year,
-        "from": {"size": found.start.size, "label": found.start.label},
-        "to": {"size": found.end.size, "label": found.end.label},
-        "audience": audience,
-        "withheld": len(found.changes) + len(found.score_changes) - len(frame),
-        "changes": changes,
-        "score_changes": moved,
-    }
-    return answer, frame
 
 
 @router.get(
@@ -218,9 +128,9 @@ def get_diff(
 ) -> JSONResponse:
     """Every entry between R1 and R2 that can move a score (who, why, evidence),
     then every score that moved and the entries that moved it."""
-    answer, frame = diff_read(ledger, reader, member, year, start, end, cycle)
-    log_read(access, reader, request, member, restricted_names(frame))
-    return JSONResponse(answer)
+    read = read_diff(ledger, member, year, start, end, cycle, reader.audience(member))
+    log_read(access, reader, request, member, restricted_names(read.frame))
+    return JSONResponse(read.answer())
 
 
 @router.get(
@@ -251,25 +161,18 @@ def get_export(
 ) -> Response:
     """A file of the rows the reader may see, honouring disclosure like the JSON reads."""
     if kind == "scores":
-        _, rows = scores_read(
-            ledger,
-            reader,
-            member,
-            year,
-            cycle=cycle,
-            as_of=as_of,
-            at_size=at_size,
-            published=published,
-        )
-        frame = pd.DataFrame(rows, columns=SCORE_COLUMNS)
-        shown = restricted_score_names(rows)
+        when = When(cycle, as_of, at_size, published)
+        read = read_scores(ledger, member, year, when, reader.audience(member))
+        frame, shown = read.frame(), read.restricted_shown()
     elif kind == "history":
-        frame, _ = history_read(ledger, reader, member, year, cycle)
+        frame, _ = read_history(ledger, member, year, cycle, reader.audience(member))
         shown = restricted_names(frame)
     else:
         if start is None:
             raise QueryError("a diff export needs from=R1 (a time, date or size:N)")
-        _, frame = diff_read(ledger, reader, member, year, start, end, cycle)
+        frame = read_diff(
+            ledger, member, year, start, end, cycle, reader.audience(member)
+        ).frame
         shown = restricted_names(frame)
     log_read(access, reader, request, member, shown)
     name = f"{kind}-{member}-{year}.{fmt}"

@@ -23,6 +23,7 @@ from api.http.errors import (
     UnsupportedMediaTypeError,
 )
 from api.http.statement_schemas import signed_statement_schema
+from projections.log_reader import LogReader
 from verify.formats.statement import MAX_STATEMENT_BYTES
 
 # The statement limit, plus the newline ``pmm sign`` ends its output with.
@@ -160,7 +161,7 @@ async def post_statement(request: Request, response: Response, ledger: LedgerDep
     require_json(request)
     raw = (await read_body(request, BODY_LIMIT)).rstrip(b"\n")
     recorded = await run_in_threadpool(ledger.record, raw)
-    entry = await run_in_threadpool(ledger.sequencer.store.entry, recorded.log_index)
+    entry = await run_in_threadpool(LogReader.of(ledger).entry, recorded.log_index)
     response.headers["Location"] = (
         f"/receipts/{recorded.log_index}?size={recorded.tree_size}"
     )

@@ -33,6 +33,7 @@ from api.http.deps import LedgerDep
 from api.http.routes_statements import RecordedOut
 from api.web.signin import render_signing
 from ledger.errors import RoleNotPermittedError, SignatureError
+from projections.log_reader import LogReader
 from verify.errors import MalformedStatementError
 from verify.formats.canonical import parse_json
 from verify.formats.statement import (
@@ -156,7 +157,7 @@ async def submit(
     # Ledger.record then parses it as POST /statements does (canonical or refused).
     raw = SignedStatement(statement, signed.signature, statement_bytes).to_bytes()
     recorded = await run_in_threadpool(ledger.record, raw)
-    entry = await run_in_threadpool(ledger.sequencer.store.entry, recorded.log_index)
+    entry = await run_in_threadpool(LogReader.of(ledger).entry, recorded.log_index)
     return ReceiptOut(
         **{**recorded.__dict__, "receipt": recorded.receipt or ""},
         entry=base64.b64encode(entry).decode("ascii"),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.http.routes_scores import restricted_score_names
 from api.web import show
 from api.web.params import member_code, size_number, text, url, year_number
 from api.web.render import View
@@ -22,24 +21,26 @@ from api.web.views_common import Context, definitions, latest, member_name, publ
 from ledger.application import Ledger
 from projections.access import Reader
 from projections.errors import QueryError
-from projections.exports import score_rows
+from projections.log_reader import LogReader
+from projections.score_query import When, read_scores, restricted_score_names
 from projections.timetravel import find_assessment
-from projections.timetravel import scores as scores_query
 
 Key = tuple[str, str]  # (level, code)
 
 
 def _table(
-    ledger: Ledger, reader: Reader, code: str, year: int, **when: Any
+    ledger: Ledger, reader: Reader, code: str, year: int, when: When
 ) -> tuple[dict[str, Any], dict[Key, dict[str, Any]], set[Key]]:
     """The position read, the visible rows by key, and the keys withheld."""
-    found = scores_query(ledger, code, year, **when)
-    rows = score_rows(found.table, found.position, reader.audience(code))
-    shown = {(r["level"], r["code"]): r for r in rows}
-    every = {(r.level, r.code) for r in found.table.rows}
-    where = found.position
-    position = {"size": where.size, "label": where.label, "recorded_at": where.recorded_at}
-    return {"position": position, "cycle": found.table.cycle}, shown, every - set(shown)
+    read = read_scores(ledger, code, year, when, reader.audience(code))
+    shown = {(r["level"], r["code"]): r for r in read.rows}
+    every = {(r.level, r.code) for r in read.found.table.rows}
+    header = read.header()
+    return (
+        {"position": header["position"], "cycle": header["cycle"]},
+        shown,
+        every - set(shown),
+    )
 
 
 def _record_time(
@@ -94,10 +95,10 @@ def assessment(
     by: str | None,
 ) -> View:
     code, t, cycle = member_code(member), year_number(year), text(cycle, "cycle")
-    stream = find_assessment(ledger.sequencer.store, code, t, cycle)
+    stream = find_assessment(LogReader.of(ledger), code, t, cycle)
     when, size = _record_time(as_of, at_size, by)
     now_head, now_rows, now_hidden = _table(
-        ledger, reader, code, t, cycle=cycle, as_of=when, at_size=size
+        ledger, reader, code, t, When(cycle, as_of=when, at_size=size)
     )
     name = now_head["cycle"]
     found = publications(ledger, stream)
@@ -108,7 +109,7 @@ def assessment(
     if found:
         chosen = chosen or f"{name}@{len(found)}"
         then_head, then_rows, then_hidden = _table(
-            ledger, reader, code, t, published=chosen
+            ledger, reader, code, t, When(published=chosen)
         )
     framework = definitions(ledger)
     keys = set(now_rows) | now_hidden | set(then_rows) | then_hidden

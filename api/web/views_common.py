@@ -13,6 +13,7 @@ import pycountry
 from api.http.routes_audit import get_framework
 from ledger.application import Ledger
 from ledger.errors import NotFoundError
+from projections.log_reader import LogReader
 from verify.formats.statement import parse_entry
 
 Context = dict[str, Any]
@@ -40,9 +41,8 @@ def member_name(code: str) -> str | None:
 def publications(ledger: Ledger, stream: str) -> list[tuple[int, int]]:
     """(log index, cut_at) of each publication of ``stream``, oldest first
     (the order ``--published CYCLE@N`` counts in)."""
-    store = ledger.sequencer.store
     found = []
-    for index, raw in store.stream_entries([stream], ledger.log_size()):
+    for index, raw in LogReader.of(ledger).stream_entries([stream], ledger.log_size()):
         entry = parse_entry(raw)
         if entry.entry_type == "assessment.published":
             found.append((index, int(entry.signed.body["cut_at"])))

@@ -4,8 +4,8 @@ What it shows is public, as the log itself is (``/checkpoint``, hash tiles):
 the last ``pmm verify`` verdict kept in the home (``ledger/verify_status.py``),
 the latest checkpoint with each witness's last cosignature that verifies under
 the key the witness policy pins, entries per day (counted by bisection on
-record time, ``projections/timetravel.size_at``, never by reading every
-entry), and the assessments opened. No value is shown, so nothing is logged —
+record time, ``projections/log_reader.py``'s ``size_at``, never by reading
+every entry), and the assessments opened. No value is shown, so nothing is logged —
 except the open red flags, shown to integrity officers and the Secretariat only
 (docs/flags.md), whose restricted entries are logged like ``/ui/flags``.
 """
@@ -26,7 +26,7 @@ from ledger.home import read_policy
 from ledger.verify_status import read_status
 from projections.access import FULL_READERS, Reader
 from projections.flags import FlagFilter, read_flags
-from projections.timetravel import size_at
+from projections.log_reader import LogReader
 from verify.errors import VerifyError
 from verify.formats.checkpoint import note_checkpoint
 from verify.formats.cosignature import CosignatureVerifier, cosignature_timestamp
@@ -94,7 +94,7 @@ def witnesses(ledger: Ledger) -> list[dict[str, object]] | None:
         return None
     if policy is None:
         return None
-    notes = ledger.sequencer.store.recent_checkpoints(CHECKPOINTS_SEARCHED)
+    notes = LogReader.of(ledger).recent_checkpoints(CHECKPOINTS_SEARCHED)
     found: list[dict[str, object]] = []
     for witness in policy.witnesses:
         last: dict[str, object] = {"name": witness.name, "size": None, "time": None}
@@ -124,20 +124,20 @@ def _cosigned(verifier: CosignatureVerifier, text: str) -> str | None:
 
 def per_day(ledger: Ledger) -> dict[str, object]:
     """Entries recorded on each of the last ``DAYS`` days that the log spans."""
-    store = ledger.sequencer.store
-    size = store.size()
+    log = LogReader.of(ledger)
+    size = log.size()
     if size == 0:
         bars: list[charts.Bar] = []
     else:
-        first = parse_timestamp(parse_entry(store.entry(0)).recorded_at).date()
-        last = parse_timestamp(parse_entry(store.entry(size - 1)).recorded_at).date()
+        first = parse_timestamp(parse_entry(log.entry(0)).recorded_at).date()
+        last = parse_timestamp(parse_entry(log.entry(size - 1)).recorded_at).date()
         day = max(first, last - timedelta(days=DAYS - 1))
         start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        before = size_at(store, start - timedelta(microseconds=1))
+        before = log.size_at(start - timedelta(microseconds=1))
         bars = []
         while day <= last:
             end = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
-            upto = size_at(store, end - timedelta(microseconds=1))
+            upto = log.size_at(end - timedelta(microseconds=1))
             bars.append(charts.Bar(day.isoformat(), upto - before))
             before, day = upto, day + timedelta(days=1)
     title = "Entries recorded per day"
@@ -146,7 +146,7 @@ def per_day(ledger: Ledger) -> dict[str, object]:
 
 def assessments(ledger: Ledger) -> Context:
     found = []
-    for stream, raw in ledger.sequencer.store.opened("assessment/"):
+    for stream, raw in LogReader.of(ledger).opened("assessment/"):
         body = parse_entry(raw).signed.body
         member, year = str(body["member"]), int(body["reference_year"])
         found.append(

@@ -1,7 +1,7 @@
 """The score pages: a table at a record time, every value recorded, what changed.
 
-Every read goes through the very functions of the JSON API
-(``api/http/routes_scores.py``) as the request's reader (``ReaderDep``), so a
+Every read goes through the very functions the JSON API answers with
+(``projections/score_query.py``) as the request's reader (``ReaderDep``), so a
 page shows exactly the rows ``GET /scores``, ``/history`` and ``/diff`` answer
 that reader, and the count of those withheld; each view names the
 restricted rows it shows, which ``render.answer`` writes to the access log
@@ -13,12 +13,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from api.http.routes_scores import (
-    diff_read,
-    history_read,
-    restricted_score_names,
-    scores_read,
-)
 from api.web import show
 from api.web.params import member_code, size_number, text, url, year_number
 from api.web.render import View
@@ -27,6 +21,8 @@ from ledger.application import Ledger
 from projections.access import Reader
 from projections.errors import QueryError
 from projections.exports import restricted_names
+from projections.log_reader import LogReader
+from projections.score_query import When, read_diff, read_history, read_scores
 from projections.timetravel import find_assessment
 
 
@@ -48,16 +44,10 @@ def scores(
         text(published, "published"),
     )
     size = size_number(at_size, "at_size")
-    answer, rows = scores_read(
-        ledger,
-        reader,
-        code,
-        t,
-        cycle=cycle,
-        as_of=as_of,
-        at_size=size,
-        published=published,
+    read = read_scores(
+        ledger, code, t, When(cycle, as_of, size, published), reader.audience(code)
     )
+    answer, rows = read.header(), read.rows
     where, name = answer["position"], answer["cycle"]
     base = {"member": code, "year": t, "cycle": cycle}
     now = published is None and as_of is None and size is None
@@ -103,7 +93,7 @@ def scores(
         "csv": url("/exports/scores.csv", **api),
         "assessment": url("/ui/assessment", **base),
     }
-    return View(context, {answer["member"]: restricted_score_names(rows)})
+    return View(context, {answer["member"]: read.restricted_shown()})
 
 
 def history(
@@ -111,7 +101,7 @@ def history(
 ) -> View:
     """Every value recorded, superseded ones included, each marked by what replaced it."""
     code, t, cycle = member_code(member), year_number(year), text(cycle, "cycle")
-    frame, withheld = history_read(ledger, reader, code, t, cycle)
+    frame, withheld = read_history(ledger, code, t, cycle, reader.audience(code))
     rows = records(frame)
     replaced = {
         r["supersedes"]: r["entry"] for r in rows if r.get("supersedes") is not None
@@ -147,7 +137,7 @@ def diff(
     the first publication's cut)."""
     code, t, cycle = member_code(member), year_number(year), text(cycle, "cycle")
     start, end = text(start, "from"), text(end, "to")
-    stream = find_assessment(ledger.sequencer.store, code, t, cycle)
+    stream = find_assessment(LogReader.of(ledger), code, t, cycle)
     found = publications(ledger, stream)
     if start is None:
         if not found:
@@ -155,7 +145,8 @@ def diff(
                 f"{stream} has not been published: name from= (a time, a date or size:N)"
             )
         start = f"size:{found[0][1]}"
-    answer, frame = diff_read(ledger, reader, code, t, start, end, cycle)
+    read = read_diff(ledger, code, t, start, end, cycle, reader.audience(code))
+    answer, frame = read.answer(), read.frame
     base = {"member": code, "year": t, "cycle": cycle}
     kpi_directions = directions(definitions(ledger))
     changes = [{**c, "trend": _value_trend(c, kpi_directions)} for c in answer["changes"]]

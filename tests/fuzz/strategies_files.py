@@ -1,7 +1,7 @@
 """Hypothesis strategies for the files people write: framework TOML, DataBank CSV.
 
-A framework file (projections/framework_file.py, docs/framework-file.md) or a
-World Bank DataBank long export (projections/databank_file.py, docs/import.md)
+A framework file (intake/framework_file.py, docs/framework-file.md) or a
+World Bank DataBank long export (intake/databank_file.py, docs/import.md)
 written from a generated spec, the way a person or the World Bank writes it,
 and TOML- or CSV-ish noise that reaches the readers' corners.
 """
@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tests.fuzz.strategies import AMOUNT, WORDS, YEAR
 
-# -- the KPI framework file (projections/framework_file.py) -----------------
+# -- the KPI framework file (intake/framework_file.py) -----------------
 
 
 def _toml_key(code: str) -> str:
@@ -124,7 +124,7 @@ TOML_PIECES = st.lists(
     max_size=30,
 ).map(lambda parts: "".join(parts).encode("utf-8"))
 
-# -- World Bank DataBank CSV (projections/databank_file.py) ------------------
+# -- World Bank DataBank CSV (intake/databank_file.py) ------------------
 
 CELL = st.one_of(
     AMOUNT,

@@ -1,8 +1,8 @@
 """Fuzz targets for the files people write (see tests/fuzz/targets.py).
 
-The KPI framework file (projections/framework_file.py), the red-flag
+The KPI framework file (intake/framework_file.py), the red-flag
 thresholds file (projections/flag_thresholds.py), both TOML, and a World Bank
-DataBank CSV export (projections/databank_file.py): each read from a file in
+DataBank CSV export (intake/databank_file.py): each read from a file in
 a fresh folder, as the command line reads it.
 """
 
@@ -13,10 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from projections.databank_file import decimal_text, read_databank
-from projections.errors import FrameworkFileError, ImportFileError, ThresholdsFileError
-from projections.flag_thresholds import load_thresholds
-from projections.framework_file import load_framework
+from api.flag_defaults import load_thresholds
+from intake.databank_file import decimal_text, read_databank
+from intake.errors import FrameworkFileError, ImportFileError
+from intake.framework_file import load_framework
+from projections.errors import ThresholdsFileError
 from tests.fuzz.strategies import ORIGIN
 from tests.fuzz.strategies_log import LOG
 from verify.check.state import load_state
@@ -63,7 +64,7 @@ def framework(data: bytes) -> bool:
 def databank(data: bytes) -> bool:
     """A DataBank export: refused whole, or read with every number bounded;
     True when the file and every cell in it are read (the import refuses a
-    row whose cell is not a number, projections/databank.py)."""
+    row whose cell is not a number, intake/databank.py)."""
     try:
         read = in_folder({"export.csv": data}, lambda f: read_databank(f / "export.csv"))
     except ImportFileError as exc:

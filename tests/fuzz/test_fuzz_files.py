@@ -1,9 +1,9 @@
 """The KPI framework file and DataBank CSV: round trips, never a crash.
 
 A framework written from a generated spec loads back as that spec
-(projections/framework_file.py, docs/framework-file.md); a DataBank export
+(intake/framework_file.py, docs/framework-file.md); a DataBank export
 written from generated rows reads back as those rows
-(projections/databank_file.py, docs/import.md). Mutated and TOML- or CSV-ish
+(intake/databank_file.py, docs/import.md). Mutated and TOML- or CSV-ish
 noise is refused with ``FrameworkFileError`` / ``ImportFileError`` only, in
 bounded time and memory (``tests/fuzz/targets.py``).
 """
@@ -15,8 +15,8 @@ from typing import Any
 
 from hypothesis import given
 
-from projections.databank_file import read_databank
-from projections.framework_file import load_framework
+from intake.databank_file import read_databank
+from intake.framework_file import load_framework
 from tests.fuzz import targets
 from tests.fuzz.strategies import FUZZ, hostile
 from tests.fuzz.strategies_files import (

@@ -20,14 +20,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from api.flag_defaults import PACKAGED_FILE, packaged
+from api.flag_defaults import PACKAGED_FILE, load_thresholds, packaged
 from projections.errors import ThresholdsFileError
 from projections.flag_facts import Act, Facts
 from projections.flag_outliers import benford
 from projections.flag_rules import key_recovered, late_change, same_party
 from projections.flag_stats import benford as benford_test
 from projections.flag_stats import first_digit, robust_z
-from projections.flag_thresholds import PARAMETERS, from_body, load_thresholds
+from projections.flag_thresholds import PARAMETERS, from_body
 from projections.flag_timing import burst, deadline
 
 START = datetime(2023, 12, 1, tzinfo=UTC)

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
+from projections.log_reader import LogReader
 from projections.runner import LiveScores
 from projections.score_check import check_view
 from tests.projections.test_score_index import History, _framework
@@ -55,7 +56,7 @@ def _pmm(world: World, *args: str) -> tuple[int, str]:
 
 
 def test_an_untouched_view_matches_the_log(world: World, live: LiveScores) -> None:
-    found = check_view(world.ledger.sequencer.store, live.view)
+    found = check_view(LogReader.of(world.ledger), live.view)
     assert found.matches, found.differences
     assert found.watermark == world.ledger.log_size()
     assert found.versions > 50 and found.levels > 5
@@ -82,11 +83,11 @@ HOSTILE = {
 
 @pytest.mark.parametrize("attack", sorted(HOSTILE))
 def test_an_edited_view_is_named(world: World, live: LiveScores, attack: str) -> None:
-    before = check_view(world.ledger.sequencer.store, live.view)
+    before = check_view(LogReader.of(world.ledger), live.view)
     assert before.matches
     assert before.publications > 0  # so dropping them is a real attack
     _edit(live, HOSTILE[attack])
-    found = check_view(world.ledger.sequencer.store, live.view)
+    found = check_view(LogReader.of(world.ledger), live.view)
     assert not found.matches
     assert found.count == len(found.differences) or len(found.differences) == 20
     code, output = _pmm(world, "projections", "verify")
@@ -95,4 +96,4 @@ def test_an_edited_view_is_named(world: World, live: LiveScores, attack: str) ->
     code, output = _pmm(world, "projections", "verify", "--json")
     assert code == 1 and json.loads(output)["matches"] is False
     live.rebuild()  # the way back: the view is derived, the log is the truth
-    assert check_view(world.ledger.sequencer.store, live.view).matches
+    assert check_view(LogReader.of(world.ledger), live.view).matches

@@ -16,6 +16,7 @@ from projections import timetravel
 from projections.disclosure import AUDIENCES, disclosure_now, visible
 from projections.errors import NoSuchAssessmentError
 from projections.exports import score_rows
+from projections.log_reader import LogReader
 from projections.runner import LiveScores, run_projection
 from projections.score_reads import indexed_size, indexed_table
 from projections.timetravel import (
@@ -171,15 +172,15 @@ def _replayed(world: World, stream: str, year: int, size: int) -> ScoreTable | N
 def _compare_every_size(world: World, first: int = 0) -> int:
     """Index and replay agree at every log size from ``first``; returns how many
     (size, table) pairs were compared."""
-    ledger, store = world.ledger, world.ledger.sequencer.store
+    ledger, log = world.ledger, LogReader.of(world.ledger)
     size = ledger.log_size()
-    assert indexed_size(store) == size
+    assert indexed_size(log) == size
     compared = 0
     for at in range(first, size + 1):
         for stream in (world.KEN, world.BRA):
             levels = disclosure_now(ledger, stream).levels
             for year in (T - 1, T):
-                indexed = indexed_table(store, stream, year, at, levels)
+                indexed = indexed_table(log, stream, year, at, levels)
                 assert indexed == _replayed(world, stream, year, at), (stream, year, at)
                 if year == T:  # the public query: one checkout, or the replay
                     member = stream.split("/")[1]
@@ -334,8 +335,7 @@ def test_reads_beyond_the_watermark_replay(world: World) -> None:
     assert everything == replayed_scores(world.ledger, watermark)
     assert any(r.disclosure == "restricted" for t in everything for r in t.rows)
     world.hours(world.ncp_bra, world.BRA, "12")
-    store = world.ledger.sequencer.store
-    assert indexed_size(store) == world.ledger.log_size() - 2
+    assert indexed_size(LogReader.of(world.ledger)) == world.ledger.log_size() - 2
     now = scores(world.ledger, "KEN", T).table
     assert now == _replayed(world, world.KEN, T, world.ledger.log_size())
     assert all_scores(world.ledger, world.ledger.log_size()) == replayed_scores(

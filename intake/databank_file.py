@@ -5,7 +5,7 @@ Name, Series Code, 2019 [YR2019], ...``, UTF-8 with or without a byte-order
 mark; blank lines and the ``Data from database:`` / ``Last Updated:`` footer
 skipped) or refuses the whole file with ``ImportFileError``; a line with the
 wrong number of fields is kept aside as malformed, to be reported per line.
-``projections.databank`` turns the rows into signed statements. docs/import.md.
+``intake.databank`` turns the rows into signed statements. docs/import.md.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
-from projections.errors import ImportFileError
+from intake.errors import ImportFileError
 from verify.scoring.methods import DECIMAL_RE, MAX_DECIMAL_DIGITS
 
 HEADER = ("Country Name", "Country Code", "Series Name", "Series Code")

@@ -1,4 +1,4 @@
-"""The framework file (``projections/framework_file.py``) and ``pmm framework apply``.
+"""The framework file (``intake/framework_file.py``) and ``pmm framework apply``.
 
 ``load_framework`` reads a TOML file and refuses it, naming the file and the key
 (or the line) and the reason, when anything in it is wrong; ``plan`` lists the
@@ -19,11 +19,11 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.cli_framework import apply_framework, current_framework
+from intake.errors import FrameworkFileError
+from intake.framework_file import FrameworkFile, load_framework, plan
 from ledger.errors import DomainRuleError, RoleNotPermittedError
 from ledger.home import open_ledger
 from ledger.persistence import Settings
-from projections.errors import FrameworkFileError
-from projections.framework_file import FrameworkFile, load_framework, plan
 from verify.formats.schema import check_body, statement_type
 from verify.formats.statement import Entry, SignedStatement
 from verify.scoring.scoreboard import Scoreboard

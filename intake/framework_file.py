@@ -17,8 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from projections.errors import FrameworkFileError
-from projections.toml_text import TomlTextError, decimal_strings, read_toml
+from intake.errors import FrameworkFileError, TomlTextError
+from intake.toml_text import decimal_strings, read_toml
 from verify.errors import VerifyError
 from verify.formats.schema import check_body, statement_type
 from verify.scoring.methods import method_inputs

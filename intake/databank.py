@@ -1,6 +1,6 @@
 """World Bank DataBank "long" CSV exports → signed ``value.submitted`` statements.
 
-``projections.databank_file`` reads the export. ``DataBankImport``
+``intake.databank_file`` reads the export. ``DataBankImport``
 maps Country Code → Member (ISO 3166-1 alpha-3), Series Code → KPI (the KPI of
 that code, or the one whose name ends ``[series CODE]``) and each year column →
 a reference year; checks every value against the ledger's framework and
@@ -15,14 +15,16 @@ from __future__ import annotations
 
 import re
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import pycountry
 
+from intake.databank_file import DataBankFile, Row, decimal_text
+from intake.databank_report import ImportReport, Refused
+from intake.errors import IntakeError, ValueRefusedError
 from ledger.application import Ledger
 from ledger.domain.assessment import Assessment
 from ledger.domain.framework import FRAMEWORK_STREAM, Framework, KpiVersion
@@ -36,65 +38,10 @@ from ledger.errors import (
     UnknownPrincipalError,
 )
 from ledger.keys import KeyPair
-from projections.databank_file import DataBankFile, Row, decimal_text
-from projections.errors import ProjectionError
 from verify.errors import VerifyError, quote
 from verify.formats.schema import assessment_stream
 
 _SERIES_TAG = re.compile(r"\[series ([A-Za-z0-9._-]+)\]$")
-
-
-@dataclass(frozen=True)
-class Refused:
-    line: int
-    member: str
-    series: str
-    year: int | None
-    reason: str  # row, country, series, duplicate, year, kind, number, not-used, ...
-    message: str
-
-
-@dataclass
-class ImportReport:
-    file: str
-    sha256: str
-    source: str
-    signer: str
-    cycle: str
-    reference_year: int
-    years: tuple[int, ...]  # the file's years this import records
-    rows: int
-    counts: Counter[str] = field(default_factory=Counter)
-    streams: dict[str, Counter[str]] = field(default_factory=dict)
-    skipped: dict[str, int] = field(default_factory=dict)  # year column → values
-    opened: list[str] = field(default_factory=list)
-    refused: list[Refused] = field(default_factory=list)
-    batches: int = 0
-    seconds: float = 0.0
-    log_size: int = 0
-
-    @property
-    def exit_code(self) -> int:
-        """1 when the ledger itself refused a value, else 0 (docs/import.md)."""
-        return 1 if any(r.reason == "ledger" for r in self.refused) else 0
-
-    def count(self, stream: str, what: str) -> None:
-        self.counts[what] += 1
-        self.streams.setdefault(stream, Counter())[what] += 1
-
-    def refuse(self, row: Row, year: int | None, reason: str, message: str) -> None:
-        self.counts["refused"] += 1
-        self.refused.append(
-            Refused(row.line, row.country, row.series, year, reason, message)
-        )
-
-
-class _Refusal(Exception):
-    """Why one value is refused before signing (``reason``: a short key)."""
-
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -133,13 +80,13 @@ class DataBankImport:
         try:
             framework: Framework = self.ledger.aggregate(FRAMEWORK_STREAM)
         except LedgerError:
-            raise ProjectionError(
+            raise IntakeError(
                 "the ledger holds no KPI framework: apply one first (pmm framework apply)"
             ) from None
         data = self.data
         years = tuple(y for y in data.years if y in (self.year - 1, self.year))
         if not years:
-            raise ProjectionError(
+            raise IntakeError(
                 f"{data.path} has columns for {', '.join(map(str, data.years))}; an "
                 f"assessment for reference year {self.year} takes values for "
                 f"{self.year - 1} and {self.year} only, and the file has neither"
@@ -215,7 +162,7 @@ class DataBankImport:
                         report.count(stream, "missing")
                         continue
                     item = self._value(row, framework, kpis[row.series], year, text)
-                except _Refusal as refusal:
+                except ValueRefusedError as refusal:
                     report.refuse(row, year, refusal.reason, str(refusal))
                     continue
                 if item is None:
@@ -226,24 +173,24 @@ class DataBankImport:
 
     def _check_row(self, row: Row, kpis: dict[str, str], seen: dict[Any, int]) -> None:
         if pycountry.countries.get(alpha_3=row.country) is None:
-            raise _Refusal(
+            raise ValueRefusedError(
                 "country",
                 f"Country Code {row.country!r} ({row.country_name}) is not an ISO 3166-1 "
                 "alpha-3 code, so it names no Member",
             )
         if row.series not in kpis:
-            raise _Refusal(
+            raise ValueRefusedError(
                 "series", f"Series Code {row.series!r} is no KPI of the ledger's framework"
             )
         first = seen.setdefault((row.country, row.series), row.line)
         if first != row.line:
-            raise _Refusal(
+            raise ValueRefusedError(
                 "duplicate", f"{row.country} {row.series} was already read at line {first}"
             )
         stream = assessment_stream(row.country, self.cycle)
         found = self._assessment(stream)
         if found is not None and found.reference_year != self.year:
-            raise _Refusal(
+            raise ValueRefusedError(
                 "year",
                 f"{stream} is for reference year {found.reference_year}, not {self.year}",
             )
@@ -256,17 +203,19 @@ class DataBankImport:
         try:
             kpi: KpiVersion = framework.kpi_for(code, year)
         except DomainRuleError as exc:
-            raise _Refusal("year", str(exc)) from None
+            raise ValueRefusedError("year", str(exc)) from None
         if kpi.value_kind not in ("number", "percentage"):
-            raise _Refusal(
+            raise ValueRefusedError(
                 "kind", f"KPI {code!r} takes {kpi.value_kind} values, not a number"
             )
         amount = decimal_text(text)
         if amount is None:
-            raise _Refusal("number", f"{quote(text)} is not a decimal number")
+            raise ValueRefusedError("number", f"{quote(text)} is not a decimal number")
         assessment = self._assessment(stream)
         if assessment is not None and code in assessment.not_used:
-            raise _Refusal("not-used", f"{row.country} declared KPI {code!r} not used")
+            raise ValueRefusedError(
+                "not-used", f"{row.country} declared KPI {code!r} not used"
+            )
         column = self.data.columns[self.data.years.index(year)]
         body: dict[str, Any] = {
             "comment": f"{self.data.path.name} line {row.line}, {row.country_name}, "
@@ -289,7 +238,7 @@ class DataBankImport:
             return None
         author = self.registry.get(old.recorded_by) if self.registry else None
         if author is None or author.role != "secretariat":
-            raise _Refusal(
+            raise ValueRefusedError(
                 "member-value",
                 f"KPI {code!r} for {year} holds entry {entry}, recorded by "
                 f"{old.recorded_by!r}; an import never corrects a Member's own value",

@@ -18,15 +18,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from intake.errors import TomlTextError
 from verify.scoring.methods import MAX_DECIMAL_DIGITS
 
 # A framework file's deepest value is a KPI's scoring table's list of cuts:
 # kpis.<code>.scoring.cuts[i], four levels below the top.
 MAX_DEPTH = 16
-
-
-class TomlTextError(ValueError):
-    """Why a TOML file cannot be read; the message names the problem."""
 
 
 def _depth(value: Any) -> int:

@@ -20,15 +20,16 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.cli_framework import apply_framework
+from intake.databank import DataBankImport
+from intake.databank_file import read_databank
+from intake.databank_report import ImportReport
+from intake.errors import ImportFileError
+from intake.framework_file import load_framework
 from ledger.application import Ledger
 from ledger.domain.assessment import Assessment
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
 from ledger.scores import replay_table
-from projections.databank import DataBankImport, ImportReport
-from projections.databank_file import read_databank
-from projections.errors import ImportFileError
-from projections.framework_file import load_framework
 from verify.formats.statement import parse_entry
 
 if TYPE_CHECKING:

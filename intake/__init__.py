@@ -1,0 +1,1 @@
+"""Files people write, turned into signed statements (docs/design.md §6)."""
