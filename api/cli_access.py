@@ -10,12 +10,23 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli_common import As, Home, Json, err, fail, key_for, open_home, out, settings_for
+from api.cli_common import (
+    As,
+    Home,
+    Json,
+    err,
+    fail,
+    key_for,
+    opened_ledger,
+    out,
+    settings_for,
+)
 from api.cli_statements import print_recorded
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.home import read_config
 from ledger.tokens import DEFAULT_LIFETIME, MAX_LIFETIME, issue_token
 
+token_app = typer.Typer()
 access_app = typer.Typer(
     help="The access log: every read of a restricted value.", no_args_is_help=True
 )
@@ -30,6 +41,13 @@ def _lifetime(text: str) -> timedelta:
     return timedelta(**{unit: int(found[1])})
 
 
+@token_app.command(
+    help="Print a bearer token for the HTTP API, signed by KEY's principal."
+    "\n\n"
+    "Use it as 'Authorization: Bearer <token>'. The server checks it against the "
+    "principal registry on every request: rotating the key or revoking the principal "
+    "stops it at once."
+)
 def token(
     key: As,
     ttl: Annotated[
@@ -38,12 +56,6 @@ def token(
     ] = f"{int(DEFAULT_LIFETIME.total_seconds()) // 60}m",
     home: Home = None,
 ) -> None:
-    """Print a bearer token for the HTTP API, signed by KEY's principal.
-
-    Use it as 'Authorization: Bearer <token>'. The server checks it against the
-    principal registry on every request: rotating the key or revoking the
-    principal stops it at once.
-    """
     pair = key_for(home, key)
     try:
         origin = read_config(settings_for(home)).origin
@@ -64,8 +76,7 @@ def show(
     as_json: Json = False,
 ) -> None:
     """Access records, oldest first, with their hash chain."""
-    ledger = open_home(home)
-    try:
+    with opened_ledger(home) as ledger:
         page = ledger.access_log.query(
             principal=principal,
             member=member,
@@ -74,8 +85,6 @@ def show(
             cursor=cursor,
             limit=limit,
         )
-    finally:
-        ledger.close()
     if as_json:
         out.print_json(
             json.dumps({"records": page.records, "next_cursor": page.next_cursor})
@@ -98,32 +107,31 @@ def show(
         err.print(f"more: --cursor {page.next_cursor}")
 
 
-@access_app.command("seal")
+@access_app.command(
+    "seal",
+    help="Seal the access log's head into the integrity log now (every write seals it "
+    "too when restricted reads came before); print the seal's receipt.",
+)
 def seal(home: Home = None, as_json: Json = False) -> None:
-    """Seal the access log's head into the integrity log now (every write seals
-    it too when restricted reads came before); print the seal's receipt."""
-    ledger = open_home(home)
-    try:
-        recorded = ledger.seal_access_log()
-    except LedgerError as exc:
-        fail(f"refused ({type(exc).__name__}): {exc}", 1)
-    finally:
-        ledger.close()
+    with opened_ledger(home) as ledger:
+        try:
+            recorded = ledger.seal_access_log()
+        except LedgerError as exc:
+            fail(f"refused ({type(exc).__name__}): {exc}", 1)
     if recorded is None:
         out.print("nothing to seal: the last seal names the access log's head")
     else:
         print_recorded(recorded, as_json)
 
 
-@access_app.command("verify")
+@access_app.command(
+    "verify",
+    help="Walk the hash chain and hold it to every seal in the integrity log; exit 1 at "
+    "the first record that breaks it, or the first seal it contradicts.",
+)
 def verify(home: Home = None, as_json: Json = False) -> None:
-    """Walk the hash chain and hold it to every seal in the integrity log; exit 1
-    at the first record that breaks it, or the first seal it contradicts."""
-    ledger = open_home(home)
-    try:
+    with opened_ledger(home) as ledger:
         result = ledger.access_log.check()
-    finally:
-        ledger.close()
     if as_json:
         out.print_json(
             json.dumps(

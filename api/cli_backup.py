@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import Home, Json, fail, open_home, out, settings_for
+from api.cli_common import Home, Json, fail, opened_ledger, out, settings_for
 from ledger.application import Ledger
 from ledger.backup import make_backup
 from ledger.errors import BackupError, ConfigurationError
@@ -25,16 +25,19 @@ from verify.formats.note_keys import Ed25519Verifier
 from verify.formats.policy_text import parse_policy
 from verify.formats.trust import load_trust
 
+backup_app = typer.Typer()
 receipt_app = typer.Typer(help="Check a receipt against the ledger.", no_args_is_help=True)
 
 
+@backup_app.command(
+    help="Write a consistent backup of the ledger (database, ledger.json, witness "
+    "policy; never the keys) to a new 0600 file."
+)
 def backup(
     out_file: Annotated[Path, typer.Option("--out", help="The backup file (new).")],
     home: Home = None,
     as_json: Json = False,
 ) -> None:
-    """Write a consistent backup of the ledger (database, ledger.json, witness
-    policy; never the keys) to a new 0600 file."""
     try:
         manifest = make_backup(settings_for(home), out_file)
     except BackupError as exc:
@@ -59,6 +62,10 @@ def backup(
     )
 
 
+@backup_app.command(
+    help="Restore a backup FILE into the home (an empty one, or with --force). Stop "
+    "`pmm serve` and every writer first; run `pmm verify` after."
+)
 def restore(
     file: Path,
     home: Home = None,
@@ -70,8 +77,6 @@ def restore(
     ] = None,
     as_json: Json = False,
 ) -> None:
-    """Restore a backup FILE into the home (an empty one, or with --force).
-    Stop `pmm serve` and every writer first; run `pmm verify` after."""
     try:
         done = restore_backup(settings_for(home), file, force=force, keys=keys)
     except BackupError as exc:
@@ -103,11 +108,15 @@ def restore(
     )
 
 
-@receipt_app.command("check")
+@receipt_app.command(
+    "check",
+    help="Verify RECEIPT offline, then ask the ledger for a consistency proof from its "
+    "checkpoint to the latest one: exit 1 on a rollback or a fork.",
+)
 def check(
     receipt: Annotated[Path, typer.Argument(help="A receipt (.tlog-proof) to check.")],
     trust: Annotated[
-        Path | None, typer.Option(help="Pinned trust.json [default: the home's keys].")
+        Path | None, typer.Option(help="Pinned trust.json.", show_default="the home's keys")
     ] = None,
     url: Annotated[
         str | None, typer.Option(help="Ask a served ledger (pmm serve) at this URL.")
@@ -118,8 +127,6 @@ def check(
     home: Home = None,
     as_json: Json = False,
 ) -> None:
-    """Verify RECEIPT offline, then ask the ledger for a consistency proof from
-    its checkpoint to the latest one: exit 1 on a rollback or a fork."""
     try:
         text = receipt.read_bytes()
         entry_bytes = entry.read_bytes() if entry is not None else None
@@ -131,12 +138,9 @@ def check(
             fail("--url needs --trust: pin the ledger's trust.json", 2)
         result = check_receipt(text, pinned, HttpSource(url, entry_bytes))
     else:
-        ledger = open_home(home)
-        try:
+        with opened_ledger(home) as ledger:
             source: LogSource = LedgerSource(ledger)
             result = check_receipt(text, pinned or _home_trust(ledger), source)
-        finally:
-            ledger.close()
     if as_json:
         out.print_json(json.dumps({**result.__dict__, "ok": result.ok}))
     else:

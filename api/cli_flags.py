@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Column, Table
 
-from api.cli_common import As, Home, Json, fail, key_for, open_home, out
+from api.cli_common import As, Home, Json, fail, key_for, opened_ledger, out
 from api.cli_readers import As as ReadAs
 from api.cli_readers import reader_for
 from api.cli_statements import record
@@ -87,21 +87,22 @@ def flags(
             "with --as KEY of such a principal",
             2,
         )
-    ledger = open_home(home)
-    try:
-        reader = reader_for(ledger, home, as_key)
-        flt = FlagFilter(member, rule, status, severity)
-        report = read_flags(ledger, reader, packaged(), flt, at_size)
-        # Before anything is printed: a read that cannot be logged is not shown.
-        asked: dict[str, object] = {"--member": member, "--rule": rule, "--status": status}
-        asked |= {"--severity": severity, "--at-size": at_size, "--as": as_key}
-        given = [str(p) for pair in asked.items() if pair[1] is not None for p in pair]
-        command = "pmm flags " + shlex.join(given)
-        log_restricted_reads(ledger.access_log, reader, command, report.restricted_shown)
-    except (ProjectionError, LedgerError) as exc:
-        fail(str(exc), 2)
-    finally:
-        ledger.close()
+    with opened_ledger(home) as ledger:
+        try:
+            reader = reader_for(ledger, home, as_key)
+            flt = FlagFilter(member, rule, status, severity)
+            report = read_flags(ledger, reader, packaged(), flt, at_size)
+            # Before anything is printed: a read that cannot be logged is not shown.
+            asked: dict[str, object] = {"--member": member, "--rule": rule}
+            asked |= {"--status": status, "--severity": severity}
+            asked |= {"--at-size": at_size, "--as": as_key}
+            given = [str(p) for pair in asked.items() if pair[1] is not None for p in pair]
+            command = "pmm flags " + shlex.join(given)
+            log_restricted_reads(
+                ledger.access_log, reader, command, report.restricted_shown
+            )
+        except (ProjectionError, LedgerError) as exc:
+            fail(str(exc), 2)
     if as_json:
         out.print_json(json.dumps(report_json(report)))
         return
@@ -129,29 +130,27 @@ def _handle(
     as_json: bool,
 ) -> None:
     """Sign and record an ``integrity.flag_handled`` for a flag raised now."""
-    ledger = open_home(home)
-    try:
-        flag = find_flag(ledger, packaged(), flag_name)
-    except ProjectionError as exc:
-        ledger.close()
-        fail(str(exc), 2)
-    key = key_for(home, key_name)
-    body: dict[str, Any] = {"action": action, "flag": flag.id, "reason": reason}
-    if flag.member is not None:
-        body["member"] = flag.member
-    try:
-        statement = key.statement(
-            ledger.origin,
-            INTEGRITY_STREAM,
-            HANDLED,
-            body,
-            ledger.stream_version(INTEGRITY_STREAM),
-        )
-        signed = key.sign(statement)
-    except (VerifyError, LedgerError) as exc:
-        ledger.close()
-        fail(f"refused ({type(exc).__name__}): {exc}", 1)
-    record(ledger, signed, as_json)
+    with opened_ledger(home) as ledger:
+        try:
+            flag = find_flag(ledger, packaged(), flag_name)
+        except ProjectionError as exc:
+            fail(str(exc), 2)
+        key = key_for(home, key_name)
+        body: dict[str, Any] = {"action": action, "flag": flag.id, "reason": reason}
+        if flag.member is not None:
+            body["member"] = flag.member
+        try:
+            statement = key.statement(
+                ledger.origin,
+                INTEGRITY_STREAM,
+                HANDLED,
+                body,
+                ledger.stream_version(INTEGRITY_STREAM),
+            )
+            signed = key.sign(statement)
+        except (VerifyError, LedgerError) as exc:
+            fail(f"refused ({type(exc).__name__}): {exc}", 1)
+        record(ledger, signed, as_json)
 
 
 @flags_app.command("acknowledge")
@@ -175,7 +174,7 @@ def apply(
     file: Path,
     as_key: As,
     reason: Annotated[
-        str | None, typer.Option("--reason", help="Why [default: the file's reason].")
+        str | None, typer.Option("--reason", help="Why.", show_default="the file's reason")
     ] = None,
     home: Home = None,
     as_json: Json = False,
@@ -188,24 +187,23 @@ def apply(
     why = reason or file_reason
     if not why:
         fail(f'{file}: give a reason (--reason, or reason = "..." in the file)', 2)
-    ledger = open_home(home)
-    key = key_for(home, as_key)
-    body = {
-        "reason": why,
-        "thresholds": thresholds.as_body(),
-        "version": thresholds.version,
-    }
-    try:
-        signed = key.sign(
-            key.statement(
-                ledger.origin,
-                INTEGRITY_STREAM,
-                THRESHOLDS_SET,
-                body,
-                ledger.stream_version(INTEGRITY_STREAM),
+    with opened_ledger(home) as ledger:
+        key = key_for(home, as_key)
+        body = {
+            "reason": why,
+            "thresholds": thresholds.as_body(),
+            "version": thresholds.version,
+        }
+        try:
+            signed = key.sign(
+                key.statement(
+                    ledger.origin,
+                    INTEGRITY_STREAM,
+                    THRESHOLDS_SET,
+                    body,
+                    ledger.stream_version(INTEGRITY_STREAM),
+                )
             )
-        )
-    except (VerifyError, LedgerError) as exc:
-        ledger.close()
-        fail(f"refused ({type(exc).__name__}): {exc}", 1)
-    record(ledger, signed, as_json)
+        except (VerifyError, LedgerError) as exc:
+            fail(f"refused ({type(exc).__name__}): {exc}", 1)
+        record(ledger, signed, as_json)

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import Home, Json, err, fail, open_home
+from api.cli_common import Home, Json, err, fail, opened_ledger
 from api.cli_common import out as out_console
 from ledger.errors import LedgerError
 from ledger.export import export
@@ -44,122 +44,117 @@ def _warn_damage(summary: dict[str, object]) -> None:
         )
 
 
-def add_log_commands(app: typer.Typer) -> None:
-    prove = typer.Typer(help="Inclusion and consistency proofs.", no_args_is_help=True)
-    app.add_typer(prove, name="prove")
+log_app = typer.Typer()
+prove_app = typer.Typer(help="Inclusion and consistency proofs.", no_args_is_help=True)
 
-    @app.command()
-    def checkpoint(home: Home = None) -> None:
-        """Print the latest signed checkpoint note exactly."""
-        ledger = open_home(home)
+
+@log_app.command()
+def checkpoint(home: Home = None) -> None:
+    """Print the latest signed checkpoint note exactly."""
+    with opened_ledger(home) as ledger:
+        note = ledger.sequencer.checkpoint()
+        policy = current_policy(ledger)
+    sys.stdout.write(note)
+    if policy is not None:
         try:
-            note = ledger.sequencer.checkpoint()
-            policy = current_policy(ledger)
-        finally:
-            ledger.close()
-        sys.stdout.write(note)
-        if policy is not None:
-            try:
-                policy.verify_checkpoint(note)
-            except VerifyError as exc:
-                # Reported, never hidden.
-                err.print(
-                    f"warning: checkpoint below the witness quorum: {exc}", highlight=False
-                )
+            policy.verify_checkpoint(note)
+        except VerifyError as exc:
+            # Reported, never hidden.
+            err.print(
+                f"warning: checkpoint below the witness quorum: {exc}", highlight=False
+            )
 
-    @app.command("export")
-    def export_log(
-        out: Annotated[Path, typer.Option("--out", help="A new, empty folder.")],
-        home: Home = None,
-        as_json: Json = False,
-    ) -> None:
-        """Write the log as C2SP tlog-tiles, its checkpoint and a trust file."""
-        ledger = open_home(home)
+
+@log_app.command("export")
+def export_log(
+    out: Annotated[Path, typer.Option("--out", help="A new, empty folder.")],
+    home: Home = None,
+    as_json: Json = False,
+) -> None:
+    """Write the log as C2SP tlog-tiles, its checkpoint and a trust file."""
+    with opened_ledger(home) as ledger:
         try:
             summary = export(ledger, out)
         except LedgerError as exc:
             fail(str(exc), 2)
-        finally:
-            ledger.close()
-        if as_json:
-            out_console.print_json(json.dumps(summary))
-        else:
-            out_console.print(
-                f"exported {summary['size']} entries ({summary['hash_tiles']} hash tiles) "
-                f"to {out}; pin {out}/trust.json to verify",
-                highlight=False,
-            )
-        _warn_damage(summary)
+    if as_json:
+        out_console.print_json(json.dumps(summary))
+    else:
+        out_console.print(
+            f"exported {summary['size']} entries ({summary['hash_tiles']} hash tiles) "
+            f"to {out}; pin {out}/trust.json to verify",
+            highlight=False,
+        )
+    _warn_damage(summary)
 
-    @app.command("verify")
-    def verify_log(
-        directory: Annotated[Path | None, typer.Argument(help="An export folder.")] = None,
-        trust: Annotated[Path | None, typer.Option(help="Pinned trust.json.")] = None,
-        state: Annotated[Path | None, typer.Option(help="Verifier state file.")] = None,
-        home: Home = None,
-        as_json: Json = False,
-    ) -> None:
-        """Verify an export folder, or (without DIR) the live ledger: its stored
-        events are exported as they are now and checked against the signed log,
-        so a row edited or deleted behind the ledger's back is caught. Pin
-        --trust with a trust.json kept apart from the server; the default is the
-        ledger's own."""
-        if directory is not None:
-            pinned = trust or directory / TRUST_FILE
-            raise typer.Exit(verify_run(directory, pinned, state, as_json=as_json))
-        ledger = open_home(home, integrate=False)  # the tables as they are
-        with tempfile.TemporaryDirectory(prefix="pmm-verify-") as scratch:
-            folder = Path(scratch) / "log"
-            try:
-                export(ledger, folder)
-            finally:
-                ledger.close()
-            pinned = trust or folder / TRUST_FILE
-            state_file = state or ledger.settings.home / "verifier-state.json"
-            # The scratch folder is named by what it holds, never by its path.
-            home_folder = ledger.settings.home
 
-            def keep(result: VerifyResult) -> None:
-                # The overview page shows the last verdict (docs/pages.md).
-                now = format_timestamp(datetime.now(UTC))
-                write_status(home_folder, status_of(result, now))
+@log_app.command(
+    "verify",
+    help="Verify an export folder, or (without DIR) the live ledger: its stored events "
+    "are exported as they are now and checked against the signed log, so a row edited "
+    "or deleted behind the ledger's back is caught. Pin --trust with a trust.json kept "
+    "apart from the server; the default is the ledger's own.",
+)
+def verify_log(
+    directory: Annotated[Path | None, typer.Argument(help="An export folder.")] = None,
+    trust: Annotated[Path | None, typer.Option(help="Pinned trust.json.")] = None,
+    state: Annotated[Path | None, typer.Option(help="Verifier state file.")] = None,
+    home: Home = None,
+    as_json: Json = False,
+) -> None:
+    if directory is not None:
+        pinned = trust or directory / TRUST_FILE
+        raise typer.Exit(verify_run(directory, pinned, state, as_json=as_json))
+    with tempfile.TemporaryDirectory(prefix="pmm-verify-") as scratch:
+        folder = Path(scratch) / "log"
+        with opened_ledger(home, integrate=False) as ledger:  # the tables as they are
+            export(ledger, folder)
+        pinned = trust or folder / TRUST_FILE
+        state_file = state or ledger.settings.home / "verifier-state.json"
+        # The scratch folder is named by what it holds, never by its path.
+        home_folder = ledger.settings.home
 
-            code = verify_run(
-                folder,
-                pinned,
-                state_file,
-                as_json=as_json,
-                label=LIVE_LABEL,
-                on_result=keep,
-            )
-        raise typer.Exit(code)
+        def keep(result: VerifyResult) -> None:
+            # The overview page shows the last verdict (docs/pages.md).
+            now = format_timestamp(datetime.now(UTC))
+            write_status(home_folder, status_of(result, now))
 
-    @prove.command("inclusion")
-    def inclusion(
-        index: int,
-        size: Annotated[
-            int | None, typer.Option(help="Tree size [default: latest]")
-        ] = None,
-        home: Home = None,
-    ) -> None:
-        """Print a c2sp.org/tlog-proof@v1 receipt for entry INDEX."""
-        ledger = open_home(home)
+        code = verify_run(
+            folder,
+            pinned,
+            state_file,
+            as_json=as_json,
+            label=LIVE_LABEL,
+            on_result=keep,
+        )
+    raise typer.Exit(code)
+
+
+@prove_app.command("inclusion")
+def inclusion(
+    index: int,
+    size: Annotated[
+        int | None, typer.Option(help="Tree size.", show_default="latest")
+    ] = None,
+    home: Home = None,
+) -> None:
+    """Print a c2sp.org/tlog-proof@v1 receipt for entry INDEX."""
+    with opened_ledger(home) as ledger:
         try:
             sys.stdout.write(ledger.receipt(index, size))
         except LedgerError as exc:
             fail(str(exc), 2)
-        finally:
-            ledger.close()
 
-    @prove.command("consistency")
-    def consistency(old: int, new: int, home: Home = None) -> None:
-        """Print the RFC 9162 consistency proof from tree OLD to tree NEW, base64
-        hashes one per line, in RFC order."""
-        ledger = open_home(home)
+
+@prove_app.command(
+    "consistency",
+    help="Print the RFC 9162 consistency proof from tree OLD to tree NEW, base64 hashes "
+    "one per line, in RFC order.",
+)
+def consistency(old: int, new: int, home: Home = None) -> None:
+    with opened_ledger(home) as ledger:
         try:
             proof = ledger.sequencer.consistency(old, new)
         except LedgerError as exc:
             fail(str(exc), 2)
-        finally:
-            ledger.close()
-        sys.stdout.write(hash_lines(proof))
+    sys.stdout.write(hash_lines(proof))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import typer
 
-from api.cli_common import As, Home, Json, open_home, out
+from api.cli_common import As, Home, Json, opened_ledger, out
 from api.cli_principal import Draft, Reason, registry_change
 from api.cli_statements import Approval, Approve
 from ledger.application import Ledger
@@ -54,7 +54,11 @@ def _new_key(ledger: Ledger) -> tuple[KeyPair, Path | None]:
     return key, path
 
 
-@log_key_app.command("rotate")
+@log_key_app.command(
+    "rotate",
+    help="Hand the log over to a new key: signed by the current log key, approved by the "
+    "admins' threshold. Later checkpoints are signed by the new key.",
+)
 def rotate(
     as_key: As,
     reason: Reason,
@@ -64,37 +68,28 @@ def rotate(
     home: Home = None,
     as_json: Json = False,
 ) -> None:
-    """Hand the log over to a new key: signed by the current log key, approved by
-    the admins' threshold. Later checkpoints are signed by the new key."""
-    ledger = open_home(home)
-    try:
+    with opened_ledger(home) as ledger:
         new, made = _new_key(ledger)
         ledger.log_keys.add(new)
         if made is not None:
             sys.stderr.write(f"new log key {vkey_of(ledger.origin, new)} in {made}\n")
         current = KeyPair(LOG_KEY, ledger.sequencer.signer.private_key)
         body = handover_body(ledger, current, new, reason)
-    except BaseException:
-        ledger.close()
-        raise
-    registry_change(
-        ledger, home, as_key, "log.key_rotated", body, as_json, approve, approval, draft
-    )
+        registry_change(
+            ledger, home, as_key, "log.key_rotated", body, as_json, approve, approval, draft
+        )
 
 
 @log_key_app.command("show")
 def show(home: Home = None, as_json: Json = False) -> None:
     """The log key that signs now, and every hand-over before it."""
-    ledger = open_home(home)
-    try:
+    with opened_ledger(home) as ledger:
         changes = log_key_changes(ledger)
         chain = [
             {"at": c.body["size"], "old_key": c.old_key, "new_key": c.new_key}
             for c in changes
         ]
         current = ledger.log_vkey()
-    finally:
-        ledger.close()
     if as_json:
         sys.stdout.write(json.dumps({"current": current, "hand_overs": chain}) + "\n")
         return

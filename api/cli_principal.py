@@ -19,7 +19,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from api.cli_common import As, Home, Json, fail, key_for, open_home, out
+from api.cli_common import As, Home, Json, fail, key_for, opened_ledger, out
 from api.cli_statements import Approval, Approve, record, sign_draft
 from ledger.application import Ledger
 from ledger.keys import KeyPair
@@ -53,9 +53,10 @@ def _registry_change(
     approval: list[Path] | None = None,
     draft_only: bool = False,
 ) -> None:
-    registry_change(
-        open_home(home), home, as_key, kind, body, as_json, approve, approval, draft_only
-    )
+    with opened_ledger(home) as ledger:
+        registry_change(
+            ledger, home, as_key, kind, body, as_json, approve, approval, draft_only
+        )
 
 
 def registry_change(
@@ -70,25 +71,18 @@ def registry_change(
     draft_only: bool,
 ) -> None:
     """Print the draft of a registry change for ``pmm approve``, or sign it with
-    the approvals and record it; ``ledger`` is closed either way."""
-    try:
-        draft = {
-            "type": kind,
-            "stream": "registry",
-            "body": body,
-            "expected_version": ledger.stream_version("registry"),
-        }
-        if draft_only:
-            ledger.close()
-            sys.stdout.write(json.dumps(draft, indent=2, sort_keys=True) + "\n")
-            return
-        key = key_for(home, as_key)
-        signed = sign_draft(
-            ledger, home, key, draft, Path("<command line>"), approve, approval
-        )
-    except BaseException:
-        ledger.close()
-        raise
+    the approvals and record it."""
+    draft = {
+        "type": kind,
+        "stream": "registry",
+        "body": body,
+        "expected_version": ledger.stream_version("registry"),
+    }
+    if draft_only:
+        sys.stdout.write(json.dumps(draft, indent=2, sort_keys=True) + "\n")
+        return
+    key = key_for(home, as_key)
+    signed = sign_draft(ledger, home, key, draft, Path("<command line>"), approve, approval)
     record(ledger, signed, as_json)
 
 
@@ -121,7 +115,11 @@ def add(
     )
 
 
-@principal_app.command("rotate")
+@principal_app.command(
+    "rotate",
+    help="Replace PRINCIPAL's key, signed with its current key (--as); the old key signs "
+    "nothing from now on. A lost key is replaced by `pmm principal recover`.",
+)
 def rotate(
     principal: str,
     as_key: As,
@@ -130,13 +128,15 @@ def rotate(
     home: Home = None,
     as_json: Json = False,
 ) -> None:
-    """Replace PRINCIPAL's key, signed with its current key (--as); the old key
-    signs nothing from now on. A lost key is replaced by `pmm principal recover`."""
     body = {"principal": principal, "public_key": _public_key(public_key), "reason": reason}
     _registry_change(home, as_key, "principal.key_rotated", body, as_json)
 
 
-@principal_app.command("recover")
+@principal_app.command(
+    "recover",
+    help="Give PRINCIPAL a new key when it lost its own: the admins' threshold. Every "
+    "recovery is reported by the verifier.",
+)
 def recover(
     principal: str,
     as_key: As,
@@ -148,15 +148,17 @@ def recover(
     home: Home = None,
     as_json: Json = False,
 ) -> None:
-    """Give PRINCIPAL a new key when it lost its own: the admins' threshold. Every
-    recovery is reported by the verifier."""
     body = {"principal": principal, "public_key": _public_key(public_key), "reason": reason}
     _registry_change(
         home, as_key, "principal.key_recovered", body, as_json, approve, approval, draft
     )
 
 
-@principal_app.command("revoke")
+@principal_app.command(
+    "revoke",
+    help="Revoke PRINCIPAL: none of its keys sign anything from now on. The admins' "
+    "threshold.",
+)
 def revoke(
     principal: str,
     as_key: As,
@@ -167,8 +169,6 @@ def revoke(
     home: Home = None,
     as_json: Json = False,
 ) -> None:
-    """Revoke PRINCIPAL: none of its keys sign anything from now on. The admins'
-    threshold."""
     body = {"principal": principal, "reason": reason}
     _registry_change(
         home, as_key, "principal.revoked", body, as_json, approve, approval, draft
@@ -178,11 +178,8 @@ def revoke(
 @principal_app.command("list")
 def list_principals(home: Home = None, as_json: Json = False) -> None:
     """List registered principals."""
-    ledger = open_home(home)
-    try:
+    with opened_ledger(home) as ledger:
         registry = ledger.registry()
-    finally:
-        ledger.close()
     if registry is None:
         fail("the ledger has no registry yet", 2)
     rows = [

@@ -32,8 +32,8 @@ Audience = Annotated[
     str | None,
     typer.Option(
         "--audience",
-        help="Show at most this level: public, wco, restricted [default: what --as "
-        "may see].",
+        help="Show at most this level: public, wco, restricted.",
+        show_default="what --as may see",
     ),
 ]
 CLI_TOKEN = "cli"

@@ -18,7 +18,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import Home, Json, err, fail, key_for, open_home, out
+from api.cli_common import Home, Json, err, fail, key_for, opened_ledger, out
 from api.cli_readers import reader_for
 from api.flag_defaults import packaged
 from api.report import check_copy, issue, render_html
@@ -35,11 +35,16 @@ report_app = typer.Typer(
 )
 Trust = Annotated[
     Path | None,
-    typer.Option(help="Pinned trust.json to verify against [default: the ledger's own]."),
+    typer.Option(
+        help="Pinned trust.json to verify against.", show_default="the ledger's own"
+    ),
 ]
 
 
-@report_app.callback()
+@report_app.callback(
+    help="Write the audit report of MEMBER's year-T assessment (HTML and PDF) and record "
+    "its digests in the log, signed with --as KEY."
+)
 def write(
     ctx: typer.Context,
     member: Annotated[str | None, typer.Option(help="Member code, e.g. KEN.")] = None,
@@ -60,34 +65,31 @@ def write(
     home: Home = None,
     as_json: Json = False,
 ) -> None:
-    """Write the audit report of MEMBER's year-T assessment (HTML and PDF) and
-    record its digests in the log, signed with --as KEY."""
     if ctx.invoked_subcommand is not None:
         return
     if member is None or year is None or as_key is None:
         fail("pmm report needs --member, --year and --as KEY (or: pmm report verify F)", 2)
-    ledger = open_home(home)
-    try:
-        key = key_for(home, as_key)
-        reader = reader_for(ledger, home, as_key)
-        report = build_report(
-            ledger,
-            reader,
-            member,
-            year,
-            cycle=cycle,
-            as_of=as_of,
-            at_size=at_size,
-            published=published,
-            packaged=packaged(),
-            trust=trust,
-        )
-        html = render_html(report, ledger.origin, report_charts(ledger, reader, report))
-        issued = issue(ledger, key, report, out_dir, html)
-    except (LedgerError, ProjectionError, VerifyError) as exc:
-        fail(f"refused ({type(exc).__name__}): {exc}", 1)
-    finally:
-        ledger.close()
+    with opened_ledger(home) as ledger:
+        try:
+            key = key_for(home, as_key)
+            reader = reader_for(ledger, home, as_key)
+            report = build_report(
+                ledger,
+                reader,
+                member,
+                year,
+                cycle=cycle,
+                as_of=as_of,
+                at_size=at_size,
+                published=published,
+                packaged=packaged(),
+                trust=trust,
+            )
+            charts = report_charts(ledger, reader, report)
+            html = render_html(report, ledger.origin, charts)
+            issued = issue(ledger, key, report, out_dir, html)
+        except (LedgerError, ProjectionError, VerifyError) as exc:
+            fail(f"refused ({type(exc).__name__}): {exc}", 1)
     summary = {
         "html": str(issued.html),
         "pdf": str(issued.pdf),
@@ -110,24 +112,24 @@ def write(
     )
 
 
-@report_app.command("verify")
+@report_app.command(
+    "verify",
+    help="Check that the log records FILE's SHA-256 as an issued report, and prove that "
+    "entry's inclusion against the latest checkpoint.",
+)
 def verify_copy(
     file: Annotated[Path, typer.Argument(help="A report file, HTML or PDF.")],
     trust: Trust = None,
     home: Home = None,
     as_json: Json = False,
 ) -> None:
-    """Check that the log records FILE's SHA-256 as an issued report, and prove
-    that entry's inclusion against the latest checkpoint."""
     if not file.is_file():
         fail(f"{file}: no such file", 2)
-    ledger = open_home(home)
-    try:
-        found = check_copy(ledger, file, trust)
-    except VerifyError as exc:
-        fail(f"cannot check {file}: {exc}", 2)
-    finally:
-        ledger.close()
+    with opened_ledger(home) as ledger:
+        try:
+            found = check_copy(ledger, file, trust)
+        except VerifyError as exc:
+            fail(f"cannot check {file}: {exc}", 2)
     ok = found.found and found.problem is None
     if as_json:
         out.print_json(json.dumps(asdict(found)))

@@ -12,9 +12,11 @@ from ledger.errors import ConfigurationError
 from ledger.home import read_config
 from ledger.persistence import DATABASE_URL_VAR, HOME_VAR
 
+serve_app = typer.Typer()
 HEALTHCHECK_SECONDS = 60  # how long a worker may take to answer uvicorn's health check
 
 
+@serve_app.command()
 def serve(
     home: Home = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

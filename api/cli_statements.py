@@ -67,7 +67,8 @@ def warn_witnesses(ledger: Ledger) -> None:
 
 
 def record(ledger: Ledger, signed: SignedStatement, as_json: bool) -> None:
-    """Record ``signed``, print its receipt, close the ledger; exit 1 if refused."""
+    """Record ``signed`` and print its receipt; exit 1 if refused, 3 on a storage
+    fault. The caller's ``opened_ledger`` block closes the ledger."""
     try:
         print_recorded(ledger.record(signed), as_json)
         warn_witnesses(ledger)
@@ -75,8 +76,6 @@ def record(ledger: Ledger, signed: SignedStatement, as_json: bool) -> None:
         fail_storage(exc)
     except (LedgerError, VerifyError) as exc:
         fail(f"refused ({type(exc).__name__}): {exc}", 1)
-    finally:
-        ledger.close()
 
 
 def load_json(path: Path) -> Any:

@@ -62,7 +62,5 @@ def serve(
         highlight=False,
     )
     sys.stdout.flush()
-    try:
+    with sock:
         server.run(sockets=[sock])  # until SIGINT or SIGTERM
-    finally:
-        sock.close()
