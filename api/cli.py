@@ -23,8 +23,9 @@ from api.cli_import import import_app
 from api.cli_log import log_app, prove_app
 from api.cli_log_key import log_key_app
 from api.cli_principal import principal_app
+from api.cli_projections import projections_app
 from api.cli_report import report_app
-from api.cli_scores import add_score_commands
+from api.cli_scores import scores_app
 from api.cli_serve import serve_app
 from api.cli_setup import setup_app
 from api.cli_sign import sign_app
@@ -44,9 +45,17 @@ def root(ctx: typer.Context, home: RootHome = None) -> None:
 
 
 # Groups without a name add their commands at the top: `pmm init`, `pmm sign`...
-for commands in (setup_app, sign_app, log_app, serve_app, token_app, backup_app):
+for commands in (
+    setup_app,
+    sign_app,
+    log_app,
+    serve_app,
+    token_app,
+    backup_app,
+    scores_app,
+):
     app.add_typer(commands)
-add_score_commands(app)
+app.add_typer(projections_app, name="projections")
 app.add_typer(principal_app, name="principal")
 app.add_typer(log_key_app, name="log-key")
 app.add_typer(prove_app, name="prove")

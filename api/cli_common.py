@@ -77,7 +77,7 @@ def settings_for(home: Path | None) -> Settings:
     return Settings.from_env(home_of(home))
 
 
-def open_home(home: Path | None, *, integrate: bool = True) -> Ledger:
+def _open_home(home: Path | None, *, integrate: bool = True) -> Ledger:
     try:
         return open_ledger(settings_for(home), integrate=integrate)
     except ConfigurationError as exc:
@@ -90,7 +90,7 @@ def open_home(home: Path | None, *, integrate: bool = True) -> Ledger:
 def opened_ledger(home: Path | None, *, integrate: bool = True) -> Iterator[Ledger]:
     """The home's ledger for one block, closed however the block ends (a refusal,
     ``fail``, an error): the one way a command holds a ledger open."""
-    ledger = open_home(home, integrate=integrate)
+    ledger = _open_home(home, integrate=integrate)
     try:
         yield ledger
     finally:

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli_common import As, Home, Json, err, fail, key_for, open_home, out
+from api.cli_common import As, Home, Json, err, fail, key_for, opened_ledger, out
 from intake.errors import FrameworkFileError
 from intake.framework_file import FrameworkFile, load_framework, plan
 from ledger.application import Ledger, Recorded
@@ -58,30 +58,28 @@ def apply(
     ] = False,
 ) -> None:
     """Turn framework FILE into signed definition statements, signed --as KEY."""
-    ledger = open_home(home)
-    try:
-        spec = load_framework(file)
-        key = key_for(home, as_key)
-        if dry_run:
-            board = current_framework(ledger)
-            planned = [(kind, body.get("code", "")) for kind, body in plan(spec, board)]
-            rows = [{"type": k, "code": c} for k, c in planned]
-        else:
-            recorded = apply_framework(ledger, key, spec)
-            rows = [
-                {
-                    "type": r.entry_type,
-                    "stream_version": r.stream_version,
-                    "log_index": r.log_index,
-                }
-                for r in recorded
-            ]
-    except FrameworkFileError as exc:
-        fail(str(exc), 2)
-    except (LedgerError, VerifyError) as exc:
-        fail(f"refused ({type(exc).__name__}): {exc}", 1)
-    finally:
-        ledger.close()
+    with opened_ledger(home) as ledger:
+        try:
+            spec = load_framework(file)
+            key = key_for(home, as_key)
+            if dry_run:
+                board = current_framework(ledger)
+                planned = [(kind, body.get("code", "")) for kind, body in plan(spec, board)]
+                rows = [{"type": k, "code": c} for k, c in planned]
+            else:
+                recorded = apply_framework(ledger, key, spec)
+                rows = [
+                    {
+                        "type": r.entry_type,
+                        "stream_version": r.stream_version,
+                        "log_index": r.log_index,
+                    }
+                    for r in recorded
+                ]
+        except FrameworkFileError as exc:
+            fail(str(exc), 2)
+        except (LedgerError, VerifyError) as exc:
+            fail(f"refused ({type(exc).__name__}): {exc}", 1)
     if as_json:
         out.print_json(json.dumps({"dry_run": dry_run, "statements": rows}))
         return

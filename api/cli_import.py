@@ -23,7 +23,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from api.cli_common import As, Home, Json, err, fail, key_for, open_home, out
+from api.cli_common import As, Home, Json, err, fail, key_for, opened_ledger, out
 from intake.databank import DataBankImport
 from intake.databank_file import read_databank
 from intake.databank_report import ImportReport
@@ -155,22 +155,20 @@ def databank(
         data = read_databank(csv_file)
     except IntakeError as exc:
         fail(f"{exc}; nothing recorded", 2)
-    ledger = open_home(home)
-    try:
-        key = key_for(home, as_key)
-        job = DataBankImport(ledger, key, data, cycle, year, selected, batch_size)
-        # A progress bar on a terminal, quiet in pipes (docs/design.md §8).
-        with Progress(console=err, disable=not err.is_terminal, transient=True) as bar:
-            task = bar.add_task(f"importing {csv_file.name}", total=None)
-            report = job.run(
-                lambda done, total: bar.update(task, completed=done, total=total)
-            )
-    except IntakeError as exc:
-        fail(f"{exc}; nothing recorded", 2)
-    except (LedgerError, VerifyError) as exc:
-        fail(f"refused ({type(exc).__name__}): {exc}; nothing recorded", 1)
-    finally:
-        ledger.close()
+    with opened_ledger(home) as ledger:
+        try:
+            key = key_for(home, as_key)
+            job = DataBankImport(ledger, key, data, cycle, year, selected, batch_size)
+            # A progress bar on a terminal, quiet in pipes (docs/design.md §8).
+            with Progress(console=err, disable=not err.is_terminal, transient=True) as bar:
+                task = bar.add_task(f"importing {csv_file.name}", total=None)
+                report = job.run(
+                    lambda done, total: bar.update(task, completed=done, total=total)
+                )
+        except IntakeError as exc:
+            fail(f"{exc}; nothing recorded", 2)
+        except (LedgerError, VerifyError) as exc:
+            fail(f"refused ({type(exc).__name__}): {exc}; nothing recorded", 1)
     if as_json:
         out.print_json(json.dumps(report_json(report)))
     else:

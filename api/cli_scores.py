@@ -18,13 +18,11 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from api.cli_common import Home, Json, err, fail, open_home, out
+from api.cli_common import Home, Json, err, fail, opened_ledger, out
 from api.cli_readers import As, Audience, audience_of, log_cli_read, reader_for
-from api.cli_view_check import verify_view as _verify_view
 from ledger.errors import LedgerError
 from projections.errors import ProjectionError
 from projections.exports import history_frame, restricted_names, write
-from projections.runner import LiveScores
 from projections.score_query import When, read_diff, read_scores
 
 Member = Annotated[str, typer.Option("--member", help="Member code, e.g. KEN.")]
@@ -110,152 +108,119 @@ def _emit(
 def _run(
     home: Path | None, as_key: str | None, member: str, requested: str | None, work: Any
 ) -> tuple[pd.DataFrame, str]:
-    """Open the home, read as ``--as``'s principal at ``--audience``, log what
-    it shows at restricted, close."""
-    ledger = open_home(home)
-    try:
-        reader = reader_for(ledger, home, as_key)
-        audience = audience_of(reader, member, requested)
-        frame, title = work(ledger, audience)
-        if not reader.anonymous:
-            log_cli_read(ledger, reader, member, restricted_names(frame))
+    """Read as ``--as``'s principal at ``--audience``; log what it shows at
+    restricted."""
+    with opened_ledger(home) as ledger:
+        try:
+            reader = reader_for(ledger, home, as_key)
+            audience = audience_of(reader, member, requested)
+            frame, title = work(ledger, audience)
+            if not reader.anonymous:
+                log_cli_read(ledger, reader, member, restricted_names(frame))
+            return frame, title
+        except (ProjectionError, LedgerError) as exc:
+            fail(str(exc), 2)
+
+
+# No name: `pmm scores`, `pmm diff` and `pmm history` are top-level commands.
+scores_app = typer.Typer()
+
+
+@scores_app.command()
+def scores(
+    member: Member,
+    year: Year,
+    cycle: Cycle = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="As recorded at TIME (RFC 3339/date).")
+    ] = None,
+    at_size: Annotated[
+        int | None, typer.Option("--at-size", help="As the first N log entries give.")
+    ] = None,
+    published: Annotated[
+        str | None,
+        typer.Option("--published", help="As published: CYCLE (latest) or CYCLE@N."),
+    ] = None,
+    as_key: As = None,
+    audience: Audience = None,
+    out_file: Out = None,
+    home: Home = None,
+    as_json: Json = False,
+) -> None:
+    """Scores of MEMBER for reference YEAR, now or at any record time."""
+
+    def work(ledger: Any, audience: str) -> tuple[pd.DataFrame, str]:
+        when = When(cycle, as_of, at_size, published)
+        read = read_scores(ledger, member, year, when, audience, live=True)
+        found, frame, hidden = read.found, read.frame(), read.withheld
+        title = (
+            f"{found.table.stream}, reference year {year}, {found.position.label} "
+            f"(log size {found.position.size}"
+            + (
+                f", last entry recorded {found.position.recorded_at}"
+                if found.position.recorded_at
+                else ""
+            )
+            + f"); audience {audience}"
+            + (f", {hidden} rows withheld by disclosure" if hidden else "")
+        )
         return frame, title
-    except (ProjectionError, LedgerError) as exc:
-        fail(str(exc), 2)
-    finally:
-        ledger.close()
+
+    frame, title = _run(home, as_key, member, audience, work)
+    _emit(frame, title, as_json, out_file, frame[list(SCORE_COLUMNS)])
 
 
-def add_score_commands(app: typer.Typer) -> None:
-    @app.command()
-    def scores(
-        member: Member,
-        year: Year,
-        cycle: Cycle = None,
-        as_of: Annotated[
-            str | None, typer.Option("--as-of", help="As recorded at TIME (RFC 3339/date).")
-        ] = None,
-        at_size: Annotated[
-            int | None, typer.Option("--at-size", help="As the first N log entries give.")
-        ] = None,
-        published: Annotated[
-            str | None,
-            typer.Option("--published", help="As published: CYCLE (latest) or CYCLE@N."),
-        ] = None,
-        as_key: As = None,
-        audience: Audience = None,
-        out_file: Out = None,
-        home: Home = None,
-        as_json: Json = False,
-    ) -> None:
-        """Scores of MEMBER for reference YEAR, now or at any record time."""
+@scores_app.command()
+def diff(
+    member: Member,
+    year: Year,
+    start: Annotated[
+        str, typer.Option("--from", help="Record time R1 (RFC 3339, date or size:N).")
+    ],
+    end: Annotated[
+        str | None, typer.Option("--to", help="Record time R2 [default: now].")
+    ] = None,
+    cycle: Cycle = None,
+    as_key: As = None,
+    audience: Audience = None,
+    out_file: Out = None,
+    home: Home = None,
+    as_json: Json = False,
+) -> None:
+    """What changed in MEMBER's YEAR between two record times: by whom, why."""
 
-        def work(ledger: Any, audience: str) -> tuple[pd.DataFrame, str]:
-            when = When(cycle, as_of, at_size, published)
-            read = read_scores(ledger, member, year, when, audience, live=True)
-            found, frame, hidden = read.found, read.frame(), read.withheld
-            title = (
-                f"{found.table.stream}, reference year {year}, {found.position.label} "
-                f"(log size {found.position.size}"
-                + (
-                    f", last entry recorded {found.position.recorded_at}"
-                    if found.position.recorded_at
-                    else ""
-                )
-                + f"); audience {audience}"
-                + (f", {hidden} rows withheld by disclosure" if hidden else "")
-            )
-            return frame, title
+    def work(ledger: Any, audience: str) -> tuple[pd.DataFrame, str]:
+        read = read_diff(ledger, member, year, start, end, cycle, audience)
+        found, frame = read.found, read.frame
+        title = (
+            f"{found.stream}, reference year {year}: {found.start.label} (size "
+            f"{found.start.size}) to {found.end.label} (size {found.end.size}); "
+            f"{len(found.changes)} entries, {len(found.score_changes)} scores moved; "
+            f"audience {audience}"
+        )
+        return frame, title
 
-        frame, title = _run(home, as_key, member, audience, work)
-        _emit(frame, title, as_json, out_file, frame[list(SCORE_COLUMNS)])
-
-    @app.command()
-    def diff(
-        member: Member,
-        year: Year,
-        start: Annotated[
-            str, typer.Option("--from", help="Record time R1 (RFC 3339, date or size:N).")
-        ],
-        end: Annotated[
-            str | None, typer.Option("--to", help="Record time R2 [default: now].")
-        ] = None,
-        cycle: Cycle = None,
-        as_key: As = None,
-        audience: Audience = None,
-        out_file: Out = None,
-        home: Home = None,
-        as_json: Json = False,
-    ) -> None:
-        """What changed in MEMBER's YEAR between two record times: by whom, why."""
-
-        def work(ledger: Any, audience: str) -> tuple[pd.DataFrame, str]:
-            read = read_diff(ledger, member, year, start, end, cycle, audience)
-            found, frame = read.found, read.frame
-            title = (
-                f"{found.stream}, reference year {year}: {found.start.label} (size "
-                f"{found.start.size}) to {found.end.label} (size {found.end.size}); "
-                f"{len(found.changes)} entries, {len(found.score_changes)} scores moved; "
-                f"audience {audience}"
-            )
-            return frame, title
-
-        frame, title = _run(home, as_key, member, audience, work)
-        _emit(frame, title, as_json, out_file, _diff_rows(frame))
-
-    @app.command()
-    def history(
-        member: Member,
-        year: Year,
-        cycle: Cycle = None,
-        as_key: As = None,
-        audience: Audience = None,
-        out_file: Out = None,
-        home: Home = None,
-        as_json: Json = False,
-    ) -> None:
-        """Every value recorded in MEMBER's assessment, superseded ones included."""
-
-        def work(ledger: Any, audience: str) -> tuple[pd.DataFrame, str]:
-            frame = history_frame(ledger, member, year, audience, cycle)
-            return frame, f"value history of {member} for {year}; audience {audience}"
-
-        frame, title = _run(home, as_key, member, audience, work)
-        shown = frame[list(HISTORY_COLUMNS)] if not frame.empty else frame
-        _emit(frame, title, as_json, out_file, shown)
-
-    projections = typer.Typer(help="The live scores projection.", no_args_is_help=True)
-    app.add_typer(projections, name="projections")
-
-    @projections.command("status")
-    def status(home: Home = None, as_json: Json = False) -> None:
-        """Bring the projection up to date; print its watermark and the log size."""
-        _projection(home, as_json, rebuild=False)
-
-    @projections.command("rebuild")
-    def rebuild(home: Home = None, as_json: Json = False) -> None:
-        """Drop the projection and rebuild it from the whole log."""
-        _projection(home, as_json, rebuild=True)
-
-    @projections.command("verify")
-    def verify_view(home: Home = None, as_json: Json = False) -> None:
-        """Check every stored score version against a replay of the log."""
-        _verify_view(home, as_json)
+    frame, title = _run(home, as_key, member, audience, work)
+    _emit(frame, title, as_json, out_file, _diff_rows(frame))
 
 
-def _projection(home: Path | None, as_json: bool, rebuild: bool) -> None:
-    ledger = open_home(home)
-    live = LiveScores(ledger)
-    try:
-        size = live.rebuild() if rebuild else live.catch_up()
-        log_size = ledger.log_size()
-    except (ProjectionError, LedgerError) as exc:
-        fail(str(exc), 2)
-    finally:
-        live.close()
-        ledger.close()
-    if as_json:
-        out.print_json(json.dumps({"watermark": size, "log_size": log_size}))
-        return
-    verb = "rebuilt" if rebuild else "up to date"
-    out.print(f"scores projection {verb}: watermark {size} of {log_size} log entries")
+@scores_app.command()
+def history(
+    member: Member,
+    year: Year,
+    cycle: Cycle = None,
+    as_key: As = None,
+    audience: Audience = None,
+    out_file: Out = None,
+    home: Home = None,
+    as_json: Json = False,
+) -> None:
+    """Every value recorded in MEMBER's assessment, superseded ones included."""
+
+    def work(ledger: Any, audience: str) -> tuple[pd.DataFrame, str]:
+        frame = history_frame(ledger, member, year, audience, cycle)
+        return frame, f"value history of {member} for {year}; audience {audience}"
+
+    frame, title = _run(home, as_key, member, audience, work)
+    shown = frame[list(HISTORY_COLUMNS)] if not frame.empty else frame
+    _emit(frame, title, as_json, out_file, shown)
