@@ -29,6 +29,7 @@ from ledger.persistence import EntryMapper, Settings
 from ledger.pipeline import Pipeline
 from ledger.recorded import Recorded
 from ledger.sequencer import Sequencer
+from ledger.sessions import SessionStore
 from ledger.witnessing import WitnessClient, Witnessed, Witnessing
 from ledger.work import UnitOfWork
 from verify.formats.policy_text import TrustPolicy
@@ -131,6 +132,12 @@ class Ledger(Application[str]):
     def stream_version(self, stream: str) -> int:
         found = UnitOfWork(self).get(stream)
         return int(found.version) if found is not None else 0
+
+    def open_sessions(self) -> SessionStore:
+        """The browser sessions' store, its tables made under the tables lock (one
+        worker at a time)."""
+        with self.tables_lock.hold():
+            return SessionStore(self.sequencer.store)
 
     def log_size(self) -> int:
         """Entries in the integrity log (gapless, 0-based indexes below this)."""

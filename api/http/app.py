@@ -37,7 +37,6 @@ from api.web.signin import router as signin_router
 from ledger.application import Ledger
 from ledger.home import open_ledger
 from ledger.persistence import Settings
-from ledger.sessions import SessionStore
 
 DESCRIPTION = """\
 Signed PMM statements in, receipts out; the integrity log laid out as C2SP
@@ -59,8 +58,7 @@ def create_app(settings: Settings, ledger: Ledger | None = None) -> FastAPI:
         owned = ledger is None
         app.state.ledger = open_ledger(settings) if ledger is None else ledger
         app.state.access_log = app.state.ledger.access_log
-        with app.state.ledger.tables_lock.hold():  # its tables, one worker at a time
-            app.state.sessions = SessionStore(app.state.ledger.sequencer.store)
+        app.state.sessions = app.state.ledger.open_sessions()
         try:
             yield
         finally:
