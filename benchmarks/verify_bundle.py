@@ -43,6 +43,7 @@ from verify.formats.statement import (
 from verify.formats.tiles import (
     CHECKPOINT_FILE,
     ENTRIES,
+    TILE_HEIGHT,
     TILE_WIDTH,
     frame_entries,
     tile_path,
@@ -244,7 +245,7 @@ def build_bundle(directory: Path, size: int, workers: int) -> None:
     def on_node(level: int, index: int, node: bytes) -> None:
         level_hashes.setdefault(level, []).append(node)
 
-    frontier = Frontier(on_node=on_node)
+    frontier = Frontier(on_node=on_node, stride=TILE_HEIGHT)
     started = perf_counter()
     done = 0
     with ProcessPoolExecutor(workers) as pool:

@@ -36,7 +36,7 @@ from verify.check.replay import Checked, Replay
 from verify.check.signatures import Prechecks, SignatureJob, SignaturePool, pool_size
 from verify.formats.bundle import Bundle, EntryBundle, HashTile
 from verify.formats.handover import LOG_KEY_ROTATED
-from verify.formats.tiles import TILE_WIDTH, tile_width, tiles_of
+from verify.formats.tiles import TILE_HEIGHT, TILE_WIDTH, tile_width, tiles_of
 from verify.merkle.frontier import Frontier
 from verify.merkle.tree import HASH_SIZE, leaf_hash
 
@@ -111,7 +111,7 @@ class Walk:
         self.findings, self.publications = findings, publications
         self.entries_tree = Frontier(prefixes)
         self.tile_check = TileCheck(bundle, size, findings)
-        self.tiles_tree = Frontier(prefixes, on_node=self.tile_check)
+        self.tiles_tree = Frontier(prefixes, on_node=self.tile_check, stride=TILE_HEIGHT)
         self.read = 0  # entries read and checked
         self.first_unusable: int | None = None  # the first entry missing or unreadable
         self.first_mismatch: Finding | None = None
