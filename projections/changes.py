@@ -20,7 +20,8 @@ from projections.errors import QueryError
 from projections.log_reader import LogReader
 from projections.timetravel import Position, find_assessment, position
 from verify.formats.statement import Entry
-from verify.scoring.scoreboard import Scoreboard, ScoreRow
+from verify.scoring.scoreboard import Scoreboard
+from verify.scoring.tables import ScoreRow
 
 _MOVES = {
     "value.submitted",

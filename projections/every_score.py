@@ -11,7 +11,8 @@ from projections.errors import QueryError
 from projections.log_reader import LogReader
 from projections.score_reads import indexed_levels, indexed_size, indexed_tables
 from verify.formats.statement import parse_entry
-from verify.scoring.scoreboard import Scoreboard, ScoreTable
+from verify.scoring.scoreboard import Scoreboard
+from verify.scoring.tables import ScoreTable
 
 
 def all_scores(ledger: Ledger, size: int) -> list[ScoreTable]:

@@ -26,7 +26,7 @@ from projections.disclosure import AUDIENCES, VALUE_TYPES, disclosure_now, visib
 from projections.errors import QueryError
 from projections.log_reader import LogReader
 from projections.timetravel import Position, find_assessment
-from verify.scoring.scoreboard import ScoreTable
+from verify.scoring.tables import ScoreTable
 
 WRITERS = {".csv", ".parquet", ".xlsx"}
 

@@ -22,7 +22,8 @@ from ledger.log_store import LogStore
 from ledger.scores import replay_board, replay_table, stream_entries
 from projections.record_times import recorded_at, size_at
 from verify.formats.statement import Entry
-from verify.scoring.scoreboard import Scoreboard, ScoreTable
+from verify.scoring.scoreboard import Scoreboard
+from verify.scoring.tables import ScoreTable
 
 _READERS: weakref.WeakKeyDictionary[Ledger, LogReader] = weakref.WeakKeyDictionary()
 _MADE = threading.Lock()

@@ -21,7 +21,7 @@ from projections.live import (
     VIEWS,
     ScoresProjection,
 )
-from verify.scoring.scoreboard import ScoreTable
+from verify.scoring.tables import ScoreTable
 
 
 class LedgerReader(Application[str]):

@@ -27,7 +27,8 @@ from verify.formats.statement import Entry
 from verify.rules.framework import Version, latest
 from verify.rules.workflow import ValueRecord, Workflow
 from verify.scoring.methods import method_inputs
-from verify.scoring.scoreboard import Scoreboard, ScoreRow
+from verify.scoring.scoreboard import Scoreboard
+from verify.scoring.tables import ScoreRow
 
 RowKey = tuple[str, str]  # level, code
 Before = tuple[ScoreRow | None, frozenset[int] | None]  # a row and its deps, if any

@@ -22,7 +22,7 @@ from projections.kept import Kept, kept_for
 from projections.log_reader import LogReader
 from projections.score_index import all_levels, all_rows_as_of, publications, rows_as_of
 from projections.score_rows import RowReader, in_table_order
-from verify.scoring.scoreboard import ScoreRow, ScoreTable
+from verify.scoring.tables import ScoreRow, ScoreTable
 
 _MADE: weakref.WeakSet[LogStore] = weakref.WeakSet()  # stores whose view tables exist
 _ABSENT: weakref.WeakKeyDictionary[LogStore, float] = weakref.WeakKeyDictionary()

@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterable, Mapping
 
 from projections.disclosure import AUDIENCES
-from verify.scoring.scoreboard import ScoreRow
+from verify.scoring.tables import ScoreRow
 
 # The content of one index row, as stored after (stream, year, level, code): a
 # JSON array of score, status, grade, method, method_version, sources,

@@ -33,7 +33,8 @@ from projections.score_reads import (
 )
 from verify.formats.schema import MEMBER_RE
 from verify.formats.statement import parse_entry, parse_timestamp
-from verify.scoring.scoreboard import Scoreboard, ScoreTable
+from verify.scoring.scoreboard import Scoreboard
+from verify.scoring.tables import ScoreTable
 
 __all__ = [
     "Position",

@@ -27,7 +27,7 @@ from projections.timetravel import (
     scores,
 )
 from verify.formats.statement import parse_entry
-from verify.scoring.scoreboard import ScoreTable
+from verify.scoring.tables import ScoreTable
 
 if TYPE_CHECKING:
     from tests.conftest import World

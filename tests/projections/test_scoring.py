@@ -44,7 +44,8 @@ from verify.scoring.methods import (
     score_number,
     score_value,
 )
-from verify.scoring.scoreboard import Scoreboard, ScoreRow, ScoreTable, table_difference
+from verify.scoring.scoreboard import Scoreboard
+from verify.scoring.tables import ScoreRow, ScoreTable, table_difference
 
 LINEAR = {"method": "linear", "best": "100", "worst": "0"}
 HOURS = {"method": "linear", "best": "2", "worst": "72"}  # lower is better

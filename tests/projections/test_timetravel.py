@@ -20,7 +20,7 @@ from projections.exports import changes_frame, history_frame, scores_frame, writ
 from projections.runner import LiveScores, run_projection
 from projections.timetravel import position, scores
 from verify.formats.statement import parse_entry
-from verify.scoring.scoreboard import ScoreTable
+from verify.scoring.tables import ScoreTable
 
 if TYPE_CHECKING:
     from tests.conftest import World

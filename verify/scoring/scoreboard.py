@@ -43,13 +43,11 @@ from verify.scoring.tables import (
     ScoreRow,
     ScoreTable,
     revise,
-    table_difference,
     widest,
     with_outcome,
 )
 
 # The rows and tables are verify.scoring.tables; callers may take them from here.
-__all__ = ["ScoreRow", "ScoreTable", "Scoreboard", "table_difference"]
 
 
 class Scoreboard:
