@@ -47,8 +47,6 @@ from verify.scoring.tables import (
     with_outcome,
 )
 
-# The rows and tables are verify.scoring.tables; callers may take them from here.
-
 
 class Scoreboard:
     """Framework and assessment state, fed entries in log order."""
