@@ -35,7 +35,7 @@ from api.demo_trust import officer_reads, recover_a_key
 from ledger.application import Ledger
 from ledger.home import init_ledger, resolve_key
 from ledger.persistence import Settings
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 
 STEPS = (
     "principals",

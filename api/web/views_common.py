@@ -13,7 +13,7 @@ import pycountry
 from api.http.routes_audit import get_framework
 from ledger.application import Ledger
 from ledger.errors import NotFoundError
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 
 Context = dict[str, Any]
 

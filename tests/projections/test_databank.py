@@ -29,7 +29,7 @@ from projections.databank import DataBankImport, ImportReport
 from projections.databank_file import read_databank
 from projections.errors import ImportFileError
 from projections.framework_file import load_framework
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 
 if TYPE_CHECKING:
     from tests.conftest import Registration
