@@ -36,7 +36,7 @@ from ledger.application import Ledger
 from ledger.home import init_ledger, resolve_key
 from ledger.persistence import Settings
 from projections.log_reader import LogReader
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 
 STEPS = (
     "principals",

@@ -30,9 +30,9 @@ from ledger.keys import KeyPair
 from projections.log_reader import LogReader
 from projections.report import AuditReport
 from verify.errors import VerifyError
+from verify.formats.entry import parse_entry
 from verify.formats.policy_text import TrustPolicy, parse_policy
 from verify.formats.receipt import verify_receipt
-from verify.formats.statement import parse_entry
 from verify.formats.trust import load_trust
 from verify.merkle.tree import leaf_hash
 

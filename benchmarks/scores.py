@@ -60,7 +60,8 @@ from ledger.home import open_ledger
 from ledger.scores import replay_table
 from projections.log_reader import LogReader
 from projections.runner import LiveScores
-from verify.formats.statement import parse_entry, parse_timestamp
+from verify.formats.entry import parse_entry
+from verify.formats.statement import parse_timestamp
 
 NAME = "scores"
 DEFAULT_SIZE, QUICK_SIZE = 1_000_000, 20_000

@@ -14,7 +14,8 @@ from ledger.log_store import LogStore
 from ledger.scores import replay_board
 from projections.log_reader import LogReader
 from projections.timetravel import find_assessment, position, scores
-from verify.formats.statement import format_timestamp, parse_entry, parse_timestamp
+from verify.formats.entry import parse_entry
+from verify.formats.statement import format_timestamp, parse_timestamp
 from verify.scoring.scoreboard import Scoreboard
 
 READ_CHUNK = 5000  # log entries per read, as the projection warms its board

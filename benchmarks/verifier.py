@@ -34,7 +34,8 @@ from benchmarks.common import (
     verify_each,
 )
 from benchmarks.verify_bundle import cached_bundle, preamble, public_key, raw_entry
-from verify.formats.statement import parse_entry, signing_input
+from verify.formats.entry import parse_entry
+from verify.formats.statement import signing_input
 from verify.formats.trust import TRUST_FILE
 
 NAME = "verify"

@@ -31,11 +31,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from benchmarks.common import progress
 from verify.formats.bundle import split_bundle
 from verify.formats.checkpoint import Checkpoint, sign_checkpoint
+from verify.formats.entry import entry_bytes
 from verify.formats.note import Ed25519Signer
 from verify.formats.statement import (
     STATEMENT_FORMAT,
     SignedStatement,
-    entry_bytes,
     format_timestamp,
     key_id,
     sign,

@@ -41,7 +41,8 @@ from verify.formats.access_chain import (
     record_hash,
 )
 from verify.formats.canonical import canonical_bytes
-from verify.formats.statement import format_timestamp, parse_entry
+from verify.formats.entry import parse_entry
+from verify.formats.statement import format_timestamp
 
 PAGE_LIMIT = 1000
 

@@ -31,6 +31,7 @@ from ledger.errors import (
 from verify.errors import BadSignatureError, quote
 from verify.formats.schema import StatementType, statement_type
 from verify.formats.statement import (
+    CLOCK_SKEW,
     MAX_STATEMENT_AGE,
     SignedStatement,
     parse_signed_statement,
@@ -40,8 +41,6 @@ from verify.formats.statement import (
 from verify.rules import Refusal
 from verify.rules.policy import refusal
 from verify.rules.signer import approvers_of, signer_of
-
-CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from eventsourcing.utils import resolve_topic
 
 from ledger.domain.events import LedgerEvent
 from verify.errors import VerifyError
-from verify.formats.statement import parse_entry, parse_timestamp
+from verify.formats.entry import parse_entry
+from verify.formats.statement import parse_timestamp
 
 DATABASE_URL_VAR = "PMM_DATABASE_URL"
 HOME_VAR = "PMM_HOME"

@@ -44,12 +44,8 @@ from ledger.witnessing import Witnessed, Witnessing
 from ledger.work import Head, Streams, UnitOfWork, WriterCopies
 from ledger.writer_lock import WriterLock
 from verify.errors import VerifyError
-from verify.formats.statement import (
-    SignedStatement,
-    entry_bytes,
-    parse_entry,
-    parse_timestamp,
-)
+from verify.formats.entry import entry_bytes, parse_entry
+from verify.formats.statement import SignedStatement, parse_timestamp
 from verify.rules.seals import SealState
 
 NEVER = datetime.min.replace(tzinfo=UTC)

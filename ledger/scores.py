@@ -11,7 +11,7 @@ from __future__ import annotations
 from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.errors import NotFoundError
 from ledger.log_store import LogStore
-from verify.formats.statement import Entry, parse_entry
+from verify.formats.entry import Entry, parse_entry
 from verify.scoring.scoreboard import Scoreboard
 from verify.scoring.tables import ScoreTable, table_difference
 

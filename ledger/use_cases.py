@@ -27,9 +27,9 @@ from ledger.errors import DomainRuleError
 from ledger.log_keys import KeyedLog, check_handover
 from ledger.scores import replay_table, table_difference
 from ledger.work import UnitOfWork
+from verify.formats.entry import parse_entry
 from verify.formats.handover import LOG_KEY_ROTATED
 from verify.formats.schema import statement_type, stream_member
-from verify.formats.statement import parse_entry
 from verify.rules.workflow import Context
 
 # A stream's command: the ledger's log (never the ``Ledger`` itself, so this

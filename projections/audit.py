@@ -35,7 +35,7 @@ from projections.errors import QueryError
 from projections.log_reader import LogReader
 from projections.timetravel import parse_moment
 from verify.errors import VerifyError
-from verify.formats.statement import Entry, parse_entry
+from verify.formats.entry import Entry, parse_entry
 
 SCAN_LIMIT = 5000
 PAGE_LIMIT = 500

@@ -19,7 +19,7 @@ from projections.disclosure import VALUE_TYPES, Disclosure, disclosure_now, narr
 from projections.errors import QueryError
 from projections.log_reader import LogReader
 from projections.timetravel import Position, find_assessment, position
-from verify.formats.statement import Entry
+from verify.formats.entry import Entry
 from verify.scoring.scoreboard import Scoreboard
 from verify.scoring.tables import ScoreRow
 

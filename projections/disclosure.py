@@ -39,7 +39,7 @@ from ledger.application import Ledger
 from ledger.domain.framework import FRAMEWORK_STREAM
 from ledger.domain.integrity import INTEGRITY_STREAM
 from projections.kept import Kept, kept_for
-from verify.formats.statement import Entry
+from verify.formats.entry import Entry
 from verify.scoring.methods import method_inputs
 
 AUDIENCES = ("public", "wco", "restricted")

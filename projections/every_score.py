@@ -10,7 +10,7 @@ from projections.disclosure import disclosure_now
 from projections.errors import QueryError
 from projections.log_reader import LogReader
 from projections.score_reads import indexed_levels, indexed_size, indexed_tables
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 from verify.scoring.scoreboard import Scoreboard
 from verify.scoring.tables import ScoreTable
 

@@ -17,7 +17,8 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from projections.log_reader import LogReader
-from verify.formats.statement import Entry, parse_entry, parse_timestamp
+from verify.formats.entry import Entry, parse_entry
+from verify.formats.statement import parse_timestamp
 
 VALUE_TYPES = ("value.submitted", "value.corrected")
 SECRETARIAT = "secretariat"

@@ -37,7 +37,7 @@ from projections.errors import ProjectionError
 from projections.score_board import TracingBoard
 from projections.score_index import Changes, Indexer, create_statements, current_rows
 from projections.score_rows import RowReader, in_table_order
-from verify.formats.statement import Entry, parse_entry
+from verify.formats.entry import Entry, parse_entry
 from verify.scoring.tables import ScoreRow
 
 NAME = "pmm_scores"

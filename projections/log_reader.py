@@ -21,7 +21,7 @@ from ledger.application import Ledger
 from ledger.log_store import LogStore
 from ledger.scores import replay_board, replay_table, stream_entries
 from projections.record_times import recorded_at, size_at
-from verify.formats.statement import Entry
+from verify.formats.entry import Entry
 from verify.scoring.scoreboard import Scoreboard
 from verify.scoring.tables import ScoreTable
 

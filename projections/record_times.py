@@ -15,7 +15,8 @@ import weakref
 from datetime import datetime
 
 from ledger.log_store import LogStore
-from verify.formats.statement import parse_entry, parse_timestamp
+from verify.formats.entry import parse_entry
+from verify.formats.statement import parse_timestamp
 
 KEPT = 8192  # record times kept per log store (a few hundred KiB)
 

@@ -31,7 +31,8 @@ from projections.flags import FlagFilter, read_flags, report_rows
 from projections.log_reader import LogReader
 from projections.timetravel import Scores, scores
 from verify.check.verifier import VerifyResult, verify_export
-from verify.formats.statement import Entry, format_timestamp, parse_entry
+from verify.formats.entry import Entry, parse_entry
+from verify.formats.statement import format_timestamp
 
 ACCESS_LOG_READER = "integrity_officer"
 # Entry fields an auditor reads as "why": the reason a statement gives.

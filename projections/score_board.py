@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from verify.formats.statement import Entry
+from verify.formats.entry import Entry
 from verify.rules.framework import Version, latest
 from verify.rules.workflow import ValueRecord, Workflow
 from verify.scoring.methods import method_inputs

@@ -19,7 +19,7 @@ from typing import Any
 from projections.log_reader import LogReader
 from projections.score_board import TracingBoard
 from projections.score_index import INDEX_COLUMNS, Changes, Indexer
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 
 CHUNK = 5000  # entries read per query
 SHOWN = 20  # differences listed in full; the counts cover all of them

@@ -25,7 +25,7 @@ from typing import Any
 from ledger.log_store import Cursor
 from projections.score_board import RowKey, Traced, TracingBoard
 from projections.score_rows import content
-from verify.formats.statement import Entry
+from verify.formats.entry import Entry
 
 KEY_COLUMNS = ("stream", "reference_year", "level", "code")
 # The row's content is one JSON array (``projections.score_rows.content``): a

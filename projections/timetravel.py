@@ -31,8 +31,9 @@ from projections.score_reads import (
     indexed_table,
     snapshot_table,
 )
+from verify.formats.entry import parse_entry
 from verify.formats.schema import MEMBER_RE
-from verify.formats.statement import parse_entry, parse_timestamp
+from verify.formats.statement import parse_timestamp
 from verify.scoring.scoreboard import Scoreboard
 from verify.scoring.tables import ScoreTable
 

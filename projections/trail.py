@@ -23,7 +23,7 @@ from projections.access import Reader
 from projections.disclosure import disclosure_now, withheld_body
 from projections.log_reader import LogReader
 from projections.timetravel import find_assessment
-from verify.formats.statement import Entry, parse_entry
+from verify.formats.entry import Entry, parse_entry
 
 # Entries that name one value by its stream version (body.entry).
 NAMING_A_VALUE = (

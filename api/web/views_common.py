@@ -14,7 +14,7 @@ from api.http.routes_audit import get_framework
 from ledger.application import Ledger
 from ledger.errors import NotFoundError
 from projections.log_reader import LogReader
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 
 Context = dict[str, Any]
 

@@ -30,8 +30,9 @@ from projections.log_reader import LogReader
 from verify.errors import VerifyError
 from verify.formats.checkpoint import note_checkpoint
 from verify.formats.cosignature import CosignatureVerifier, cosignature_timestamp
+from verify.formats.entry import parse_entry
 from verify.formats.note import parse_note
-from verify.formats.statement import format_timestamp, parse_entry, parse_timestamp
+from verify.formats.statement import format_timestamp, parse_timestamp
 
 DAYS = 30  # the chart's span: the last DAYS days that hold entries
 CHECKPOINTS_SEARCHED = 64  # how far back a witness's last cosignature is looked for

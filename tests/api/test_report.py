@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from ledger.keys import KeyPair
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 
 if TYPE_CHECKING:
     from tests.conftest import World

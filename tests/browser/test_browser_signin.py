@@ -13,9 +13,9 @@ import httpx
 
 from ledger.keys import KeyPair
 from ledger.tokens import issue_token
+from verify.formats.entry import parse_entry
 from verify.formats.policy_text import parse_policy
 from verify.formats.receipt import verify_receipt
-from verify.formats.statement import parse_entry
 from verify.merkle.tree import leaf_hash
 
 if TYPE_CHECKING:

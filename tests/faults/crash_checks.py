@@ -28,10 +28,10 @@ from ledger.persistence import DATABASE_URL_VAR, Settings
 from tests.faults.crash_child import mark_of
 from verify.errors import VerifyError
 from verify.formats.checkpoint import parse_checkpoint
+from verify.formats.entry import parse_entry
 from verify.formats.note import parse_note
 from verify.formats.policy_text import TrustPolicy, parse_policy
 from verify.formats.receipt import parse_receipt, verify_receipt
-from verify.formats.statement import parse_entry
 from verify.merkle.tree import (
     Perfect,
     consistency_proof,

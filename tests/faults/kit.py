@@ -32,7 +32,8 @@ from ledger.application import Ledger, Recorded
 from ledger.errors import StorageError
 from ledger.storage_faults import storage_error
 from tests.faults.resource_run import FIGURES_VAR
-from verify.formats.statement import SignedStatement, parse_entry
+from verify.formats.entry import parse_entry
+from verify.formats.statement import SignedStatement
 
 PG_BIN = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
 

@@ -29,9 +29,10 @@ from ledger.errors import StaleVersionError
 from ledger.home import open_ledger, resolve_key
 from ledger.keys import KeyPair, with_approvals
 from ledger.persistence import Settings
+from verify.formats.entry import parse_entry
 from verify.formats.policy_text import TrustPolicy, parse_policy
 from verify.formats.receipt import verify_receipt
-from verify.formats.statement import SignedStatement, parse_entry
+from verify.formats.statement import SignedStatement
 from verify.merkle.tree import leaf_hash, verify_consistency
 
 ROOT = Path(__file__).resolve().parents[2]

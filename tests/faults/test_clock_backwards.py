@@ -22,7 +22,8 @@ import pytest
 from ledger.application import Recorded
 from ledger.errors import ClockError, ExpiredStatementError
 from tests.faults.kit import Tally
-from verify.formats.statement import SignedStatement, parse_entry
+from verify.formats.entry import parse_entry
+from verify.formats.statement import SignedStatement
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from tests.faults.load_http import Client, Refusals, http_reader, run_clients, serving
 from tests.faults.load_kit import Reads, check_rivals, log_facts
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -40,10 +40,11 @@ from verify.formats.bundle import Bundle
 from verify.formats.canonical import MAX_SAFE_INTEGER, canonical_bytes, parse_canonical
 from verify.formats.checkpoint import open_checkpoint, parse_checkpoint
 from verify.formats.cosignature import CosignatureVerifier
+from verify.formats.entry import parse_entry
 from verify.formats.note import open_note, parse_note
 from verify.formats.policy_text import parse_policy
 from verify.formats.receipt import parse_receipt, verify_receipt
-from verify.formats.statement import parse_entry, parse_signed_statement, verify_signature
+from verify.formats.statement import parse_signed_statement, verify_signature
 from verify.formats.tiles import frame, tile_path
 from verify.merkle.tree import leaf_hash, verify_consistency, verify_inclusion
 

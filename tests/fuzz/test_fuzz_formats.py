@@ -46,14 +46,10 @@ from tests.fuzz.strategies_log import (
 )
 from verify.formats.canonical import canonical_bytes, parse_canonical
 from verify.formats.checkpoint import parse_checkpoint
+from verify.formats.entry import entry_bytes, parse_entry
 from verify.formats.note import parse_note
 from verify.formats.receipt import parse_receipt, verify_receipt
-from verify.formats.statement import (
-    SignedStatement,
-    entry_bytes,
-    parse_entry,
-    parse_signed_statement,
-)
+from verify.formats.statement import SignedStatement, parse_signed_statement
 from verify.merkle.tree import inclusion_proof, memory_perfect, verify_consistency
 
 # -- round trips --------------------------------------------------------------

@@ -30,7 +30,7 @@ from ledger.domain.assessment import Assessment
 from ledger.keys import KeyPair
 from ledger.persistence import Settings
 from ledger.scores import replay_table
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 
 if TYPE_CHECKING:
     from tests.conftest import Registration

@@ -24,8 +24,9 @@ from intake.framework_file import FrameworkFile, load_framework, plan
 from ledger.errors import DomainRuleError, RoleNotPermittedError
 from ledger.home import open_ledger
 from ledger.persistence import Settings
+from verify.formats.entry import Entry
 from verify.formats.schema import check_body, statement_type
-from verify.formats.statement import Entry, SignedStatement
+from verify.formats.statement import SignedStatement
 from verify.scoring.scoreboard import Scoreboard
 
 if TYPE_CHECKING:

@@ -21,7 +21,7 @@ from api.cli import app
 from ledger.access_log import AccessLog
 from ledger.errors import AccessLogIntegrityError
 from verify.formats.access_chain import record_hash
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 
 if TYPE_CHECKING:
     from tests.conftest import Operator, World

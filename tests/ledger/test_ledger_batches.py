@@ -24,7 +24,8 @@ from ledger.export import export
 from ledger.keys import KeyPair
 from verify.check.verifier import verify_export
 from verify.errors import MalformedStatementError
-from verify.formats.statement import SignedStatement, parse_entry
+from verify.formats.entry import parse_entry
+from verify.formats.statement import SignedStatement
 
 if TYPE_CHECKING:
     from tests.conftest import World

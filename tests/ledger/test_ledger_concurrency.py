@@ -16,7 +16,8 @@ from ledger.application import Ledger, Recorded, Statement
 from ledger.domain.assessment import Assessment
 from ledger.errors import DuplicateStatementError, StaleVersionError
 from ledger.home import open_ledger
-from verify.formats.statement import SignedStatement, parse_entry
+from verify.formats.entry import parse_entry
+from verify.formats.statement import SignedStatement
 
 if TYPE_CHECKING:
     from tests.conftest import World

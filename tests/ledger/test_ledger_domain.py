@@ -21,7 +21,7 @@ from ledger.errors import (
 )
 from ledger.keys import KeyPair
 from verify.errors import MalformedStatementError
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 
 if TYPE_CHECKING:
     from tests.conftest import World

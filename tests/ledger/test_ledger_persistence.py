@@ -22,7 +22,8 @@ from ledger.home import open_ledger
 from ledger.keys import KeyPair
 from ledger.persistence import SQLITE_FILE
 from verify.formats.canonical import canonical_bytes, parse_canonical
-from verify.formats.statement import SignedStatement, parse_entry, verify_signature
+from verify.formats.entry import parse_entry
+from verify.formats.statement import SignedStatement, verify_signature
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -32,7 +32,8 @@ from ledger.keys import KeyPair
 from ledger.pipeline import Pipeline
 from ledger.work import Head, WriterCopies
 from verify.errors import MalformedStatementError
-from verify.formats.statement import SignedStatement, parse_entry
+from verify.formats.entry import parse_entry
+from verify.formats.statement import SignedStatement
 
 if TYPE_CHECKING:
     from tests.conftest import World

@@ -26,7 +26,7 @@ from projections.timetravel import (
     replayed_table,
     scores,
 )
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 from verify.scoring.tables import ScoreTable
 
 if TYPE_CHECKING:

@@ -24,15 +24,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from verify.formats.entry import Entry, entry_bytes, parse_entry
 from verify.formats.schema import check_body, statement_type
-from verify.formats.statement import (
-    Entry,
-    entry_bytes,
-    key_id,
-    parse_entry,
-    public_key_bytes,
-    sign,
-)
+from verify.formats.statement import key_id, public_key_bytes, sign
 from verify.scoring.methods import (
     METHODS,
     Part,

@@ -19,7 +19,7 @@ from projections.errors import NoSuchAssessmentError, QueryError
 from projections.exports import changes_frame, history_frame, scores_frame, write
 from projections.runner import LiveScores, run_projection
 from projections.timetravel import position, scores
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 from verify.scoring.tables import ScoreTable
 
 if TYPE_CHECKING:

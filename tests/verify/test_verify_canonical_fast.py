@@ -82,12 +82,8 @@ def test_spliced_bytes_equal_full_serialisation(comment: str) -> None:
 
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from verify.formats.statement import (
-        entry_bytes,
-        parse_entry,
-        parse_signed_statement,
-        sign,
-    )
+    from verify.formats.entry import entry_bytes, parse_entry
+    from verify.formats.statement import parse_signed_statement, sign
 
     if not comment.strip():
         comment = "x" + comment

@@ -22,7 +22,7 @@ import pytest
 from ledger.export import export
 from verify.__main__ import main
 from verify.check import replay
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 from verify.formats.tiles import tile_path, tiles_of
 
 if TYPE_CHECKING:

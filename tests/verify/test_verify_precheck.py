@@ -23,7 +23,8 @@ from verify.check import replay, signatures, walk
 from verify.check.precheck import KnownKeys, precheck, signature_outcome
 from verify.check.verifier import verify_export
 from verify.formats.bundle import split_bundle
-from verify.formats.statement import key_id, parse_entry
+from verify.formats.entry import parse_entry
+from verify.formats.statement import key_id
 from verify.formats.tiles import tile_path, tiles_of
 
 if TYPE_CHECKING:

@@ -27,8 +27,9 @@ from verify.check.verifier import VerifyResult, verify_export
 from verify.formats.bundle import split_bundle
 from verify.formats.checkpoint import Checkpoint, parse_checkpoint, sign_checkpoint
 from verify.formats.cosignature import CosignatureSigner
+from verify.formats.entry import entry_bytes, parse_entry
 from verify.formats.note_keys import Ed25519Signer
-from verify.formats.statement import entry_bytes, parse_entry, parse_timestamp, sign
+from verify.formats.statement import parse_timestamp, sign
 from verify.formats.tiles import tile_path, tiles_of
 from verify.merkle.tree import leaf_hash, memory_perfect, root_of
 

@@ -33,15 +33,8 @@ import json
 from dataclasses import dataclass
 
 from verify.errors import BadSignatureError
-from verify.formats.statement import (
-    Entry,
-    check_statement,
-    entry_of,
-    key_id,
-    read_entry,
-    statement_span,
-    verify_signature,
-)
+from verify.formats.entry import Entry, entry_of, read_entry, statement_span
+from verify.formats.statement import check_statement, key_id, verify_signature
 
 # What a worker found about one entry (see the module docstring): None when it
 # left the entry to the replay, else (start, end, key, failure): the statement's

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from verify.check.findings import Finding
-from verify.formats.statement import parse_entry
+from verify.formats.entry import parse_entry
 from verify.rules.workflow import Publication
 from verify.scoring.scoreboard import Scoreboard
 from verify.scoring.tables import table_difference

@@ -35,8 +35,9 @@ from verify.check.precheck import Precheck, entry_from, signature_outcome
 from verify.check.signatures import SignatureJob, signature_failure
 from verify.check.timeline import Timeline, genesis_problems
 from verify.errors import VerifyError, quote
+from verify.formats.entry import parse_entry
 from verify.formats.schema import STATEMENT_TYPES, StatementType, stream_member
-from verify.formats.statement import SignedStatement, check_statement, parse_entry
+from verify.formats.statement import SignedStatement, check_statement
 from verify.rules import Change, Refusal
 from verify.rules.framework import FrameworkState
 from verify.rules.integrity import IntegrityState

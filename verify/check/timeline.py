@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from verify.formats.statement import MAX_STATEMENT_AGE, SignedStatement, parse_timestamp
+from verify.formats.statement import (
+    CLOCK_SKEW,
+    MAX_STATEMENT_AGE,
+    SignedStatement,
+    parse_timestamp,
+)
 from verify.rules.registry import GENESIS
 
-CLOCK_SKEW = timedelta(minutes=5)  # what the ledger allows (ledger admission)
 Problems = list[tuple[str, str]]
 
 

@@ -1,6 +1,7 @@
-"""Signed statements and log entries: the bytes that are signed and hashed.
+"""Signed statements: the bytes that are signed (docs/design.md §3).
 
-docs/design.md §3. This module is the only place these bytes are defined.
+This module and ``verify/formats/entry.py`` (the log entry that wraps a signed
+statement, the bytes that are hashed) are the only places these bytes are defined.
 
 * A **statement** is a JSON object with exactly the fields of
   ``STATEMENT_FIELDS``. Its bytes are RFC 8785 (JCS) canonical JSON.
@@ -8,10 +9,8 @@ docs/design.md §3. This module is the only place these bytes are defined.
   context prefix keeps the signature from being valid in any other protocol.
 * A **signed statement** (what a client sends) is the JCS bytes of
   ``{"signature": base64, "statement": {...}}``; it must arrive canonical.
-* A **log entry** is the JCS bytes of the signed statement plus what the
-  ledger adds: ``format``, ``stream``, ``stream_version``, ``recorded_at`` and
-  ``entry_type``. JCS nests, so the statement's own canonical bytes are exactly
-  recoverable from an entry and its signature re-checkable by anyone.
+* A **log entry** (``verify/formats/entry.py``) is the JCS bytes of the signed
+  statement plus what the ledger adds.
 """
 
 from __future__ import annotations
@@ -43,20 +42,20 @@ from verify.formats.canonical import canonical_bytes, parse_canonical
 from verify.formats.schema import check_body, statement_type, stream_kind
 
 STATEMENT_FORMAT = "pmm-statement/v1"
-ENTRY_FORMAT = "pmm-entry/v1"
 STATEMENT_CONTEXT = b"pmm-statement/v1\n"
 KEY_ID_CONTEXT = b"pmm-key/v1\n"
 APPROVAL_CONTEXT = b"pmm-approval/v1\n"
-# tlog-tiles entry bundles prefix each entry with a uint16 length (docs/formats.md
-# §2.5), so an entry can never exceed 65,535 bytes; statements are capped well
-# below that to leave room for what the ledger adds.
+# An entry can never exceed 65,535 bytes (verify/formats/entry.py); statements
+# are capped well below that to leave room for what the ledger adds.
 MAX_STATEMENT_BYTES = 60_000
-MAX_ENTRY_BYTES = 65_535
 # A statement is recorded at most this long after its issued_at: a signed
 # statement kept back (or captured) is not good for ever (docs/decisions.md 22).
 # The ledger refuses older ones (ledger/admission.py); the verifier can check
 # issued_at against recorded_at with the same constant.
 MAX_STATEMENT_AGE = timedelta(hours=24)
+# How far a statement's issued_at may be ahead of the ledger's clock when it is
+# recorded; the ledger refuses more, and the verifier checks it the same way.
+CLOCK_SKEW = timedelta(minutes=5)
 STATEMENT_FIELDS = (
     "body",
     "expected_version",
@@ -119,18 +118,6 @@ class SignedStatement:
 
 def _envelope_prefix(signature: str) -> bytes:
     return b'{"signature":' + canonical_bytes(signature) + b',"statement":'
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A log entry, parsed; ``raw`` is the exact stored bytes."""
-
-    raw: bytes
-    signed: SignedStatement
-    stream: str
-    stream_version: int
-    recorded_at: str
-    entry_type: str
 
 
 @functools.lru_cache(maxsize=4096)
@@ -280,114 +267,4 @@ def parse_signed_statement(data: bytes) -> SignedStatement:
     prefix = _envelope_prefix(envelope["signature"])
     return SignedStatement(
         envelope["statement"], envelope["signature"], data[len(prefix) : -1]
-    )
-
-
-def entry_bytes(
-    signed: SignedStatement, stream_version: int, recorded_at: datetime
-) -> bytes:
-    """The log entry for ``signed`` recorded at ``stream_version``."""
-    # JCS of {"entry_type", "format", "recorded_at", "signature", "statement",
-    # "stream", "stream_version"}: the keys already in JCS order, so the entry
-    # is spliced around the statement's canonical bytes, which are never
-    # re-serialised (golden tests pin the result).
-    raw = b"".join(
-        (
-            b'{"entry_type":',
-            canonical_bytes(signed.type),
-            b',"format":',
-            canonical_bytes(ENTRY_FORMAT),
-            b',"recorded_at":',
-            canonical_bytes(format_timestamp(recorded_at)),
-            b',"signature":',
-            canonical_bytes(signed.signature),
-            b',"statement":',
-            signed.canonical(),
-            b',"stream":',
-            canonical_bytes(signed.stream),
-            b',"stream_version":',
-            canonical_bytes(stream_version),
-            b"}",
-        )
-    )
-    if len(raw) > MAX_ENTRY_BYTES:
-        raise StatementTooLargeError(
-            f"log entry would be {len(raw)} bytes; the limit is {MAX_ENTRY_BYTES}"
-        )
-    return raw
-
-
-ENTRY_FIELDS = (
-    "entry_type",
-    "format",
-    "recorded_at",
-    "signature",
-    "statement",
-    "stream",
-    "stream_version",
-)
-
-
-def parse_entry(raw: bytes) -> Entry:
-    """Read stored entry bytes; they must be canonical and well-formed.
-
-    The statement inside is not re-checked against the schema here (the
-    verifier does that); its canonical bytes are sliced out of ``raw``.
-    """
-    value = read_entry(raw)
-    return entry_of(raw, value, statement_span(raw, value))
-
-
-def read_entry(raw: bytes) -> dict[str, Any]:
-    """The parsed fields of canonical, well-formed entry bytes (``parse_entry``)."""
-    value = parse_canonical(raw, "log entry")
-    if not isinstance(value, dict) or tuple(sorted(value)) != ENTRY_FIELDS:
-        raise MalformedStatementError(
-            "log entry must have exactly the fields " + ", ".join(ENTRY_FIELDS)
-        )
-    if value["format"] != ENTRY_FORMAT:
-        raise MalformedStatementError(f"log entry format must be {ENTRY_FORMAT!r}")
-    parse_timestamp(value["recorded_at"])
-    statement, version = value["statement"], value["stream_version"]
-    if not isinstance(statement, dict) or not isinstance(value["signature"], str):
-        raise MalformedStatementError("log entry statement/signature are malformed")
-    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise MalformedStatementError("log entry stream_version must be an integer >= 1")
-    if (value["stream"], value["entry_type"]) != (
-        statement.get("stream"),
-        statement.get("type"),
-    ):
-        raise MalformedStatementError(
-            "log entry stream and entry_type must be the statement's stream and type"
-        )
-    return value
-
-
-def statement_span(raw: bytes, value: dict[str, Any]) -> tuple[int, int]:
-    """Where the statement's canonical bytes lie in the canonical entry ``raw``."""
-    suffix = b"".join(
-        (
-            b',"stream":',
-            canonical_bytes(value["stream"]),
-            b',"stream_version":',
-            canonical_bytes(value["stream_version"]),
-            b"}",
-        )
-    )
-    start = raw.index(b',"statement":', raw.index(b',"signature":')) + len(b',"statement":')
-    return start, len(raw) - len(suffix)
-
-
-def entry_of(raw: bytes, value: dict[str, Any], span: tuple[int, int]) -> Entry:
-    """The ``Entry`` of ``raw``, which ``parse_entry`` read as ``value`` and whose
-    statement lies at ``span`` (as a verifier worker reports them)."""
-    statement = value["statement"]
-    signed = SignedStatement(statement, value["signature"], raw[span[0] : span[1]])
-    return Entry(
-        raw,
-        signed,
-        value["stream"],
-        value["stream_version"],
-        value["recorded_at"],
-        value["entry_type"],
     )

@@ -23,8 +23,8 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from verify.formats.entry import Entry
 from verify.formats.schema import ASSESSMENT_STREAM_RE
-from verify.formats.statement import Entry
 from verify.rules import Change
 from verify.rules.framework import FrameworkState, Version, latest
 from verify.rules.transitions import apply_framework, apply_workflow
