@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 from api import demo_data
-from api.cli_framework import apply_framework
+from api.cli.framework import apply_framework
 from api.demo_kit import (
     CYCLE,
     EXTERNAL,

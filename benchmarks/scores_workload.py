@@ -21,7 +21,7 @@ from datetime import datetime
 from time import perf_counter
 from typing import Any
 
-from api.cli_framework import apply_framework
+from api.cli.framework import apply_framework
 from api.demo_data import FRAMEWORK_FILE, KPIS, Kpi
 from api.demo_kit import sample_value, value_body
 from benchmarks.common import progress, register_principals

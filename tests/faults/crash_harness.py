@@ -76,7 +76,7 @@ class Figures:
 
 def prepare(settings: Settings) -> None:
     """A new ledger, a Secretariat principal ``sec`` and the Doing Business framework."""
-    from api.cli_framework import apply_framework
+    from api.cli.framework import apply_framework
     from intake.framework_file import load_framework
 
     ledger = init_ledger(settings, new_origin())

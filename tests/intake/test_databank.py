@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.cli_framework import apply_framework
+from api.cli.framework import apply_framework
 from intake.databank import DataBankImport
 from intake.databank_file import read_databank
 from intake.databank_report import ImportReport

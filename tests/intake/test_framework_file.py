@@ -3,7 +3,7 @@
 ``load_framework`` reads a TOML file and refuses it, naming the file and the key
 (or the line) and the reason, when anything in it is wrong; ``plan`` lists the
 definition statements that make the ledger's framework match the file. Then the
-same end to end on SQLite and PostgreSQL: ``api.cli_framework.apply_framework``
+same end to end on SQLite and PostgreSQL: ``api.cli.framework.apply_framework``
 on the shared ``world`` and the ``pmm framework apply`` command.
 """
 
@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.cli_framework import apply_framework, current_framework
+from api.cli.framework import apply_framework, current_framework
 from intake.errors import FrameworkFileError
 from intake.framework_file import FrameworkFile, load_framework, plan
 from ledger.errors import DomainRuleError, RoleNotPermittedError

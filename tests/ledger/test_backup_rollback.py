@@ -54,7 +54,7 @@ class Setup:
     trust: Trust
 
 
-# The witness of ``pmm witness serve`` (api/cli_witness.py) without the rest of
+# The witness of ``pmm witness serve`` (api/cli/witness.py) without the rest of
 # the command line, which takes seconds to import on a loaded machine.
 SERVE = """
 import sys

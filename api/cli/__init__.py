@@ -1,6 +1,6 @@
 """The ``pmm`` command line (docs/design.md §8): the command groups, put together.
 
-Each group is a module-level ``typer.Typer`` in its own ``api/cli_*.py``; this
+Each group is a module-level ``typer.Typer`` in its own ``api/cli/*.py``; this
 module only assembles them, takes ``pmm --home H`` before any command
 (docs/decisions.md decision 48) and turns a driver's storage fault into one line.
 
@@ -14,22 +14,22 @@ from __future__ import annotations
 
 import typer
 
-from api.cli_access import access_app, token_app
-from api.cli_backup import backup_app, receipt_app
-from api.cli_common import STORAGE_EXIT, RootHome, err, storage_message, take_root_home
-from api.cli_flags import flags_app
-from api.cli_framework import framework_app
-from api.cli_import import import_app
-from api.cli_log import log_app, prove_app
-from api.cli_log_key import log_key_app
-from api.cli_principal import principal_app
-from api.cli_projections import projections_app
-from api.cli_report import report_app
-from api.cli_scores import scores_app
-from api.cli_serve import serve_app
-from api.cli_setup import setup_app
-from api.cli_sign import sign_app
-from api.cli_witness import witness_app
+from api.cli.access import access_app, token_app
+from api.cli.backup import backup_app, receipt_app
+from api.cli.common import STORAGE_EXIT, RootHome, err, storage_message, take_root_home
+from api.cli.flags import flags_app
+from api.cli.framework import framework_app
+from api.cli.imports import import_app
+from api.cli.log import log_app, prove_app
+from api.cli.log_key import log_key_app
+from api.cli.principal import principal_app
+from api.cli.projections import projections_app
+from api.cli.report import report_app
+from api.cli.scores import scores_app
+from api.cli.serve import serve_app
+from api.cli.setup import setup_app
+from api.cli.sign import sign_app
+from api.cli.witness import witness_app
 from ledger.storage_faults import REQUEST, storage_error
 
 app = typer.Typer(

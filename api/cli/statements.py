@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 import typer
 
-from api.cli_common import err, fail, fail_storage, key_for, out
+from api.cli.common import err, fail, fail_storage, key_for, out
 from ledger.application import Ledger, Recorded
 from ledger.errors import LedgerError, StorageError
 from ledger.keys import KeyPair, with_approvals

@@ -19,10 +19,10 @@ from typing import Annotated, Any
 import typer
 from rich.table import Column, Table
 
-from api.cli_common import As, Home, Json, fail, key_for, opened_ledger, out
-from api.cli_readers import As as ReadAs
-from api.cli_readers import reader_for
-from api.cli_statements import record
+from api.cli.common import As, Home, Json, fail, key_for, opened_ledger, out
+from api.cli.readers import As as ReadAs
+from api.cli.readers import reader_for
+from api.cli.statements import record
 from api.flag_defaults import load_thresholds, packaged
 from ledger.domain.integrity import INTEGRITY_STREAM
 from ledger.errors import LedgerError

@@ -1,6 +1,6 @@
 """``pmm backup``, ``pmm restore`` and ``pmm receipt check`` (docs/backup.md).
 
-Exit codes as everywhere (api/cli.py): 0 done, 1 refused (a backup that is
+Exit codes as everywhere (api/cli/__init__.py): 0 done, 1 refused (a backup that is
 corrupted, of another ledger, or would overwrite one; a receipt that shows a
 rollback or a fork), 2 usage or configuration (missing tools, keys, home).
 """
@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import Home, Json, fail, opened_ledger, out, settings_for
+from api.cli.common import Home, Json, fail, opened_ledger, out, settings_for
 from ledger.application import Ledger
 from ledger.backup import make_backup
 from ledger.errors import BackupError, ConfigurationError

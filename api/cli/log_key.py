@@ -18,9 +18,9 @@ from pathlib import Path
 
 import typer
 
-from api.cli_common import As, Home, Json, opened_ledger, out
-from api.cli_principal import Draft, Reason, registry_change
-from api.cli_statements import Approval, Approve
+from api.cli.common import As, Home, Json, opened_ledger, out
+from api.cli.principal import Draft, Reason, registry_change
+from api.cli.statements import Approval, Approve
 from ledger.application import Ledger
 from ledger.keys import KeyPair
 from ledger.log_keys import (

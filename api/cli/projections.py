@@ -15,7 +15,7 @@ from pathlib import Path
 
 import typer
 
-from api.cli_common import Home, Json, fail, opened_ledger, out
+from api.cli.common import Home, Json, fail, opened_ledger, out
 from ledger.application import Ledger
 from ledger.errors import LedgerError
 from projections.errors import ProjectionError

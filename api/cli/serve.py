@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import Home, fail, settings_for
+from api.cli.common import Home, fail, settings_for
 from ledger.errors import ConfigurationError
 from ledger.home import read_config
 from ledger.persistence import DATABASE_URL_VAR, HOME_VAR

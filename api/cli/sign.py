@@ -1,6 +1,6 @@
 """``pmm sign``, ``pmm approve`` and ``pmm submit``: drafts signed, approved, recorded.
 
-What these and the registry commands share is in ``api/cli_statements.py``.
+What these and the registry commands share is in ``api/cli/statements.py``.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import As, Home, Json, fail, key_for, opened_ledger, out
-from api.cli_statements import (
+from api.cli.common import As, Home, Json, fail, key_for, opened_ledger, out
+from api.cli.statements import (
     Approval,
     Approve,
     draft_statement,

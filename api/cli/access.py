@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli_common import (
+from api.cli.common import (
     As,
     Home,
     Json,
@@ -21,7 +21,7 @@ from api.cli_common import (
     out,
     settings_for,
 )
-from api.cli_statements import print_recorded
+from api.cli.statements import print_recorded
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.home import read_config
 from ledger.tokens import DEFAULT_LIFETIME, MAX_LIFETIME, issue_token

@@ -57,7 +57,7 @@ def fail(message: str, code: int) -> NoReturn:
 
 
 # `pmm --home H` (or PMM_HOME through it) for the one command it comes before:
-# set by api/cli.py's callback, and reset when that command's run ends.
+# set by api/cli/__init__.py's callback, and reset when that command's run ends.
 ROOT_HOME: ContextVar[Path | None] = ContextVar("ROOT_HOME", default=None)
 
 

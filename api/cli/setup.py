@@ -11,7 +11,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from api.cli_common import Home, Json, err, fail, out, settings_for
+from api.cli.common import Home, Json, err, fail, out, settings_for
 from api.demo import STEPS, run_demo
 from ledger.errors import ConfigurationError, LedgerError
 from ledger.files import write_private

@@ -13,8 +13,8 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import Home, Json, err, fail, opened_ledger
-from api.cli_common import out as out_console
+from api.cli.common import Home, Json, err, fail, opened_ledger
+from api.cli.common import out as out_console
 from ledger.errors import LedgerError
 from ledger.export import export
 from ledger.home import current_policy

@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from api.cli_common import As, Home, Json, err, fail, key_for, opened_ledger, out
+from api.cli.common import As, Home, Json, err, fail, key_for, opened_ledger, out
 from intake.errors import FrameworkFileError
 from intake.framework_file import FrameworkFile, load_framework, plan
 from ledger.application import Ledger, Recorded

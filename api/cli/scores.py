@@ -2,7 +2,7 @@
 docs/design.md §2 — as published then, as corrected now, what changed in between.
 
 Every command reads as a principal (``--as KEY``) or anonymously, and shows
-what that reader may see (``api/cli_readers.py``, decision 26): ``--audience``
+what that reader may see (``api/cli/readers.py``, decision 26): ``--audience``
 only narrows it. A read that shows restricted values is in the access log.
 Each prints a table or ``--json``, and writes ``--out FILE`` as CSV, Parquet
 or Excel by the file's suffix.
@@ -18,8 +18,8 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from api.cli_common import Home, Json, err, fail, opened_ledger, out
-from api.cli_readers import As, Audience, audience_of, log_cli_read, reader_for
+from api.cli.common import Home, Json, err, fail, opened_ledger, out
+from api.cli.readers import As, Audience, audience_of, log_cli_read, reader_for
 from ledger.errors import LedgerError
 from projections.errors import ProjectionError
 from projections.exports import history_frame, restricted_names, write

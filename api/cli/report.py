@@ -18,8 +18,8 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import Home, Json, err, fail, key_for, opened_ledger, out
-from api.cli_readers import reader_for
+from api.cli.common import Home, Json, err, fail, key_for, opened_ledger, out
+from api.cli.readers import reader_for
 from api.flag_defaults import packaged
 from api.report import check_copy, issue, render_html
 from api.report_charts import report_charts

@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import fail, key_for
+from api.cli.common import fail, key_for
 from ledger.application import Ledger
 from projections.access import ANONYMOUS, Reader, log_restricted_read
 from projections.disclosure import AUDIENCES

@@ -19,8 +19,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from api.cli_common import As, Home, Json, fail, key_for, opened_ledger, out
-from api.cli_statements import Approval, Approve, record, sign_draft
+from api.cli.common import As, Home, Json, fail, key_for, opened_ledger, out
+from api.cli.statements import Approval, Approve, record, sign_draft
 from ledger.application import Ledger
 from ledger.keys import KeyPair
 

@@ -23,7 +23,7 @@ import typer
 from rich.progress import Progress
 from rich.table import Table
 
-from api.cli_common import As, Home, Json, err, fail, key_for, opened_ledger, out
+from api.cli.common import As, Home, Json, err, fail, key_for, opened_ledger, out
 from intake.databank import DataBankImport
 from intake.databank_file import read_databank
 from intake.databank_report import ImportReport

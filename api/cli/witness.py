@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from api.cli_common import fail, out
+from api.cli.common import fail, out
 from api.witness_server import make_server
 from ledger.errors import ConfigurationError
 from ledger.keys import KeyPair
