@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from benchmarks.common import (
     DEFAULT_PG_URL,
@@ -31,6 +30,7 @@ from benchmarks.common import (
     Section,
     Skipped,
     progress,
+    without_query,
 )
 from benchmarks.report import machine, write_results
 
@@ -46,11 +46,6 @@ MODULES = {
     "standby": "standby",
 }
 BENCHMARKS = tuple(MODULES)
-
-
-def without_query(url: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 def _names(text: str) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ import math
 import multiprocessing
 import os
 import resource
+import socket
 import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -19,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -133,6 +135,19 @@ def best_of(repeat: int, *actions: Callable[[], object]) -> list[tuple[float, fl
 def percentile(values: list[float], fraction: float) -> float:  # nearest rank
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, max(0, math.ceil(fraction * len(ordered)) - 1))]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def without_query(url: str) -> str:
+    """``url`` without its query (a database URL without ``?schema=``)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 def _status_kb(pid: int | str, key: str) -> float | None:

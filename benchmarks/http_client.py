@@ -17,7 +17,7 @@ from time import perf_counter
 
 import aiohttp
 
-from benchmarks.common import peak_rss_mb
+from benchmarks.common import Figure, peak_rss_mb, percentile
 from benchmarks.http_servers import Server
 
 Call = tuple[str, str, bytes | None]  # method, path, body
@@ -57,10 +57,24 @@ class Measured:
         return self.requests / self.seconds if self.seconds else 0.0
 
     def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        if not ordered:
-            return math.nan
-        return ordered[min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1)]
+        return percentile(self.latencies, p / 100) if self.latencies else math.nan
+
+
+def compared_figures(ours: Measured, other: Measured, label: str) -> dict[str, Figure]:
+    """Latency, errors and server CPU of ours beside the baseline's (``label``:
+    "bare", "static"), and the ratio of server CPU a request."""
+    return {
+        "p50 ms": ours.percentile(50) * 1000,
+        "p99 ms": ours.percentile(99) * 1000,
+        f"{label} p50 ms": other.percentile(50) * 1000,
+        f"{label} p99 ms": other.percentile(99) * 1000,
+        "errors": ours.errors,
+        f"{label} errors": other.errors,
+        "server CPU ms a request": ours.server_cpu_ms,
+        f"{label} server CPU ms a request": other.server_cpu_ms,
+        f"ratio by server CPU ({label} ms / ours ms)": other.server_cpu_ms
+        / ours.server_cpu_ms,
+    }
 
 
 JSON_HEADERS = {"Content-Type": "application/json"}

@@ -48,6 +48,7 @@ from benchmarks.common import (
 from benchmarks.http_client import (
     JSON_HEADERS,
     Measured,
+    compared_figures,
     drive,
     reads,
     tree_peak_rss_mb,
@@ -148,21 +149,6 @@ def in_process(settings: Settings, statements: list[bytes]) -> dict[str, Figure]
     }
 
 
-def _figures(ours: Measured, bare: Measured) -> dict[str, Figure]:
-    return {
-        "p50 ms": ours.percentile(50) * 1000,
-        "p99 ms": ours.percentile(99) * 1000,
-        "bare p50 ms": bare.percentile(50) * 1000,
-        "bare p99 ms": bare.percentile(99) * 1000,
-        "errors": ours.errors,
-        "bare errors": bare.errors,
-        "server CPU ms a request": ours.server_cpu_ms,
-        "bare server CPU ms a request": bare.server_cpu_ms,
-        "ratio by server CPU (bare ms / ours ms)": bare.server_cpu_ms / ours.server_cpu_ms,
-        "client CPU ms a request": ours.generator_cpu_ms,
-    }
-
-
 def measure(
     backend: str, options: Options, count: int, section: Section, folder: Path
 ) -> None:
@@ -253,7 +239,10 @@ def measure(
         ("writes", "POST /statements", None),
     ):
         ours_m, bare_m = best[f"ours {kind}"], best[f"bare {kind}"]
-        figures = _figures(ours_m, bare_m) | {"bare server peak RSS MB": peaks["bare"]}
+        figures = compared_figures(ours_m, bare_m, "bare") | {
+            "client CPU ms a request": ours_m.generator_cpu_ms,
+            "bare server peak RSS MB": peaks["bare"],
+        }
         if kind == "writes":
             figures["log: entries before + 201s == after"] = (
                 f"{setup_size:,} + {recorded:,} -> {final:,}: {check}"

@@ -7,7 +7,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import httpx
 
 from api import demo_data
 from api.demo_kit import SEC, sample_value, value_body
+from benchmarks.common import free_port
 from ledger.home import open_ledger, resolve_key
 from ledger.persistence import DATABASE_URL_VAR, HOME_VAR, Settings
 
@@ -148,16 +148,10 @@ class Server:
         return [line for line in lines if line.startswith(("ERROR", "Traceback"))]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def start_server(
     name: str, command: list[str], env: dict[str, str], folder: Path
 ) -> Server:
-    port = _free_port()
+    port = free_port()
     log = folder / f"{name}.log"
     with log.open("wb") as handle:
         process = subprocess.Popen(

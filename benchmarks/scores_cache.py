@@ -15,17 +15,12 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql
 
-from benchmarks.common import create_schema, drop_schema, progress
+from benchmarks.common import create_schema, drop_schema, progress, without_query
 from benchmarks.scores_workload import Built, build_ledger, shape_for
 from ledger.home import open_ledger
 from ledger.persistence import Settings
 
 BUILT_FILE = "built.json"
-
-
-def without_query(url: str) -> str:
-    parts = urlsplit(url)
-    return parts._replace(query="").geturl()
 
 
 def cache_dir(cache: Path, backend: str, size: int) -> Path:

@@ -11,12 +11,13 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 from time import monotonic, sleep
 
 import psycopg
+
+from benchmarks.common import free_port
 
 STANDBY_NAME = "pmm_standby"
 TOOLS = ("initdb", "pg_ctl", "pg_basebackup")
@@ -45,12 +46,6 @@ def missing_tools() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class Pair:
     """Primary and standby in ``root`` (which the caller removes)."""
 
@@ -62,7 +57,7 @@ class Pair:
         if self.user:
             entry = pwd.getpwnam(self.user)
             os.chown(root, entry.pw_uid, entry.pw_gid)
-        self.ports = {"primary": _free_port(), "standby": _free_port()}
+        self.ports = {"primary": free_port(), "standby": free_port()}
         self.started: list[str] = []
 
     def url(self, which: str) -> str:

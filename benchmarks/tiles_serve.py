@@ -16,8 +16,14 @@ from pathlib import Path
 
 import httpx
 
-from benchmarks.common import Figure, Options, Ratio
-from benchmarks.http_client import Call, Measured, drive, tree_peak_rss_mb
+from benchmarks.common import Options, Ratio
+from benchmarks.http_client import (
+    Call,
+    Measured,
+    compared_figures,
+    drive,
+    tree_peak_rss_mb,
+)
 from benchmarks.http_servers import PMM, Server, server_env, start_server, wait_ready
 from ledger.persistence import Settings
 
@@ -63,21 +69,6 @@ def _same_bytes(servers: list[Server], out: Path, paths: list[str]) -> str:
     return f"{len(paths)} paths on both: ok"
 
 
-def _figures(ours: Measured, static: Measured) -> dict[str, Figure]:
-    return {
-        "p50 ms": ours.percentile(50) * 1000,
-        "p99 ms": ours.percentile(99) * 1000,
-        "static p50 ms": static.percentile(50) * 1000,
-        "static p99 ms": static.percentile(99) * 1000,
-        "errors": ours.errors,
-        "static errors": static.errors,
-        "server CPU ms a request": ours.server_cpu_ms,
-        "static server CPU ms a request": static.server_cpu_ms,
-        "ratio by server CPU (static ms / ours ms)": static.server_cpu_ms
-        / ours.server_cpu_ms,
-    }
-
-
 def measure_serving(
     backend: str, options: Options, settings: Settings, out: Path, count: int, size: int
 ) -> list[Ratio]:
@@ -119,7 +110,7 @@ def measure_serving(
         ("checkpoint", "GET /checkpoint, pmm serve"),
     ):
         ours_m, static_m = best[f"pmm-serve {what}"], best[f"static {what}"]
-        figures = _figures(ours_m, static_m) | {
+        figures = compared_figures(ours_m, static_m, "static") | {
             "answers equal the exported files": checked,
             "static server peak RSS MB": peaks["static"],
         }

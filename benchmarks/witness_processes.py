@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic, sleep
 
-from benchmarks.common import peak_rss_mb
+from benchmarks.common import free_port, peak_rss_mb
 from benchmarks.http_servers import PMM
 from ledger.home import POLICY_FILE
 
@@ -66,12 +66,6 @@ def make_keys(folder: Path, count: int) -> list[WitnessKey]:
     return keys
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
@@ -89,7 +83,7 @@ def serving(keys: list[WitnessKey], log_vkey: str, folder: Path) -> Iterator[lis
     running: list[Running] = []
     try:
         for key in keys:
-            port = _free_port()
+            port = free_port()
             state = folder / f"{key.name}-{port}.json"
             process = subprocess.Popen(
                 [

@@ -4,8 +4,10 @@ asserted: performance is shown by the benchmarks themselves."""
 
 from __future__ import annotations
 
+import ast
 import json
 import math
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 import pytest
 
 from benchmarks.__main__ import BENCHMARKS
-from benchmarks.common import Ratio
+from benchmarks.common import Ratio, free_port, without_query
 from benchmarks.tiles_layout import TileReader, proof_cost
 from verify.merkle.tree import inclusion_proof
 
@@ -22,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 ABSENT_POSTGRES = "postgresql://postgres@127.0.0.1:9/absent"  # nothing listens on 9
 # Run apart below, at a smaller size: witnesses, tiles and a private standby.
 SCALING = ("witness", "tiles", "standby")
+# Each benchmark module has its own entry points by these names, by design.
+SHARED_NAMES = {"run", "measure", "main"}
 
 
 def _command(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -207,3 +211,25 @@ def test_a_ratio_meets_its_target_in_the_direction_that_is_better() -> None:
     assert _ratio(2, 1, "lower", 3.0).met is True
     assert _ratio(4, 1, "lower", 3.0).met is False
     assert _ratio(4, 1, "lower", None).met is None
+
+
+def test_no_benchmark_module_defines_a_helper_another_one_defines() -> None:
+    """Shared helpers live once, in benchmarks/common.py or http_client.py: a
+    second top-level function of the same name is a copy that will drift."""
+    seen: dict[str, str] = {}
+    copies = []
+    for module in sorted((ROOT / "benchmarks").glob("*.py")):
+        for node in ast.parse(module.read_text()).body:
+            if not isinstance(node, ast.FunctionDef) or node.name in SHARED_NAMES:
+                continue
+            if node.name in seen:
+                copies.append(f"{node.name} in {seen[node.name]} and {module.name}")
+            seen.setdefault(node.name, module.name)
+    assert copies == [], copies
+
+
+def test_the_shared_url_and_port_helpers() -> None:
+    assert without_query("postgresql://u@h:5/db?schema=s") == "postgresql://u@h:5/db"
+    port = free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))  # free: nothing is bound to it
