@@ -179,8 +179,8 @@ def _post_honouring_retry_after(client: TestClient, post: dict[str, Any]) -> Res
     """POST as a client does after a restart: a 503 storage-unavailable with
     ``Retry-After`` is asked again after that many seconds, for a minute at most.
     A read answering does not mean the write path does: a write holds two pooled
-    connections (the writer lock's session and the save's), and the pool brings
-    its connections back one by one on its own backoff (docs/decisions.md 34)."""
+    connections at once, and once, under a loaded full run, the first write
+    after the restart was refused with 503 (docs/decisions.md 34)."""
     deadline = time.monotonic() + 60
     while True:
         answer = client.post("/statements", **post)
