@@ -133,18 +133,7 @@ def verify(home: Home = None, as_json: Json = False) -> None:
     with opened_ledger(home) as ledger:
         result = ledger.access_log.check()
     if as_json:
-        out.print_json(
-            json.dumps(
-                {
-                    "size": result.size,
-                    "head": result.head,
-                    "verified": result.ok,
-                    "broken_at": result.broken_at,
-                    "problem": result.problem or None,
-                    "seals": result.seals,
-                }
-            )
-        )
+        out.print_json(json.dumps(result.as_json()))
     elif result.ok:
         out.print(
             f"access log verified: {result.size} records, head {result.head}; "

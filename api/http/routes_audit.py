@@ -141,14 +141,7 @@ def get_access_head(reader: ReaderDep, access: AccessLogDep) -> dict[str, Any]:
     every seal in the integrity log, else the first break."""
     reader.require(("integrity_officer",), "the access log")
     result = access.check()
-    return {
-        "size": result.size,
-        "head": result.head,
-        "verified": result.ok,
-        "broken_at": result.broken_at,
-        "problem": result.problem or None,
-        "seals": result.seals,
-    }
+    return result.as_json()
 
 
 @router.get(

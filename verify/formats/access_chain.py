@@ -69,6 +69,17 @@ class ChainResult:
     def ok(self) -> bool:
         return self.broken_at is None
 
+    def as_json(self) -> dict[str, Any]:
+        """The walk's answer as ``pmm access verify --json`` and the HTTP API give it."""
+        return {
+            "size": self.size,
+            "head": self.head,
+            "verified": self.ok,
+            "broken_at": self.broken_at,
+            "problem": self.problem or None,
+            "seals": self.seals,
+        }
+
 
 @dataclass(frozen=True)
 class SealMark:
