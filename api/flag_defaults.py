@@ -5,7 +5,7 @@ The flags read uses the packaged thresholds until an integrity officer records
 thresholds in the ledger (``pmm flags thresholds apply``), and says so
 (docs/flags.md). A file is read here, where both layers meet: the TOML reader
 is intake's, what the thresholds mean is the flags' (docs/decisions.md,
-decision 46).
+decision 45).
 """
 
 from __future__ import annotations

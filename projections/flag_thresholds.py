@@ -128,7 +128,7 @@ def from_body(
 
 def checked_file(path: str, data: dict[str, Any]) -> tuple[Thresholds, str | None]:
     """A thresholds file's table, as read from its TOML (``api.flag_defaults``
-    reads it with intake's TOML reader: docs/decisions.md, decision 46), checked
+    reads it with intake's TOML reader: docs/decisions.md, decision 45), checked
     whole; and its ``reason`` if it gives one."""
     reason = data.pop("reason", None)
     version = data.pop("version", None)

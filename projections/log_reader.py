@@ -3,7 +3,7 @@
 Projections and the API read the integrity log — its entries, its size, the
 streams opened, record times, recent checkpoints, subtree hashes for tiles —
 through this object and nothing else, so what the read side takes from the
-write side is named in one place (docs/decisions.md, decision 47). It only
+write side is named in one place (docs/decisions.md, decision 46). It only
 reads: the ledger's writes go through ``Ledger.record``.
 
 There is one reader per ledger (``LogReader.of``), so the read side's caches

@@ -2,7 +2,7 @@
 
 ``pmm scores|diff``, ``GET /scores|/diff|/history`` (and their exports) and the
 pages under ``/ui`` ask the same questions of docs/design.md §2, each defined
-once here (docs/decisions.md, decision 47): which record time — now, as of a
+once here (docs/decisions.md, decision 46): which record time — now, as of a
 time, at a log size, as published, or now from the live projection — which
 assessment, the rows the reader's audience allows (docs/design.md, "Who reads
 what") and how many it withholds, with the provenance each row carries, and

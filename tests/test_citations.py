@@ -63,3 +63,33 @@ def test_every_cited_doc_and_section_exists() -> None:
 @pytest.mark.parametrize(("doc", "sections"), [("design.md", 8), ("formats.md", 2)])
 def test_the_cited_docs_are_numbered(doc: str, sections: int) -> None:
     assert {str(n) for n in range(1, sections + 1)} <= _sections(doc)
+
+
+# "decision 14", "decisions 35 and 31", "decisions 40-41": every number cited.
+DECISION = re.compile(r"\b[Dd]ecisions? ((?:\d+(?:, | and | or |–|-))*\d+)\b")
+
+
+def _decisions() -> list[int]:
+    text = (ROOT / "docs" / "decisions.md").read_text(encoding="utf-8")
+    return [int(n) for n in re.findall(r"^## (\d+)\. ", text, re.MULTILINE)]
+
+
+def test_decisions_are_numbered_one_after_another() -> None:
+    # A gap reads as a decision withdrawn or lost; a citation of the missing
+    # number would lead nowhere.
+    numbers = _decisions()
+    gaps = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
+    assert numbers == list(range(1, len(numbers) + 1)), f"missing: {gaps}"
+
+
+def test_every_cited_decision_exists() -> None:
+    known = set(_decisions())
+    texts = [p for p in _sources() if p != Path(__file__)]
+    texts += [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+    missing = []
+    for path in texts:
+        for cited in DECISION.findall(path.read_text(encoding="utf-8")):
+            for number in re.findall(r"\d+", cited):
+                if int(number) not in known:
+                    missing.append(f"{path.relative_to(ROOT)} cites decision {number}")
+    assert missing == [], "\n".join(sorted(set(missing)))

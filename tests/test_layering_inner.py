@@ -39,7 +39,7 @@ def test_verify_inner_folders_point_down() -> None:
 
 def test_the_read_side_reads_the_log_through_its_reader() -> None:
     """projections/log_reader.py is the one place the read side touches the
-    ledger's log store (docs/decisions.md decision 47)."""
+    ledger's log store (docs/decisions.md decision 46)."""
     bad = [
         f"{path.relative_to(ROOT)}:{number}"
         for package in ("projections", "api")

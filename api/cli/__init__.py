@@ -2,7 +2,7 @@
 
 Each group is a module-level ``typer.Typer`` in its own ``api/cli/*.py``; this
 module only assembles them, takes ``pmm --home H`` before any command
-(docs/decisions.md decision 48) and turns a driver's storage fault into one line.
+(docs/decisions.md decision 47) and turns a driver's storage fault into one line.
 
 Exit codes: 0 success, 1 the ledger refused the statement, 2 usage or input
 error (missing home, unreadable file, bad key file), 3 a storage fault (the

@@ -20,7 +20,7 @@ from ledger.persistence import HOME_VAR, Settings
 out = Console()
 err = Console(stderr=True)
 
-# Where the home is taken, and which wins (docs/decisions.md decision 48): the
+# Where the home is taken, and which wins (docs/decisions.md decision 47): the
 # command's own --home, then `pmm --home`, then PMM_HOME, then ./pmm-home. So the
 # command's option has no envvar of its own: PMM_HOME would otherwise beat an
 # explicit `pmm --home`.
@@ -69,7 +69,7 @@ def take_root_home(ctx: typer.Context, home: Path | None) -> None:
 
 def home_of(home: Path | None) -> Path | None:
     """The command's own ``--home``, else the one given before the command
-    (``pmm --home H COMMAND``, or PMM_HOME through it): decision 48."""
+    (``pmm --home H COMMAND``, or PMM_HOME through it): decision 47."""
     return home if home is not None else ROOT_HOME.get()
 
 

@@ -1,6 +1,6 @@
 """The shape of the ``pmm`` command line, on SQLite and PostgreSQL: where ``--home``
-is taken and which one wins (docs/decisions.md decision 48), and help texts that
-reflow to the terminal's width instead of breaking mid-sentence (decision 49)."""
+is taken and which one wins (docs/decisions.md decision 47), and help texts that
+reflow to the terminal's width instead of breaking mid-sentence (decision 48)."""
 
 from __future__ import annotations
 
