@@ -62,11 +62,6 @@ def score_rows(table: ScoreTable, where: Position, audience: str) -> list[dict[s
     ]
 
 
-def scores_frame(table: ScoreTable, where: Position, audience: str) -> pd.DataFrame:
-    """``score_rows`` as a frame, for files and the command line."""
-    return pd.DataFrame(score_rows(table, where, audience), columns=SCORE_COLUMNS)
-
-
 SCORE_COLUMNS = [
     *("member", "cycle", "reference_year", "level", "code", "score", "status", "grade"),
     *("method", "method_version", "sources", "excluded", "restated_by", "disclosure"),

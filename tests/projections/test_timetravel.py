@@ -16,8 +16,9 @@ from ledger.scores import replay_table
 from projections.changes import diff
 from projections.disclosure import disclosure_now
 from projections.errors import NoSuchAssessmentError, QueryError
-from projections.exports import changes_frame, history_frame, scores_frame, write
+from projections.exports import changes_frame, history_frame, write
 from projections.runner import LiveScores, run_projection
+from projections.score_query import When, read_scores
 from projections.timetravel import position, scores
 from verify.formats.entry import parse_entry
 from verify.scoring.tables import ScoreTable
@@ -230,9 +231,8 @@ def test_queries_name_what_is_wrong(world: World) -> None:
 
 def test_exports_honour_disclosure(world: World, tmp_path: Path) -> None:
     _published_then_corrected(world)
-    found = scores(world.ledger, "KEN", T)
-    public = scores_frame(found.table, found.position, "public")
-    wco = scores_frame(found.table, found.position, "wco")
+    public = read_scores(world.ledger, "KEN", T, When(), "public").frame()
+    wco = read_scores(world.ledger, "KEN", T, When(), "wco").frame()
     assert VARIATION not in set(public["code"]) and VARIATION in set(wco["code"])
     assert set(public["disclosure"]) == {"public"}
     history = history_frame(world.ledger, "KEN", T, "public")
