@@ -22,8 +22,8 @@ from api.cli.common import Home, Json, err, fail, opened_ledger, out
 from api.cli.readers import As, Audience, audience_of, log_cli_read, reader_for
 from ledger.errors import LedgerError
 from projections.errors import ProjectionError
-from projections.exports import history_frame, restricted_names, write
-from projections.score_query import When, read_diff, read_scores
+from projections.exports import restricted_names, write
+from projections.score_query import When, read_diff, read_history, read_scores
 
 Member = Annotated[str, typer.Option("--member", help="Member code, e.g. KEN.")]
 Year = Annotated[int, typer.Option("--year", help="Reference year T.")]
@@ -218,8 +218,11 @@ def history(
     """Every value recorded in MEMBER's assessment, superseded ones included."""
 
     def work(ledger: Any, audience: str) -> tuple[pd.DataFrame, str]:
-        frame = history_frame(ledger, member, year, audience, cycle)
-        return frame, f"value history of {member} for {year}; audience {audience}"
+        frame, hidden = read_history(ledger, member, year, cycle, audience)
+        return frame, (
+            f"value history of {member} for {year}; audience {audience}"
+            + (f", {hidden} rows withheld by disclosure" if hidden else "")
+        )
 
     frame, title = _run(home, as_key, member, audience, work)
     shown = frame[list(HISTORY_COLUMNS)] if not frame.empty else frame

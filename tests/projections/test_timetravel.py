@@ -287,6 +287,10 @@ def test_cli_scores_diff_history(world: World, tmp_path: Path) -> None:
     assert restated[0]["restated_by"] == marks["restating"].log_index
     history = pmm("history", *base)["rows"]
     assert [r["entry_type"] for r in history].count("value.corrected") == 2
+    # The title counts what the audience may not see, as GET /history does.
+    public = pmm("history", *base, "--audience", "public")
+    hidden = 5 - len(public["rows"])  # 5 values recorded (the export test above)
+    assert hidden > 0 and f", {hidden} rows withheld by disclosure" in public["title"]
     out = tmp_path / "scores.parquet"
     pmm("scores", *base, "--out", str(out))
     assert len(pd.read_parquet(out)) == len(now)
