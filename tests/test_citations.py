@@ -65,8 +65,11 @@ def test_the_cited_docs_are_numbered(doc: str, sections: int) -> None:
     assert {str(n) for n in range(1, sections + 1)} <= _sections(doc)
 
 
-# "decision 14", "decisions 35 and 31", "decisions 40-41": every number cited.
-DECISION = re.compile(r"\b[Dd]ecisions? ((?:\d+(?:, | and | or |–|-))*\d+)\b")
+# "decision 14", "decisions 35 and 31", "decisions 40-41", "docs/decisions.md 32",
+# "docs/decisions.md, decision 46": every number cited.
+DECISION = re.compile(
+    r"\b[Dd]ecisions?(?:\.md,?)? (?:decision )?((?:\d+(?:, | and | or |–|-))*\d+)\b"
+)
 
 
 def _decisions() -> list[int]:
@@ -93,3 +96,18 @@ def test_every_cited_decision_exists() -> None:
                 if int(number) not in known:
                     missing.append(f"{path.relative_to(ROOT)} cites decision {number}")
     assert missing == [], "\n".join(sorted(set(missing)))
+
+
+@pytest.mark.parametrize(
+    ("text", "numbers"),
+    [
+        ("(decision 14)", ["14"]),
+        ("decisions 35 and 31", ["35 and 31"]),
+        ("decisions 40–41", ["40–41"]),
+        ("docs/decisions.md 32", ["32"]),
+        ("docs/decisions.md, decision 46", ["46"]),
+        ("the decision to split", []),
+    ],
+)
+def test_the_decision_pattern_reads_every_form(text: str, numbers: list[str]) -> None:
+    assert DECISION.findall(text) == numbers
