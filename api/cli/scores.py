@@ -105,6 +105,11 @@ def _emit(
     out.print(table)
 
 
+def _withheld(hidden: int) -> str:
+    """What a title says of the rows the audience may not see (none: nothing)."""
+    return f", {hidden} rows withheld by disclosure" if hidden else ""
+
+
 def _run(
     home: Path | None, as_key: str | None, member: str, requested: str | None, work: Any
 ) -> tuple[pd.DataFrame, str]:
@@ -161,8 +166,7 @@ def scores(
                 if found.position.recorded_at
                 else ""
             )
-            + f"); audience {audience}"
-            + (f", {hidden} rows withheld by disclosure" if hidden else "")
+            + f"); audience {audience}{_withheld(hidden)}"
         )
         return frame, title
 
@@ -219,10 +223,8 @@ def history(
 
     def work(ledger: Any, audience: str) -> tuple[pd.DataFrame, str]:
         frame, hidden = read_history(ledger, member, year, cycle, audience)
-        return frame, (
-            f"value history of {member} for {year}; audience {audience}"
-            + (f", {hidden} rows withheld by disclosure" if hidden else "")
-        )
+        title = f"value history of {member} for {year}; audience {audience}"
+        return frame, title + _withheld(hidden)
 
     frame, title = _run(home, as_key, member, audience, work)
     shown = frame[list(HISTORY_COLUMNS)] if not frame.empty else frame
