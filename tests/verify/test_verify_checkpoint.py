@@ -61,7 +61,7 @@ def test_spec_checkpoint_body_round_trips() -> None:
 
 def test_spec_signed_checkpoint_example_parses() -> None:
     if not VECTORS.is_file():
-        pytest.skip(f"signed-note vectors not found at {VECTORS} (/work/shared absent)")
+        pytest.skip(f"signed-note vectors not found at {VECTORS}")
     case = json.loads(VECTORS.read_text())["c2sp_checkpoint_example_unverifiable"]
     assert parse_checkpoint(parse_note(case["checkpoint"]).text).body() == SPEC_BODY
 

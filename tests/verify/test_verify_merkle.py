@@ -179,14 +179,14 @@ def test_transparency_dev_vector(path: Path) -> None:
 
 def test_vectors_are_present() -> None:
     if not TESTDATA.is_dir():
-        pytest.skip(f"Merkle vectors not found at {TESTDATA} (/work/shared absent)")
+        pytest.skip(f"Merkle vectors not found at {TESTDATA}")
     assert len(_vector_files()) == 196
 
 
 def test_happy_path_vectors_match_generated_proofs() -> None:
     """proofgen's happy paths are the proofs we generate for the reference tree."""
     if not TESTDATA.is_dir():
-        pytest.skip(f"Merkle vectors not found at {TESTDATA} (/work/shared absent)")
+        pytest.skip(f"Merkle vectors not found at {TESTDATA}")
     perfect = memory_perfect([leaf_hash(e) for e in REFERENCE_LEAVES])
     seen = 0
     for path in TESTDATA.rglob("happy-path.json"):

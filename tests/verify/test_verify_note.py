@@ -50,7 +50,7 @@ BODY = "example.com/log\n5\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"
 
 def _vectors() -> dict[str, Any]:
     if not VECTORS.is_file():
-        pytest.skip(f"signed-note vectors not found at {VECTORS} (/work/shared absent)")
+        pytest.skip(f"signed-note vectors not found at {VECTORS}")
     data: dict[str, Any] = json.loads(VECTORS.read_text())
     return data
 
